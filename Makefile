@@ -1,0 +1,28 @@
+# drover: make help lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+GO ?= go
+BIN := bin
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the controller and the simulator into bin/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: deps
+deps: ## Install what the tests need (Erlang, Elixir, iproute2) when missing; needs root
+	hack/install-deps.sh
+
+.PHONY: verify
+verify: ## gofmt, go vet, go mod tidy, no init()
+	hack/verify.sh
+
+.PHONY: unit
+unit: ## Go unit tests (fast, no root, no Erlang)
+	$(GO) test -count=1 ./...
+
+.PHONY: test
+test: deps verify unit ## Everything CI runs: deps, verify, unit tests

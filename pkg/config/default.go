@@ -1,0 +1,98 @@
+package config
+
+import "time"
+
+// Defaults. Each carries the reason for its value.
+const (
+	// DefaultResyncInterval: Rancher's event stream can lose events and has
+	// no replay; external-dns for Rancher forces a full update every 60 s.
+	DefaultResyncInterval = 60 * time.Second
+	// DefaultDriftInterval: re-reading node statuses is cheap (one small GET
+	// per node) and 10 s notices a silently lost host long before
+	// net_ticktime (45-75 s).
+	DefaultDriftInterval = 10 * time.Second
+	// DefaultMinEventGap merges a burst of events into one pass while
+	// adding little latency to a join.
+	DefaultMinEventGap = 100 * time.Millisecond
+	// DefaultParallelism bounds concurrent admin calls; each is a small
+	// HTTP request, so 32 keeps a pass over 2,000 nodes short without
+	// opening thousands of sockets.
+	DefaultParallelism = 32
+	// DefaultAnnounceRate caps node announcements per second; a whole
+	// 1,000-node service restarting at once stays within a few seconds.
+	DefaultAnnounceRate = 200
+	// DefaultAdminPort is the agent's default port.
+	DefaultAdminPort = 4001
+	// DefaultAdminTimeout bounds one admin call; a healthy agent answers in
+	// about a millisecond, and a connect to a dead IP must not hold a worker.
+	DefaultAdminTimeout = 2 * time.Second
+	// DefaultNodeName is the recipe's naming: basename@primary IP.
+	DefaultNodeName = "{{service}}@{{primaryIP}}"
+	// DefaultMaxDropPercent: losing more than half a cluster at once is more
+	// often a bad observation than a real event; hold it for one pass.
+	DefaultMaxDropPercent = 50
+)
+
+// DefaultStates and DefaultHealthStates return the default membership
+// rule: running, and healthy (or no health check), as rancher-dns and
+// external-dns filter.
+func DefaultStates() []string       { return []string{"running"} }
+func DefaultHealthStates() []string { return []string{"healthy", "updating-healthy", ""} }
+
+// Default fills every unset field with its default. It is idempotent.
+func (f *File) Default() {
+	c := &f.Spec.Controller
+	setDuration(&c.ResyncInterval, DefaultResyncInterval)
+	setDuration(&c.DriftInterval, DefaultDriftInterval)
+	setDuration(&c.MinEventGap, DefaultMinEventGap)
+	if c.Parallelism == 0 {
+		c.Parallelism = DefaultParallelism
+	}
+	if c.Announce.RatePerSecond == 0 {
+		c.Announce.RatePerSecond = DefaultAnnounceRate
+	}
+	for i := range f.Spec.Clusters {
+		f.Spec.Clusters[i].Default()
+	}
+}
+
+// Default fills every unset field of the cluster with its default.
+func (c *Cluster) Default() {
+	if c.NodeName == "" {
+		c.NodeName = DefaultNodeName
+	}
+	if c.Admin.Port == 0 {
+		c.Admin.Port = DefaultAdminPort
+	}
+	if c.Admin.Scheme == "" {
+		c.Admin.Scheme = "http"
+	}
+	setDuration(&c.Admin.Timeout, DefaultAdminTimeout)
+	if c.Membership.States == nil {
+		c.Membership.States = DefaultStates()
+	}
+	if c.Membership.HealthStates == nil {
+		c.Membership.HealthStates = DefaultHealthStates()
+	}
+	for i, h := range c.Membership.HealthStates {
+		if h == "none" {
+			c.Membership.HealthStates[i] = ""
+		}
+	}
+	if c.Topology == "" {
+		c.Topology = TopologyFullMesh
+	}
+	if c.Policy == "" {
+		c.Policy = PolicySync
+	}
+	if c.MaxDropPercent == nil {
+		v := DefaultMaxDropPercent
+		c.MaxDropPercent = &v
+	}
+}
+
+func setDuration(d *Duration, def time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = def
+	}
+}
