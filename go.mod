@@ -3,6 +3,7 @@ module github.com/drover-mesh/drover
 go 1.26
 
 require (
+	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/go-logr/logr v1.4.4
 	sigs.k8s.io/yaml v1.6.0
 )

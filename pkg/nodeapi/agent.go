@@ -1,0 +1,213 @@
+package nodeapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Connector is how an agent links its node to peers. On BEAM it is
+// net_kernel:connect_node/1 and erlang:disconnect_node/1; tests use a
+// MemoryMesh.
+type Connector interface {
+	// Connect links the node to peer; it may block until ctx is done.
+	Connect(ctx context.Context, peer string) error
+	// Disconnect drops the link to peer. Dropping a link that does not
+	// exist is not an error.
+	Disconnect(peer string) error
+	// Connected returns the visible nodes the node is linked to.
+	Connected() []string
+}
+
+// DefaultConnectTimeout bounds each peer connect: OTP gives up on a dead
+// IP after about 3 s and on a host that drops packets after 7 s.
+const DefaultConnectTimeout = 5 * time.Second
+
+// maxParallelConnects bounds concurrent connects of one request.
+const maxParallelConnects = 64
+
+// AgentOptions configures an Agent.
+type AgentOptions struct {
+	// Node is the agent's own node name, e.g. "hello@10.42.3.7". Required.
+	Node string
+	// Token is the bearer token every call except health must carry.
+	// Required.
+	Token string
+	// Connector links the node to peers. Default: a private MemoryMesh in
+	// which every connect succeeds.
+	Connector Connector
+	// ConnectTimeout bounds each peer connect. Default DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// OTPRelease is reported in the status. Default "go".
+	OTPRelease string
+	// Flags are reported in the status as they are.
+	Flags Flags
+	// OnChange, when set, is called after every applied peer set or leave
+	// (not after a no-op repeat), while the next request waits.
+	OnChange func(Change)
+	// Logger receives V(1) request logs and errors. Default: discard.
+	Logger logr.Logger
+}
+
+// Change is an applied peer set or leave.
+type Change struct {
+	// Leave is true for a leave, false for a peer set.
+	Leave    bool
+	Revision uint64
+	// Peers is the new managed set (empty after a leave), sorted.
+	Peers []string
+	// Failed are the peers that could not be connected.
+	Failed []PeerError
+}
+
+// Agent serves the node admin protocol for one node. Create it with
+// NewAgent; it is safe for concurrent use.
+type Agent struct {
+	node      string
+	tokenHash [sha256.Size]byte
+	conn      Connector
+	timeout   time.Duration
+	release   string
+	flags     Flags
+	onChange  func(Change)
+	log       logr.Logger
+
+	applyMu sync.Mutex // serialises peer-set and leave requests
+	mu      sync.Mutex // guards st
+	st      nodeState
+}
+
+// NewAgent checks opts, applies defaults and returns an Agent.
+func NewAgent(opts AgentOptions) (*Agent, error) {
+	if err := CheckNodeName(opts.Node); err != nil {
+		return nil, fmt.Errorf("agent node: %w", err)
+	}
+	if opts.Token == "" {
+		return nil, errors.New("agent token is required")
+	}
+	if opts.Connector == nil {
+		opts.Connector = NewMemoryMesh(MemoryMeshOptions{AllowUnknown: true}).Connector(opts.Node)
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.OTPRelease == "" {
+		opts.OTPRelease = "go"
+	}
+	return &Agent{
+		node:      opts.Node,
+		tokenHash: sha256.Sum256([]byte(opts.Token)),
+		conn:      opts.Connector,
+		timeout:   opts.ConnectTimeout,
+		release:   opts.OTPRelease,
+		flags:     opts.Flags,
+		onChange:  opts.OnChange,
+		log:       opts.Logger,
+		st:        nodeState{managed: []string{}},
+	}, nil
+}
+
+// Node returns the agent's node name.
+func (a *Agent) Node() string { return a.node }
+
+// Status returns the node's current status.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	st := a.st
+	a.mu.Unlock()
+	return Status{
+		Node:       a.node,
+		Connected:  normalize(a.conn.Connected(), a.node),
+		Managed:    nonNil(st.managed),
+		Revision:   st.revision,
+		Leaving:    st.leaving,
+		OTPRelease: a.release,
+		Flags:      a.flags,
+		Failed:     st.failed,
+	}
+}
+
+// Execute applies a peer-set or leave command under the revision rules and
+// returns the status after it, or a protocol error (stale_revision).
+func (a *Agent) execute(ctx context.Context, c command) (Status, *Error) {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	a.mu.Lock()
+	cur := a.st
+	a.mu.Unlock()
+
+	v, reason := decide(cur, c)
+	if v == stale {
+		return Status{}, &Error{Code: CodeStaleRevision, Message: reason}
+	}
+	connect, disconnect := plan(cur, c, v, a.conn.Connected())
+	for _, p := range disconnect {
+		if err := a.conn.Disconnect(p); err != nil {
+			a.log.Error(err, "disconnect failed", "node", a.node, "peer", p)
+		}
+	}
+	failed := a.connectAll(ctx, connect)
+	next := nodeState{revision: c.revision, managed: c.peers, leaving: c.leave, failed: failed}
+	if c.leave {
+		next.managed = []string{}
+	}
+	a.mu.Lock()
+	a.st = next
+	a.mu.Unlock()
+	if v == apply {
+		a.log.V(1).Info("peer set applied", "node", a.node, "revision", c.revision, "leave", c.leave,
+			"peers", len(next.managed), "connected", len(connect)-len(failed), "disconnected", len(disconnect), "failed", len(failed))
+		if a.onChange != nil {
+			a.onChange(Change{Leave: c.leave, Revision: c.revision, Peers: next.managed, Failed: failed})
+		}
+	}
+	return a.Status(), nil
+}
+
+// connectAll connects peers in parallel, each bounded by the connect
+// timeout, and returns the failures sorted by node.
+func (a *Agent) connectAll(ctx context.Context, peers []string) []PeerError {
+	errs := make([]error, len(peers))
+	sem := make(chan struct{}, maxParallelConnects)
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = a.connectOne(ctx, p)
+		}()
+	}
+	wg.Wait()
+	var failed []PeerError
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, PeerError{Node: peers[i], Reason: err.Error()})
+		}
+	}
+	return failed
+}
+
+// connectOne connects one peer; a panicking connector counts as a failure.
+func (a *Agent) connectOne(ctx context.Context, peer string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("connector panicked: %v", v)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+	defer cancel()
+	return a.conn.Connect(ctx, peer)
+}
+
+// Handler returns the http.Handler that serves the whole protocol.
+func (a *Agent) Handler() http.Handler {
+	return recoverer(a.log, http.HandlerFunc(a.route))
+}

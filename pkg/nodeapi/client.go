@@ -1,0 +1,192 @@
+package nodeapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-logr/logr"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
+)
+
+// Client defaults.
+const (
+	// DefaultTimeout bounds one attempt: an agent answers in under 1 ms
+	// unless it is connecting peers, which it bounds itself.
+	DefaultTimeout = 2 * time.Second
+	// DefaultMaxRetries is the number of retries after the first attempt:
+	// enough to ride out a restart, small enough not to stall a pass.
+	DefaultMaxRetries = 2
+	// retryInitialInterval and retryMaxInterval keep retries quick: the
+	// reconcile loop retries again on its next pass anyway.
+	retryInitialInterval = 50 * time.Millisecond
+	retryMaxInterval     = 500 * time.Millisecond
+	// maxIdleConns keeps one idle connection per node for 2,000 nodes.
+	maxIdleConns = 4096
+)
+
+// ClientOptions configures a Client.
+type ClientOptions struct {
+	// Tokens returns the bearer token for an endpoint's cluster. Required.
+	Tokens func(cluster string) string
+	// Timeout bounds each attempt. Default DefaultTimeout.
+	Timeout time.Duration
+	// MaxRetries is the number of retries after the first attempt, for
+	// network errors and 5xx answers. 0 means DefaultMaxRetries; a negative
+	// value disables retries.
+	MaxRetries int
+	// HTTPClient sends the requests. Default: a client with its own
+	// transport, no proxy, and idle-connection limits sized for 2,000 nodes.
+	HTTPClient *http.Client
+	// Logger receives V(1) logs of retried attempts. Default: discard.
+	Logger logr.Logger
+}
+
+// Client calls node agents. It implements reconcile.Nodes. It is safe for
+// concurrent use.
+type Client struct {
+	tokens     func(string) string
+	timeout    time.Duration
+	maxRetries uint64
+	http       *http.Client
+	log        logr.Logger
+}
+
+// NewClient checks opts, applies defaults and returns a Client.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if opts.Tokens == nil {
+		return nil, errors.New("client tokens function is required")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	switch {
+	case opts.MaxRetries == 0:
+		opts.MaxRetries = DefaultMaxRetries
+	case opts.MaxRetries < 0:
+		opts.MaxRetries = 0
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: newTransport(opts.Timeout)}
+	}
+	return &Client{
+		tokens:     opts.Tokens,
+		timeout:    opts.Timeout,
+		maxRetries: uint64(opts.MaxRetries),
+		http:       opts.HTTPClient,
+		log:        opts.Logger,
+	}, nil
+}
+
+func newTransport(timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+	}
+}
+
+// Status reads the node's status.
+func (c *Client) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStatus, error) {
+	var st Status
+	if err := c.call(ctx, ep, http.MethodGet, PathStatus, nil, &st); err != nil {
+		return mesh.NodeStatus{}, fmt.Errorf("reading status of %s: %w", ep.Node, err)
+	}
+	return ToNodeStatus(st), nil
+}
+
+// SetPeers pushes the node's full peer set at revision. A repeated call
+// with the same revision and set changes nothing on the node.
+func (c *Client) SetPeers(ctx context.Context, ep mesh.Endpoint, revision uint64, peers mesh.PeerSet) (mesh.NodeStatus, error) {
+	req := SetPeersRequest{Revision: revision, Peers: nonNil(peers.Strings())}
+	var resp SetPeersResponse
+	if err := c.call(ctx, ep, http.MethodPut, PathPeers, req, &resp); err != nil {
+		return mesh.NodeStatus{}, fmt.Errorf("setting peers of %s: %w", ep.Node, err)
+	}
+	return ToNodeStatus(resp.Status), nil
+}
+
+// Leave makes the node leave the cluster at revision.
+func (c *Client) Leave(ctx context.Context, ep mesh.Endpoint, revision uint64) (mesh.NodeStatus, error) {
+	var resp SetPeersResponse
+	if err := c.call(ctx, ep, http.MethodPost, PathLeave, LeaveRequest{Revision: revision}, &resp); err != nil {
+		return mesh.NodeStatus{}, fmt.Errorf("leaving %s: %w", ep.Node, err)
+	}
+	return ToNodeStatus(resp.Status), nil
+}
+
+// Health checks the node's unauthenticated health endpoint.
+func (c *Client) Health(ctx context.Context, ep mesh.Endpoint) error {
+	if err := c.call(ctx, ep, http.MethodGet, PathHealth, nil, nil); err != nil {
+		return fmt.Errorf("checking health of %s: %w", ep.Node, err)
+	}
+	return nil
+}
+
+// call sends one request with retries and decodes a 2xx body into out
+// (when not nil).
+func (c *Client) call(ctx context.Context, ep mesh.Endpoint, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding request: %w", err)
+		}
+		body = b
+	}
+	target, err := endpointURL(ep.URL, path)
+	if err != nil {
+		return err
+	}
+	token := ""
+	if path != PathHealth {
+		token = c.tokens(ep.Cluster)
+	}
+	a := attempt{c: c, method: method, url: target, token: token, body: body, out: out}
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(retryInitialInterval),
+		backoff.WithMaxInterval(retryMaxInterval),
+		backoff.WithMaxElapsedTime(0),
+	)
+	notify := func(err error, wait time.Duration) {
+		c.log.V(1).Info("retrying node call", "node", ep.Node, "path", path, "wait", wait, "error", err.Error())
+	}
+	var last error
+	err = backoff.RetryNotify(func() error { last = a.do(ctx); return last },
+		backoff.WithContext(backoff.WithMaxRetries(b, c.maxRetries), ctx), notify)
+	if err != nil && last != nil && errors.Is(err, ctx.Err()) && !errors.Is(last, ctx.Err()) {
+		// backoff returns only ctx.Err(); keep what the node answered.
+		return fmt.Errorf("%w (last attempt: %w)", err, unwrapPermanent(last))
+	}
+	return err
+}
+
+// endpointURL joins an agent's base URL and a protocol path.
+func endpointURL(base, path string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + path)
+	if err != nil {
+		return nil, fmt.Errorf("agent URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("agent URL %q: want http(s)://host:port", u.Redacted())
+	}
+	return u, nil
+}
+
+func unwrapPermanent(err error) error {
+	if p, ok := errors.AsType[*backoff.PermanentError](err); ok {
+		return p.Err
+	}
+	return err
+}

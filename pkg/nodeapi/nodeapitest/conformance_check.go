@@ -1,0 +1,119 @@
+package nodeapitest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/drover-mesh/drover/pkg/nodeapi"
+)
+
+func (c conformer) expectHealth(t *testing.T) {
+	t.Helper()
+	resp, b := c.do(t, http.MethodGet, nodeapi.PathHealth, "", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d, want 200; body %s", nodeapi.PathHealth, resp.StatusCode, b)
+	}
+}
+
+// status reads the agent's status with the right token.
+func (c conformer) status(t *testing.T) nodeapi.Status {
+	t.Helper()
+	resp, b := c.do(t, http.MethodGet, nodeapi.PathStatus, "Bearer "+c.tg.Token, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d, want 200; body %s", nodeapi.PathStatus, resp.StatusCode, b)
+	}
+	var st nodeapi.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("GET %s: decoding %s: %v", nodeapi.PathStatus, b, err)
+	}
+	return st
+}
+
+// prepare makes sure the agent has applied a peer set (revision >= 1, not
+// leaving) and returns its status.
+func (c conformer) prepare(t *testing.T) nodeapi.Status {
+	t.Helper()
+	st := c.status(t)
+	if st.Revision > 0 && !st.Leaving {
+		return st
+	}
+	body := peersJSON(st.Revision+1, st.Managed)
+	resp, b := c.do(t, http.MethodPut, nodeapi.PathPeers, "Bearer "+c.tg.Token, body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("preparing: PUT %s: status %d, want 200; body %s", nodeapi.PathPeers, resp.StatusCode, b)
+	}
+	return c.status(t)
+}
+
+// expectRefusal sends tc and checks the status code, the media type and the
+// strict JSON error body.
+func (c conformer) expectRefusal(t *testing.T, tc conformanceCase) {
+	t.Helper()
+	resp, b := c.do(t, tc.method, tc.path, tc.auth, tc.body)
+	if want := wantStatus(tc.wantCode); resp.StatusCode != want {
+		t.Errorf("%s %s: status %d, want %d; body %.200s", tc.method, tc.path, resp.StatusCode, want, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, nodeapi.MediaType) {
+		t.Errorf("%s %s: Content-Type %q, want %s", tc.method, tc.path, ct, nodeapi.MediaType)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var e nodeapi.Error
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("%s %s: error body %.200q is not {\"code\",\"message\"}: %v", tc.method, tc.path, b, err)
+	}
+	if e.Code != tc.wantCode || e.Message == "" {
+		t.Errorf("%s %s: error %+v, want code %q and a message", tc.method, tc.path, e, tc.wantCode)
+	}
+	if strings.Contains(string(b), c.tg.Token) {
+		t.Errorf("%s %s: error body echoes the token", tc.method, tc.path)
+	}
+}
+
+// expectUnchanged checks that the agent still answers and that its state
+// is before's.
+func (c conformer) expectUnchanged(t *testing.T, before nodeapi.Status) {
+	t.Helper()
+	c.expectHealth(t)
+	now := c.status(t)
+	if now.Node != before.Node || now.Revision != before.Revision || now.Leaving != before.Leaving ||
+		!sameSet(now.Managed, before.Managed) {
+		t.Errorf("state changed: before node=%s revision=%d leaving=%v managed=%v; now node=%s revision=%d leaving=%v managed=%v",
+			before.Node, before.Revision, before.Leaving, before.Managed, now.Node, now.Revision, now.Leaving, now.Managed)
+	}
+	if !c.tg.IgnoreConnected && !sameSet(now.Connected, before.Connected) {
+		t.Errorf("connected changed: before %v, now %v", before.Connected, now.Connected)
+	}
+}
+
+// wantStatus is the HTTP status docs/nodeapi.md gives each code.
+func wantStatus(code string) int {
+	switch code {
+	case nodeapi.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case nodeapi.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case nodeapi.CodeBadRequest, nodeapi.CodeBadNodeName:
+		return http.StatusBadRequest
+	case nodeapi.CodeStaleRevision:
+		return http.StatusConflict
+	case nodeapi.CodeNotFound:
+		return http.StatusNotFound
+	case nodeapi.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case nodeapi.CodeRateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
