@@ -1,0 +1,120 @@
+package rancherapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	client "github.com/rancher/go-rancher/v2"
+)
+
+// terminalError marks an error that retrying cannot fix: a rejected key, a
+// URL that is not a Rancher API, a configured stack or service that does
+// not exist. The caller must stop or wait for a config change.
+type terminalError struct{ err error }
+
+func (e *terminalError) Error() string { return e.err.Error() }
+func (e *terminalError) Unwrap() error { return e.err }
+
+// transientError marks an error that may go away by itself: 5xx, timeouts,
+// refused connections, an answer that was cut short or inconsistent.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+func terminal(err error) error  { return &terminalError{err} }
+func transient(err error) error { return &transientError{err} }
+
+// IsTerminal reports whether err is one that retrying cannot fix: 401 or
+// 403, a URL that is not a Rancher API, a configured stack or service that
+// does not exist.
+func IsTerminal(err error) bool {
+	var t *terminalError
+	return errors.As(err, &t)
+}
+
+// IsTransient reports whether err may go away on a later attempt: 5xx,
+// timeouts, connection errors, partial or inconsistent answers.
+func IsTransient(err error) bool {
+	var t *transientError
+	return errors.As(err, &t)
+}
+
+// credentialsHint is the one place that names the variables to set.
+const credentialsHint = "check CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY " +
+	"(or RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY): the key must be an API key of this " +
+	"Rancher environment, and CATTLE_URL (or RANCHER_URL) must point at that environment"
+
+// classify wraps err from a request to url (already redacted) in the
+// terminal or transient class, with a message that says what to check.
+// what is a short lowercase phrase such as "listing containers".
+func classify(what, url string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsTerminal(err) || IsTransient(err) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var apiErr *client.ApiError
+	if errors.As(err, &apiErr) {
+		return classifyStatus(what, url, apiErr.StatusCode, apiErr.Status)
+	}
+	var netErr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return transient(fmt.Errorf("%s: rancher at %s did not answer in time: %w", what, url, err))
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) || strings.Contains(err.Error(), "connection") || strings.Contains(err.Error(), "EOF") {
+		return transient(fmt.Errorf("%s: cannot reach rancher at %s (check the URL and that Rancher is up): %w", what, url, err))
+	}
+	// A body that does not decode, or an unexpected client error: most often
+	// a proxy or a server cut short; retrying is the safe choice.
+	return transient(fmt.Errorf("%s: unexpected answer from rancher at %s: %w", what, url, err))
+}
+
+// classifyStatus turns an HTTP status into a classified error.
+func classifyStatus(what, url string, code int, status string) error {
+	switch {
+	case code == http.StatusUnauthorized:
+		return terminal(fmt.Errorf("%s: rancher at %s rejected the API key (%s): %s", what, url, status, credentialsHint))
+	case code == http.StatusForbidden:
+		return terminal(fmt.Errorf("%s: rancher at %s refused access (%s): the API key lacks permission on this environment; %s", what, url, status, credentialsHint))
+	case code == http.StatusNotFound:
+		return terminal(fmt.Errorf("%s: rancher at %s answered 404: check that CATTLE_URL (or RANCHER_URL) is a Rancher 1.6 API URL such as http://rancher:8080/v2-beta/projects/1a5", what, url))
+	case code == http.StatusTooManyRequests || code >= 500 || code == http.StatusRequestTimeout:
+		return transient(fmt.Errorf("%s: rancher at %s answered %s; will retry", what, url, status))
+	default:
+		return transient(fmt.Errorf("%s: rancher at %s answered %s", what, url, status))
+	}
+}
+
+// partialf builds a transient error for an incomplete or inconsistent answer.
+func partialf(format string, args ...any) error {
+	return transient(fmt.Errorf(format, args...))
+}
+
+// scrub removes the secret from an error's text, as a last line of defence:
+// no message built here contains it, but a server could echo it back.
+func scrub(err error, secret string) error {
+	if err == nil || len(secret) < 4 || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return &scrubbedError{err: err, secret: secret}
+}
+
+type scrubbedError struct {
+	err    error
+	secret string
+}
+
+func (e *scrubbedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.secret, "REDACTED")
+}
+func (e *scrubbedError) Unwrap() error { return e.err }

@@ -1,0 +1,135 @@
+package rancherapi
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Defaults for Options. Each one carries its reason.
+const (
+	// DefaultResyncInterval bounds how long a lost event can go unnoticed:
+	// Cattle has no replay and drops events for slow readers.
+	DefaultResyncInterval = 60 * time.Second
+	// DefaultTimeout matches go-rancher's own per-request default.
+	DefaultTimeout = 10 * time.Second
+	// DefaultPingTimeout is three of Cattle's 5 s ping events: one late
+	// ping is tolerated, a dead TCP connection is noticed within 15 s.
+	DefaultPingTimeout = 15 * time.Second
+	// DefaultPageSize keeps a 2,000-container environment to two or three
+	// pages; Cattle's cap is 3000 and its default (100) would need 20.
+	DefaultPageSize = 1000
+	// DefaultReconnectMin is the first reconnect delay of the event stream.
+	DefaultReconnectMin = 500 * time.Millisecond
+	// DefaultReconnectMax caps the reconnect delay so that a recovered
+	// Rancher is seen again within half a minute.
+	DefaultReconnectMax = 30 * time.Second
+	// DefaultHealthyPeriod is how long a stream must stay up before the
+	// reconnect delay starts again from ReconnectMin.
+	DefaultHealthyPeriod = 30 * time.Second
+)
+
+// ClusterRef names one clustered service group of the config: a stack and
+// its services. cmd/controller builds it from config.Cluster.
+type ClusterRef struct {
+	Name     string
+	Stack    string
+	Services []string
+}
+
+// Options configure a Client. URL, AccessKey, SecretKey and Clusters are
+// required; every other field has a default.
+type Options struct {
+	// URL is the Rancher API URL in any form a user gives:
+	// http://h:8080, http://h:8080/v1, .../v2-beta, .../v2-beta/projects/1a5,
+	// .../v2-beta/projects/1a5/schemas, or a UI URL .../env/1a5. Without a
+	// project the single project the key can see is used.
+	URL string
+	// AccessKey and SecretKey are the API key. SecretKey is never logged
+	// nor put into errors.
+	AccessKey string
+	SecretKey string
+	// Clusters are the stacks and services to observe, in config order.
+	Clusters []ClusterRef
+	// ResyncInterval: Watch also calls onChange on this period, even while
+	// the event stream is healthy. Default 60s.
+	ResyncInterval time.Duration
+	// Timeout bounds each HTTP request and the websocket handshake.
+	// Default 10s.
+	Timeout time.Duration
+	// PingTimeout is the websocket read deadline, renewed by every frame
+	// (Cattle sends a ping event every 5 s). Default 15s.
+	PingTimeout time.Duration
+	// PageSize is the limit of every list request. Default 1000.
+	PageSize int
+	// ReconnectMin and ReconnectMax bound the jittered exponential delay
+	// between event stream reconnects. Defaults 500ms and 30s.
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	// HealthyPeriod: a stream that stayed up this long resets the reconnect
+	// delay. Default 30s.
+	HealthyPeriod time.Duration
+	// Logger receives the event stream's state changes. Default: discard.
+	Logger logr.Logger
+	// OnRequest, if set, is called after every API request with the method,
+	// the collection path (no host, id or query, so it suits metric labels)
+	// and the status code; 0 means a transport error or timeout.
+	OnRequest func(method, path string, status int)
+}
+
+// withDefaults returns a copy of o with defaults filled in.
+func (o Options) withDefaults() Options {
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = DefaultResyncInterval
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.ReconnectMin <= 0 {
+		o.ReconnectMin = DefaultReconnectMin
+	}
+	if o.ReconnectMax < o.ReconnectMin {
+		o.ReconnectMax = max(DefaultReconnectMax, o.ReconnectMin)
+	}
+	if o.HealthyPeriod <= 0 {
+		o.HealthyPeriod = DefaultHealthyPeriod
+	}
+	if o.Logger.GetSink() == nil {
+		o.Logger = logr.Discard()
+	}
+	if o.OnRequest == nil {
+		o.OnRequest = func(string, string, int) {}
+	}
+	return o
+}
+
+// validate reports every missing required field at once.
+func (o Options) validate() error {
+	var errs []error
+	if o.URL == "" {
+		errs = append(errs, errors.New("url: required (set CATTLE_URL or RANCHER_URL)"))
+	}
+	if len(o.Clusters) == 0 {
+		errs = append(errs, errors.New("clusters: at least one is required"))
+	}
+	for i, c := range o.Clusters {
+		if c.Stack == "" {
+			errs = append(errs, fmt.Errorf("clusters[%d].stack: required", i))
+		}
+		if len(c.Services) == 0 {
+			errs = append(errs, fmt.Errorf("clusters[%d].services: at least one is required", i))
+		}
+	}
+	if len(errs) > 0 {
+		return terminal(fmt.Errorf("invalid rancherapi options: %w", errors.Join(errs...)))
+	}
+	return nil
+}

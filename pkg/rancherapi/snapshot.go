@@ -1,0 +1,212 @@
+package rancherapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	client "github.com/rancher/go-rancher/v2"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
+)
+
+// maxByID bounds the by-id reads of one snapshot: the instance ids of the
+// configured services that the container list did not hold (removed in
+// between, or shifted across an offset page boundary). More than that
+// means the list cannot be trusted, never that the members are gone.
+const maxByID = 20
+
+// Snapshot returns every configured cluster with all its non-removed
+// containers, or an error; never a partial snapshot. It implements
+// reconcile.Observer. Concurrent calls share work: one snapshot runs, one
+// more is queued, and each caller gets a snapshot started after its call.
+//
+// Cost: a list of stacks, a list of services and a list of containers,
+// each followed through its pages (Options.PageSize rows a page), plus at
+// most maxByID by-id reads; the count is in Snapshot.Requests.
+func (c *Client) Snapshot(ctx context.Context) (mesh.Snapshot, error) {
+	return c.flights.do(ctx, c.snapshot)
+}
+
+func (c *Client) snapshot(ctx context.Context) (mesh.Snapshot, error) {
+	p := &pass{}
+	r, err := c.resolve(ctx, p)
+	if err != nil {
+		return mesh.Snapshot{}, scrub(err, c.secret)
+	}
+	cts, err := c.containers(ctx, p, r)
+	if err != nil {
+		return mesh.Snapshot{}, scrub(err, c.secret)
+	}
+	snap := mesh.Snapshot{Clusters: assemble(c.opts.Clusters, r, cts), TakenAt: time.Now(), Requests: p.requests}
+	c.remember(newLookupCache(c.opts.Clusters, r, snap))
+	return snap, nil
+}
+
+// stackNames returns the distinct configured stack names, in config order.
+func (c *Client) stackNames() []string {
+	var out []string
+	for _, ref := range c.opts.Clusters {
+		if !slices.Contains(out, ref.Stack) {
+			out = append(out, ref.Stack)
+		}
+	}
+	return out
+}
+
+// resolve finds the configured stacks and services by name. A name that
+// is not in the list is looked up once more with a narrow filter before it
+// is declared missing (a terminal error), so that a page boundary shifting
+// under concurrent changes cannot make a service "not exist".
+func (c *Client) resolve(ctx context.Context, p *pass) (resolved, error) {
+	stacks, err := c.resolveStacks(ctx, p, c.stackNames())
+	if err != nil {
+		return resolved{}, err
+	}
+	var want []serviceKey
+	for _, ref := range c.opts.Clusters {
+		for _, s := range ref.Services {
+			if k := (serviceKey{stacks[ref.Stack].Id, s}); !slices.Contains(want, k) {
+				want = append(want, k)
+			}
+		}
+	}
+	services, err := c.resolveServices(ctx, p, stacks, want)
+	if err != nil {
+		return resolved{}, err
+	}
+	return resolved{stacks: stacks, services: services}, nil
+}
+
+func (c *Client) resolveStacks(ctx context.Context, p *pass, names []string) (map[string]client.Stack, error) {
+	extra := map[string]string{}
+	if len(names) == 1 {
+		extra["name"] = names[0]
+	}
+	list, err := c.listStacks(ctx, p, extra)
+	if err != nil {
+		return nil, err
+	}
+	found, missing, err := matchStacks(names, list)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range missing {
+		again, err := c.listStacks(ctx, p, map[string]string{"name": name})
+		if err != nil {
+			return nil, err
+		}
+		m, still, err := matchStacks([]string{name}, again)
+		if err != nil {
+			return nil, err
+		}
+		if len(still) > 0 {
+			return nil, terminal(fmt.Errorf("stack %q not found in the Rancher environment at %s: check spec.clusters[].stack in the config and that the API key belongs to this environment", name, c.url.ProjectURL()))
+		}
+		found[name] = m[name]
+	}
+	return found, nil
+}
+
+func (c *Client) resolveServices(ctx context.Context, p *pass, stacks map[string]client.Stack, want []serviceKey) (map[serviceKey]client.Service, error) {
+	extra := map[string]string{}
+	if ids := stackIDs(stacks); len(ids) == 1 {
+		extra["stackId"] = ids[0]
+	}
+	list, err := c.listServices(ctx, p, extra)
+	if err != nil {
+		return nil, err
+	}
+	found, missing, err := matchServices(want, list)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range missing {
+		again, err := c.listServices(ctx, p, map[string]string{"stackId": k.stackID, "name": k.name})
+		if err != nil {
+			return nil, err
+		}
+		m, still, err := matchServices([]serviceKey{k}, again)
+		if err != nil {
+			return nil, err
+		}
+		if len(still) > 0 {
+			return nil, terminal(fmt.Errorf("service %q not found in stack %s of the Rancher environment at %s: check spec.clusters[].services in the config", k.name, stackName(stacks, k.stackID), c.url.ProjectURL()))
+		}
+		found[k] = m[k]
+	}
+	return found, nil
+}
+
+// containers returns the non-removed containers that may belong to the
+// resolved services, by id. The list is narrowed by stackId when a single
+// stack is configured; every service's instanceIds must then be found in
+// it, read by id, or confirmed gone, or the list is done again unfiltered.
+func (c *Client) containers(ctx context.Context, p *pass, r resolved) (map[string]client.Container, error) {
+	extra := map[string]string{}
+	ids := stackIDs(r.stacks)
+	if len(ids) == 1 {
+		extra["stackId"] = ids[0]
+	}
+	byID, err := c.listContainerMap(ctx, p, extra)
+	if err != nil {
+		return nil, err
+	}
+	missing := missingInstances(r.services, byID)
+	if len(missing) > maxByID && len(extra) > 0 {
+		// The stackId filter is not reliable here (Cattle may leave the
+		// column empty): list everything and check it ourselves.
+		if byID, err = c.listContainerMap(ctx, p, nil); err != nil {
+			return nil, err
+		}
+		missing = missingInstances(r.services, byID)
+	}
+	if len(missing) > maxByID {
+		return nil, partialf("listing containers: rancher at %s listed %d fewer containers than the services' instanceIds name (%s...); the answer is inconsistent, will retry",
+			c.url.ProjectURL(), len(missing), strings.Join(missing[:3], ","))
+	}
+	for _, id := range missing {
+		ct, err := c.containerByID(ctx, p, id)
+		if err != nil {
+			return nil, err
+		}
+		if ct != nil && !isGone(ct.State, ct.Removed) {
+			byID[ct.Id] = *ct
+		}
+	}
+	return byID, nil
+}
+
+func (c *Client) listContainerMap(ctx context.Context, p *pass, extra map[string]string) (map[string]client.Container, error) {
+	list, err := c.listContainers(ctx, p, extra)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]client.Container, len(list))
+	for _, ct := range list {
+		if !isGone(ct.State, ct.Removed) {
+			out[ct.Id] = ct
+		}
+	}
+	return out, nil
+}
+
+func stackIDs(stacks map[string]client.Stack) []string {
+	var out []string
+	for _, st := range stacks {
+		out = append(out, st.Id)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func stackName(stacks map[string]client.Stack, id string) string {
+	for name, st := range stacks {
+		if st.Id == id {
+			return fmt.Sprintf("%q (%s)", name, id)
+		}
+	}
+	return id
+}
