@@ -122,7 +122,9 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	}
 	projects, err := listAll(ctx, c, p, rc, "listing environments", schemaProject, c.pageFilters(nil),
 		rc.Project.List, (*client.ProjectCollection).Next,
-		func(pc *client.ProjectCollection) ([]client.Project, *client.Pagination) { return pc.Data, pc.Pagination })
+		func(pc *client.ProjectCollection) ([]client.Project, *client.Pagination) {
+			return pc.Data, pc.Pagination
+		})
 	if err != nil {
 		return "", err
 	}

@@ -19,7 +19,9 @@ func (c *Client) listStacks(ctx context.Context, p *pass, extra map[string]strin
 func (c *Client) listServices(ctx context.Context, p *pass, extra map[string]string) ([]client.Service, error) {
 	return listAll(ctx, c, p, c.rc, "listing services", schemaService, c.pageFilters(extra),
 		c.rc.Service.List, (*client.ServiceCollection).Next,
-		func(sc *client.ServiceCollection) ([]client.Service, *client.Pagination) { return sc.Data, sc.Pagination })
+		func(sc *client.ServiceCollection) ([]client.Service, *client.Pagination) {
+			return sc.Data, sc.Pagination
+		})
 }
 
 func (c *Client) listContainers(ctx context.Context, p *pass, extra map[string]string) ([]client.Container, error) {
