@@ -1,0 +1,213 @@
+package rancherapi
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	client "github.com/rancher/go-rancher/v2"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
+)
+
+// mustEqual fails with both values as JSON when they differ.
+func mustEqual(t *testing.T, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Fatalf("got:\n%s\nwant:\n%s", g, w)
+	}
+}
+
+func ctr(id, state string, createIndex int64, mods ...func(*client.Container)) client.Container {
+	c := client.Container{
+		Resource: client.Resource{Id: id, Type: "container"},
+		Name:     "demo-web-" + id, State: state, CreateIndex: createIndex,
+		PrimaryIpAddress: "10.42.0." + id[2:], HostId: "1h1", StartCount: 1,
+		ServiceIds: []string{"1s1"},
+		Labels:     map[string]interface{}{labelStackService: "demo/web", labelStackName: "demo"},
+	}
+	for _, m := range mods {
+		m(&c)
+	}
+	return c
+}
+
+func webService(instanceIDs ...string) client.Service {
+	return client.Service{Resource: client.Resource{Id: "1s1"}, Name: "web", StackId: "1st1", State: "active", Scale: 3, InstanceIds: instanceIDs}
+}
+
+func TestBelongs(t *testing.T) {
+	noSvcIDs := func(c *client.Container) { c.ServiceIds = nil }
+	noLabels := func(c *client.Container) { c.Labels = nil }
+	tests := []struct {
+		name string
+		ct   client.Container
+		svc  client.Service
+		want bool
+	}{
+		{"serviceIds and label agree", ctr("1i1", "running", 1), webService(), true},
+		{"stopped container still belongs (state decided later)", ctr("1i1", "stopped", 1), webService(), true},
+		{"removed container is out", ctr("1i1", "removed", 1), webService("1i1"), false},
+		{"removed timestamp is out whatever the state", ctr("1i1", "stopped", 1, func(c *client.Container) { c.Removed = "2024-01-01T00:00:00Z" }), webService(), false},
+		{"purged is out", ctr("1i1", "purged", 1), webService(), false},
+		{"removing is still reported", ctr("1i1", "removing", 1), webService(), true},
+		{"sidekick label is out even with serviceIds", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "demo/web/sidecar" }), webService("1i1"), false},
+		{"other service's label is out", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "demo/db" }), webService("1i1"), false},
+		{"label in other case matches", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "Demo/Web" }), webService(), true},
+		{"only instanceIds, no serviceIds, no label", ctr("1i1", "running", 1, noSvcIDs, noLabels), webService("1i1"), true},
+		{"only serviceIds", ctr("1i1", "running", 1, noLabels), webService(), true},
+		{"only the label", ctr("1i1", "running", 1, noSvcIDs), webService(), true},
+		{"no evidence at all (a filter that was ignored)", ctr("1i1", "running", 1, noSvcIDs, noLabels), webService(), false},
+		{"serviceIds of another service and no label", ctr("1i1", "running", 1, noLabels, func(c *client.Container) { c.ServiceIds = []string{"1s9"} }), webService(), false},
+		{"serviceIds of another service with matching label", ctr("1i1", "running", 1, func(c *client.Container) { c.ServiceIds = []string{"1s9"} }), webService(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := belongs(tt.ct, tt.svc, "demo"); got != tt.want {
+				t.Fatalf("belongs = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestToService(t *testing.T) {
+	svc := webService("1i3", "1i1")
+	cands := []client.Container{
+		ctr("1i3", "running", 3, func(c *client.Container) { c.HealthState = "healthy"; c.StartCount = 2 }),
+		ctr("1i1", "stopped", 1),
+		ctr("1i3", "running", 3), // duplicate from a second source
+		ctr("1i7", "running", 2, func(c *client.Container) { c.Labels[labelStackService] = "demo/db"; c.ServiceIds = nil }),
+		ctr("1i9", "removed", 9),
+	}
+	got := toService(svc, "demo", cands)
+	want := mesh.Service{ID: "1s1", Name: "web", State: "active", Scale: 3, Containers: []mesh.Member{
+		{ContainerID: "1i1", Name: "demo-web-1i1", Service: "web", ServiceID: "1s1", IP: "10.42.0.1", State: "stopped", CreateIndex: 1, StartCount: 1, HostID: "1h1"},
+		{ContainerID: "1i3", Name: "demo-web-1i3", Service: "web", ServiceID: "1s1", IP: "10.42.0.3", State: "running", HealthState: "healthy", CreateIndex: 3, StartCount: 2, HostID: "1h1"},
+	}}
+	mustEqual(t, got, want)
+}
+
+func TestToServiceEmptyIsNotNil(t *testing.T) {
+	got := toService(webService(), "demo", nil)
+	if got.Containers == nil || len(got.Containers) != 0 {
+		t.Fatalf("containers = %#v, want empty non-nil", got.Containers)
+	}
+}
+
+func TestMatchStacks(t *testing.T) {
+	st := func(id, name, state string) client.Stack {
+		return client.Stack{Resource: client.Resource{Id: id}, Name: name, State: state}
+	}
+	tests := []struct {
+		name        string
+		names       []string
+		stacks      []client.Stack
+		wantIDs     map[string]string
+		wantMissing []string
+		wantErr     bool
+	}{
+		{"found among others (filter ignored)", []string{"demo"}, []client.Stack{st("1st1", "other", "active"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
+		{"missing", []string{"demo", "x"}, []client.Stack{st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, []string{"x"}, false},
+		{"removing stack ignored in favour of the new one", []string{"demo"}, []client.Stack{st("1st1", "demo", "removing"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
+		{"removed only is missing", []string{"demo"}, []client.Stack{st("1st1", "demo", "removed")}, map[string]string{}, []string{"demo"}, false},
+		{"two live stacks is inconsistent", []string{"demo"}, []client.Stack{st("1st1", "demo", "active"), st("1st2", "demo", "active")}, nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found, missing, err := matchStacks(tt.names, tt.stacks)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if !IsTransient(err) {
+					t.Fatalf("inconsistent answer should be transient: %v", err)
+				}
+				return
+			}
+			ids := map[string]string{}
+			for n, s := range found {
+				ids[n] = s.Id
+			}
+			mustEqual(t, ids, tt.wantIDs)
+			mustEqual(t, missing, tt.wantMissing)
+		})
+	}
+}
+
+func TestMatchServices(t *testing.T) {
+	sv := func(id, stack, name, state string) client.Service {
+		return client.Service{Resource: client.Resource{Id: id}, StackId: stack, Name: name, State: state}
+	}
+	want := []serviceKey{{"1st1", "web"}, {"1st1", "db"}}
+	list := []client.Service{
+		sv("1s1", "1st2", "web", "active"), // same name, other stack
+		sv("1s2", "1st1", "web", "upgraded"),
+		sv("1s3", "1st1", "db", "removed"),
+	}
+	found, missing, err := matchServices(want, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found[serviceKey{"1st1", "web"}].Id != "1s2" || len(found) != 1 {
+		t.Fatalf("found = %v", found)
+	}
+	mustEqual(t, missing, []serviceKey{{"1st1", "db"}})
+}
+
+func TestMissingInstances(t *testing.T) {
+	services := map[serviceKey]client.Service{
+		{"1st1", "web"}: webService("1i1", "1i2", "1i3"),
+		{"1st1", "db"}:  {InstanceIds: []string{"1i4", "1i2"}},
+	}
+	listed := map[string]client.Container{"1i1": {}, "1i3": {}}
+	mustEqual(t, missingInstances(services, listed), []string{"1i2", "1i4"})
+}
+
+func TestAssemble(t *testing.T) {
+	refs := []ClusterRef{{Name: "c1", Stack: "demo", Services: []string{"web", "api"}}}
+	api := client.Service{Resource: client.Resource{Id: "1s2"}, Name: "api", StackId: "1st1", State: "active", Scale: 1}
+	r := resolved{
+		stacks:   map[string]client.Stack{"demo": {Resource: client.Resource{Id: "1st1"}, Name: "demo"}},
+		services: map[serviceKey]client.Service{{"1st1", "web"}: webService("1i2"), {"1st1", "api"}: api},
+	}
+	apiCtr := ctr("1i5", "running", 1, func(c *client.Container) {
+		c.ServiceIds = []string{"1s2"}
+		c.Labels[labelStackService] = "demo/api"
+	})
+	cts := map[string]client.Container{"1i2": ctr("1i2", "running", 2), "1i1": ctr("1i1", "starting", 1), "1i5": apiCtr}
+	got := assemble(refs, r, cts)
+	if len(got) != 1 || got[0].Name != "c1" || got[0].StackID != "1st1" || len(got[0].Services) != 2 {
+		t.Fatalf("clusters = %+v", got)
+	}
+	if s := got[0].Services[0]; s.Name != "web" || len(s.Containers) != 2 || s.Containers[0].ContainerID != "1i1" {
+		t.Fatalf("web = %+v", s)
+	}
+	if s := got[0].Services[1]; s.Name != "api" || len(s.Containers) != 1 || s.Containers[0].Service != "api" {
+		t.Fatalf("api = %+v", s)
+	}
+}
+
+func TestRelevant(t *testing.T) {
+	tests := []struct {
+		ev   event
+		want bool
+	}{
+		{event{Name: "resource.change", ResourceType: "container"}, true},
+		{event{Name: "resource.change", ResourceType: "instance"}, true},
+		{event{Name: "resource.change", ResourceType: "service"}, true},
+		{event{Name: "resource.change", ResourceType: "loadBalancerService"}, true},
+		{event{Name: "resource.change", ResourceType: "stack"}, true},
+		{event{Name: "resource.change", ResourceType: "serviceExposeMap"}, false},
+		{event{Name: "resource.change", ResourceType: "mount"}, false},
+		{event{Name: "resource.change", ResourceType: "host"}, false},
+		{event{Name: "ping"}, false},
+		{event{Name: "logout"}, false},
+	}
+	for _, tt := range tests {
+		if got := relevant(tt.ev); got != tt.want {
+			t.Errorf("relevant(%+v) = %v, want %v", tt.ev, got, tt.want)
+		}
+	}
+}
