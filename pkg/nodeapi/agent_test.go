@@ -1,11 +1,19 @@
 package nodeapi_test
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 )
@@ -31,5 +39,235 @@ func TestGoAgentConformance(t *testing.T) {
 	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: srv.URL, Token: "s3cret-token"})
 	if got := m.Connected("b@127.0.0.2"); len(got) != 1 || got[0] != "a@127.0.0.1" {
 		t.Errorf("b's links after the suite = %v, want [a@127.0.0.1]", got)
+	}
+}
+
+// agentFixture is a Go agent "a@127.0.0.1" on a shared mesh with live nodes
+// b, c and d, served over HTTP.
+type agentFixture struct {
+	mesh    *nodeapi.MemoryMesh
+	srv     *httptest.Server
+	ep      mesh.Endpoint
+	client  *nodeapi.Client
+	mu      sync.Mutex
+	changes []nodeapi.Change
+}
+
+func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
+	t.Helper()
+	f := &agentFixture{mesh: nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})}
+	for _, n := range []string{"b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4"} {
+		f.mesh.Connector(n)
+	}
+	opts.Node, opts.Token, opts.Logger = "a@127.0.0.1", secret, testr.New(t)
+	if opts.Connector == nil {
+		opts.Connector = f.mesh.Connector(opts.Node)
+	}
+	opts.OnChange = func(c nodeapi.Change) { f.mu.Lock(); f.changes = append(f.changes, c); f.mu.Unlock() }
+	a, err := nodeapi.NewAgent(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(a.Handler())
+	t.Cleanup(f.srv.Close)
+	f.ep = endpoint(f.srv.URL, opts.Node)
+	f.client = newClient(t, secret)
+	return f
+}
+
+func (f *agentFixture) changeCount() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.changes) }
+
+func TestAgentIdempotentPush(t *testing.T) {
+	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	set := peerSet("b@127.0.0.2", "c@127.0.0.3")
+	for range 3 {
+		st, err := f.client.SetPeers(t.Context(), f.ep, 1, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Connected.Equal(set) || !st.Managed.Equal(set) || st.Revision != 1 {
+			t.Fatalf("status = %+v", st)
+		}
+	}
+	if got := f.changeCount(); got != 1 {
+		t.Errorf("changes = %d, want 1 for the same revision pushed three times", got)
+	}
+	// A repeated push repairs a lost link without counting as a change.
+	f.mesh.SetUp("b@127.0.0.2", false)
+	f.mesh.SetUp("b@127.0.0.2", true)
+	st, err := f.client.SetPeers(t.Context(), f.ep, 1, set)
+	if err != nil || !st.Connected.Equal(set) || f.changeCount() != 1 {
+		t.Errorf("repair push: err %v, status %+v, changes %d", err, st, f.changeCount())
+	}
+}
+
+func TestAgentDisconnectsOnlyManaged(t *testing.T) {
+	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	if err := f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1"); err != nil {
+		t.Fatal(err) // d links to a on its own, like a remote shell
+	}
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.client.SetPeers(t.Context(), f.ep, 2, peerSet("c@127.0.0.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := peerSet("c@127.0.0.3", "d@127.0.0.4"); !st.Connected.Equal(want) {
+		t.Errorf("connected = %v, want %v (b dropped, d untouched)", st.Connected, want)
+	}
+	if got := f.mesh.Connected("b@127.0.0.2"); len(got) != 0 {
+		t.Errorf("b still sees %v", got)
+	}
+}
+
+func TestAgentLeave(t *testing.T) {
+	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	_ = f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1")
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.client.Leave(t.Context(), f.ep, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Leaving || st.Revision != 2 || len(st.Managed) != 0 || len(st.Connected) != 0 {
+		t.Errorf("after leave: %+v", st)
+	}
+	if _, err := f.client.Leave(t.Context(), f.ep, 2); err != nil {
+		t.Errorf("repeated leave: %v", err)
+	}
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 2, nil); !nodeapi.IsStaleRevision(err) {
+		t.Errorf("peers at the leave's revision: err %v, want stale", err)
+	}
+	st, err = f.client.SetPeers(t.Context(), f.ep, 3, peerSet("b@127.0.0.2"))
+	if err != nil || st.Leaving || !st.Connected.Equal(peerSet("b@127.0.0.2")) {
+		t.Errorf("rejoin: err %v, status %+v", err, st)
+	}
+	if got := f.changeCount(); got != 3 {
+		t.Errorf("changes = %d, want 3", got)
+	}
+}
+
+// barrierConnector connects only once n connects are in flight together,
+// so it fails every connect when they run one after another; it never
+// connects "slow@..." peers.
+type barrierConnector struct {
+	n       int
+	mu      sync.Mutex
+	waiting int
+	all     chan struct{}
+	links   map[string]bool
+}
+
+func (b *barrierConnector) Connect(ctx context.Context, peer string) error {
+	if strings.HasPrefix(peer, "slow@") {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	b.mu.Lock()
+	b.waiting++
+	if b.waiting == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+		b.mu.Lock()
+		b.links[peer] = true
+		b.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *barrierConnector) Disconnect(peer string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.links, peer)
+	return nil
+}
+
+func (b *barrierConnector) Connected() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for p := range b.links {
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestAgentConnectsInParallel(t *testing.T) {
+	conn := &barrierConnector{n: 3, all: make(chan struct{}), links: map[string]bool{}}
+	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn, ConnectTimeout: 30 * time.Second})
+	want := peerSet("b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4")
+	st, err := f.client.SetPeers(t.Context(), f.ep, 1, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Connected.Equal(want) || len(st.Failed) != 0 {
+		t.Errorf("connected = %v, failed = %v, want %v and no failure", st.Connected, st.Failed, want)
+	}
+}
+
+func TestAgentConnectTimeout(t *testing.T) {
+	conn := &barrierConnector{n: 1, all: make(chan struct{}), links: map[string]bool{}}
+	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn, ConnectTimeout: 50 * time.Millisecond})
+	st, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "slow@127.0.0.9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Connected.Equal(peerSet("b@127.0.0.2")) {
+		t.Errorf("connected = %v, want [b@127.0.0.2]", st.Connected)
+	}
+	if _, ok := st.Failed["slow@127.0.0.9"]; !ok || len(st.Failed) != 1 {
+		t.Errorf("failed = %v, want only slow@127.0.0.9", st.Failed)
+	}
+	if !st.Managed.Contains("slow@127.0.0.9") {
+		t.Errorf("a failed peer must stay managed: %v", st.Managed)
+	}
+}
+
+// panicConnector panics everywhere.
+type panicConnector struct{}
+
+func (panicConnector) Connect(context.Context, string) error { panic("connect") }
+func (panicConnector) Disconnect(string) error               { panic("disconnect") }
+func (panicConnector) Connected() []string                   { panic("connected") }
+
+func TestAgentSurvivesPanics(t *testing.T) {
+	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: panicConnector{}})
+	_, err := f.client.Status(t.Context(), f.ep)
+	var apiErr *nodeapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 || apiErr.Code != nodeapi.CodeInternal {
+		t.Errorf("status with a panicking connector: %v, want 500 internal", err)
+	}
+	if err := f.client.Health(t.Context(), f.ep); err != nil {
+		t.Errorf("health after panics: %v", err)
+	}
+}
+
+func TestAgentChunkedOversizedBody(t *testing.T) {
+	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	body := io.MultiReader(strings.NewReader(`{"revision":1,"peers":[],"x":"`), strings.NewReader(strings.Repeat("x", nodeapi.MaxBodyBytes)))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.srv.URL+nodeapi.PathPeers, io.NopCloser(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestNewAgentChecksOptions(t *testing.T) {
+	for _, o := range []nodeapi.AgentOptions{{Token: "x"}, {Node: "bad", Token: "x"}, {Node: "a@1"}} {
+		if _, err := nodeapi.NewAgent(o); err == nil {
+			t.Errorf("NewAgent(%+v): want an error", o)
+		}
 	}
 }
