@@ -24,5 +24,13 @@ verify: ## gofmt, go vet, go mod tidy, no init()
 unit: ## Go unit tests (fast, no root, no Erlang)
 	$(GO) test -count=1 ./...
 
+.PHONY: agent-test
+agent-test: ## eunit tests of the BEAM agent (agent/), built with plain erlc
+	agent/eunit.sh
+
+.PHONY: hello
+hello: ## Build the example Elixir release (examples/hello, offline)
+	cd examples/hello && MIX_ENV=prod mix release --overwrite --quiet
+
 .PHONY: test
-test: deps verify unit ## Everything CI runs: deps, verify, unit tests
+test: deps verify unit agent-test ## Everything CI runs: deps, verify, unit tests, agent eunit
