@@ -46,8 +46,8 @@ const fakeProject = "1a5"
 func newFakeRancher(t *testing.T) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
-		items:  map[string][]map[string]any{},
-		honour: map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
+		items:     map[string][]map[string]any{},
+		honour:    map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
