@@ -1,0 +1,321 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drover-mesh/drover/pkg/config"
+	"github.com/drover-mesh/drover/pkg/mesh"
+)
+
+// eventually polls cond until it holds or timeout passes. Timeouts are
+// generous: the machine may be loaded; the test checks behaviour, not speed.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v: %s", timeout, fmt.Sprintf(format, args...))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testCluster returns a defaulted cluster of stack "demo".
+func testCluster(name string, services ...string) config.Cluster {
+	c := config.Cluster{Name: name, Stack: "demo", Services: services, Admin: config.Admin{Token: config.SecretRef{Value: "t"}}}
+	c.Default()
+	return c
+}
+
+// ctr is container i of a service: IP 10.42.0.i, id 1i<i>.
+func ctr(service string, i int, state, health string) mesh.Member {
+	return mesh.Member{ContainerID: fmt.Sprintf("1i%d", i), Name: fmt.Sprintf("demo-%s-%d", service, i),
+		Service: service, IP: fmt.Sprintf("10.42.0.%d", i), State: state, HealthState: health, CreateIndex: int64(i)}
+}
+
+func up(service string, i int) mesh.Member { return ctr(service, i, "running", "healthy") }
+
+// name is the default node name of container i of a service.
+func name(service string, i int) mesh.NodeName {
+	return mesh.NodeName(fmt.Sprintf("%s@10.42.0.%d", service, i))
+}
+
+func names(service string, is ...int) mesh.PeerSet {
+	var out []mesh.NodeName
+	for _, i := range is {
+		out = append(out, name(service, i))
+	}
+	return mesh.NewPeerSet(out...)
+}
+
+// snapOf is a snapshot of one cluster "hello" with one service "hello".
+func snapOf(ms ...mesh.Member) mesh.Snapshot {
+	return mesh.Snapshot{Clusters: []mesh.Cluster{{Name: "hello", Stack: "demo",
+		Services: []mesh.Service{{Name: "hello", Containers: ms}}}}}
+}
+
+// fakeObserver returns a settable snapshot or error.
+type fakeObserver struct {
+	mu    sync.Mutex
+	snap  mesh.Snapshot
+	err   error
+	calls int
+}
+
+func (f *fakeObserver) Snapshot(context.Context) (mesh.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return f.snap, f.err
+}
+
+func (f *fakeObserver) set(s mesh.Snapshot, err error) {
+	f.mu.Lock()
+	f.snap, f.err = s, err
+	f.mu.Unlock()
+}
+
+// call is one recorded change.
+type call struct {
+	Action   Action
+	Node     mesh.NodeName
+	Revision uint64
+	Peers    mesh.PeerSet
+}
+
+// fakeNodes is a recording fake of Nodes over an in-memory mesh: links are
+// two-way, like Erlang distribution, and follow the agent's revision rules.
+type fakeNodes struct {
+	mu       sync.Mutex
+	nodes    map[mesh.NodeName]*fakeNode
+	links    map[[2]mesh.NodeName]bool
+	calls    []call
+	statuses int
+}
+
+type fakeNode struct {
+	managed  mesh.PeerSet
+	revision uint64
+	leaving  bool
+	down     bool
+	hang     chan struct{} // calls block until it is closed or ctx ends
+}
+
+func newFakeNodes(ns ...mesh.NodeName) *fakeNodes {
+	f := &fakeNodes{nodes: map[mesh.NodeName]*fakeNode{}, links: map[[2]mesh.NodeName]bool{}}
+	for _, n := range ns {
+		f.nodes[n] = &fakeNode{}
+	}
+	return f
+}
+
+func link(a, b mesh.NodeName) [2]mesh.NodeName {
+	if b < a {
+		a, b = b, a
+	}
+	return [2]mesh.NodeName{a, b}
+}
+
+func (f *fakeNodes) add(ns ...mesh.NodeName) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range ns {
+		if f.nodes[n] == nil {
+			f.nodes[n] = &fakeNode{}
+		}
+	}
+}
+
+// restart resets a node as a restarted VM would: no links, no state.
+func (f *fakeNodes) restart(n mesh.NodeName) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropLinksLocked(n)
+	f.nodes[n] = &fakeNode{}
+}
+
+func (f *fakeNodes) setDown(n mesh.NodeName, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[n].down = down
+	if down {
+		f.dropLinksLocked(n)
+	}
+}
+
+func (f *fakeNodes) setHang(n mesh.NodeName, ch chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[n].hang = ch
+}
+
+func (f *fakeNodes) cut(a, b mesh.NodeName) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.links, link(a, b))
+}
+
+func (f *fakeNodes) dropLinksLocked(n mesh.NodeName) {
+	for l := range f.links {
+		if l[0] == n || l[1] == n {
+			delete(f.links, l)
+		}
+	}
+}
+
+func (f *fakeNodes) connectedLocked(n mesh.NodeName) mesh.PeerSet {
+	var out []mesh.NodeName
+	for l := range f.links {
+		switch n {
+		case l[0]:
+			out = append(out, l[1])
+		case l[1]:
+			out = append(out, l[0])
+		}
+	}
+	return mesh.NewPeerSet(out...)
+}
+
+// enter finds a node and waits out its hang; it returns with f.mu held.
+func (f *fakeNodes) enter(ctx context.Context, n mesh.NodeName) (*fakeNode, error) {
+	f.mu.Lock()
+	node := f.nodes[n]
+	if node != nil && node.hang != nil {
+		ch := node.hang
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			f.mu.Lock()
+			return nil, ctx.Err()
+		}
+		f.mu.Lock()
+	}
+	if node == nil || node.down {
+		return nil, fmt.Errorf("dial %s: connection refused", n)
+	}
+	return node, nil
+}
+
+func (f *fakeNodes) statusLocked(n mesh.NodeName, node *fakeNode) mesh.NodeStatus {
+	return mesh.NodeStatus{Node: n, Connected: f.connectedLocked(n), Managed: slices.Clone(node.managed),
+		Revision: node.revision, Leaving: node.leaving}
+}
+
+func (f *fakeNodes) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStatus, error) {
+	node, err := f.enter(ctx, ep.Node)
+	defer f.mu.Unlock()
+	f.statuses++
+	if err != nil {
+		return mesh.NodeStatus{}, err
+	}
+	return f.statusLocked(ep.Node, node), nil
+}
+
+// checkRevision applies the agent's rules; noop is an idempotent retry.
+func checkRevision(node *fakeNode, rev uint64, same bool) (noop bool, err error) {
+	switch {
+	case rev < node.revision, rev == node.revision && !same:
+		return false, fmt.Errorf("revision %d after %d: %w", rev, node.revision, ErrStaleRevision)
+	case rev == node.revision:
+		return true, nil
+	}
+	return false, nil
+}
+
+func (f *fakeNodes) SetPeers(ctx context.Context, ep mesh.Endpoint, rev uint64, peers mesh.PeerSet) (mesh.NodeStatus, error) {
+	node, err := f.enter(ctx, ep.Node)
+	defer f.mu.Unlock()
+	if err != nil {
+		return mesh.NodeStatus{}, err
+	}
+	f.calls = append(f.calls, call{ActionSetPeers, ep.Node, rev, slices.Clone(peers)})
+	noop, err := checkRevision(node, rev, !node.leaving && node.managed.Equal(peers))
+	if err != nil || noop {
+		return f.statusLocked(ep.Node, node), err
+	}
+	for _, old := range node.managed.Minus(peers) {
+		delete(f.links, link(ep.Node, old))
+	}
+	for _, p := range peers {
+		if other := f.nodes[p]; other != nil && !other.down {
+			f.links[link(ep.Node, p)] = true
+		}
+	}
+	node.managed, node.revision, node.leaving = slices.Clone(peers), rev, false
+	return f.statusLocked(ep.Node, node), nil
+}
+
+func (f *fakeNodes) Leave(ctx context.Context, ep mesh.Endpoint, rev uint64) (mesh.NodeStatus, error) {
+	node, err := f.enter(ctx, ep.Node)
+	defer f.mu.Unlock()
+	if err != nil {
+		return mesh.NodeStatus{}, err
+	}
+	f.calls = append(f.calls, call{ActionLeave, ep.Node, rev, nil})
+	noop, err := checkRevision(node, rev, node.leaving)
+	if err != nil || noop {
+		return f.statusLocked(ep.Node, node), err
+	}
+	f.dropLinksLocked(ep.Node)
+	node.managed, node.revision, node.leaving = nil, rev, true
+	return f.statusLocked(ep.Node, node), nil
+}
+
+// takeCalls returns and clears the recorded changes.
+func (f *fakeNodes) takeCalls() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// connected is a node's current connections.
+func (f *fakeNodes) connected(n mesh.NodeName) mesh.PeerSet {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connectedLocked(n)
+}
+
+func (f *fakeNodes) managed(n mesh.NodeName) mesh.PeerSet {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.nodes[n].managed)
+}
+
+// fullMesh reports whether every node of want is connected to exactly the
+// others of want.
+func (f *fakeNodes) fullMesh(want mesh.PeerSet) bool {
+	for _, n := range want {
+		if !f.connected(n).Equal(want.Minus(mesh.PeerSet{n})) {
+			return false
+		}
+	}
+	return true
+}
+
+// newTestController builds a controller over the fakes with short
+// intervals, for cluster "hello".
+func newTestController(t *testing.T, obs *fakeObserver, nodes *fakeNodes, mod func(*Options)) *Controller {
+	t.Helper()
+	o := Options{Observer: obs, Nodes: nodes, Clusters: []config.Cluster{testCluster("hello", "hello")},
+		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, ConfirmDelay: 10 * time.Millisecond,
+		MinEventGap: 5 * time.Millisecond, StatusTimeout: 5 * time.Second}
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func errRancherDown() error { return errors.New("rancher: 503 service unavailable") }
