@@ -18,8 +18,9 @@
 %%     every authenticated call is refused.</li>
 %% <li>`announce_url' (none): the controller's node-facing endpoint, e.g.
 %%     "http://10.42.0.2:4002"; `announce_token' its bearer token.</li>
-%% <li>`connect_timeout' (3000 ms): how long a peer set waits for its
-%%     connects (net_kernel:connect_node/1 blocks 3-7 s on a dead host).</li>
+%% <li>`connect_timeout' (1500 ms): how long a peer set waits for its
+%%     connects (net_kernel:connect_node/1 blocks 3-7 s on a dead host);
+%%     below the controller's 2 s per-attempt timeout.</li>
 %% <li>`announce_timeout' (1000 ms), `read_timeout' (10000 ms),
 %%     `idle_timeout' (60000 ms, keep-alive).</li>
 %% </ul>
@@ -32,7 +33,7 @@
 
 -define(DEFAULTS, #{port => 4001, ip => {0, 0, 0, 0}, token => <<>>,
                     announce_url => undefined, announce_token => <<>>,
-                    connect_timeout => 3000, announce_timeout => 1000,
+                    connect_timeout => 1500, announce_timeout => 1000,
                     read_timeout => 10000, idle_timeout => 60000,
                     max_body => 1048576}).
 

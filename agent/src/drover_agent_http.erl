@@ -246,7 +246,7 @@ handle(Sock, #{method := Method, path := Path, headers := H, minor := Minor} = R
     KeepAlive = keep_alive(Minor, H),
     case dispatch(Method, Path, H, Opts) of
         {ok, health} ->
-            Body = case Method of 'HEAD' -> <<>>; _ -> <<"{\"status\":\"ok\"}">> end,
+            Body = drover_agent_json:encode(#{status => ok, node => atom_to_binary(node(), utf8)}),
             with_body(Sock, Req, Opts, KeepAlive, fun(_) -> {200, Body} end);
         {ok, Route} ->
             with_body(Sock, Req, Opts, KeepAlive, fun(B) -> answer(Route, B) end);
@@ -268,7 +268,7 @@ dispatch(Method, Path, H, #{token := Token}) ->
         Route ->
             case Authorized() of
                 false -> {error, 401, unauthorized, <<"missing or wrong bearer token">>,
-                          [{<<"WWW-Authenticate">>, <<"Bearer">>}]};
+                          [{<<"WWW-Authenticate">>, <<"Bearer realm=\"drover\"">>}]};
                 true -> authorized_route(Route, Path)
             end
     end.
@@ -287,7 +287,11 @@ with_body(Sock, Req, #{max_body := Max, read_timeout := T}, KeepAlive, Fun) ->
     case read_body(Sock, Req, Max, T) of
         {ok, Body} ->
             {Status, RespBody} = Fun(Body),
-            ok_or_close(send(Sock, Status, RespBody, KeepAlive, []), KeepAlive);
+            Sent = case maps:get(method, Req) of
+                       'HEAD' -> send_head(Sock, Status, iolist_size(RespBody), KeepAlive);
+                       _ -> send(Sock, Status, RespBody, KeepAlive, [])
+                   end,
+            ok_or_close(Sent, KeepAlive);
         {error, {Status, Code, Msg}} ->
             _ = send(Sock, Status, error_body(Code, Msg), false, []),
             drain(Sock),
@@ -337,6 +341,12 @@ result({error, stopping}) ->
 
 error_body(Code, Msg) ->
     drover_agent_json:encode(#{code => atom_to_binary(Code, utf8), message => Msg}).
+
+send_head(Sock, Status, Len, KeepAlive) ->
+    Conn = case KeepAlive of true -> <<"keep-alive">>; false -> <<"close">> end,
+    gen_tcp:send(Sock, [<<"HTTP/1.1 ">>, integer_to_binary(Status), $\s, reason(Status),
+                        <<"\r\nContent-Type: application/json\r\nContent-Length: ">>,
+                        integer_to_binary(Len), <<"\r\nConnection: ">>, Conn, <<"\r\n\r\n">>]).
 
 send(Sock, Status, Body, KeepAlive, Extra) ->
     Conn = case KeepAlive of true -> <<"keep-alive">>; false -> <<"close">> end,

@@ -63,7 +63,9 @@ init(Opts) ->
 
 handle_call({set_peers, _, _}, _From, #{stopping := true} = S) ->
     {reply, {error, stopping}, S};
-handle_call({set_peers, Rev, Peers}, _From, #{applied := A} = S) ->
+handle_call({set_peers, Rev, Peers0}, _From, #{applied := A} = S) ->
+    %% A node never manages itself (docs/nodeapi.md).
+    Peers = lists:delete(atom_to_binary(node(), utf8), Peers0),
     case drover_agent_rules:decide(A, Rev, {Peers, false}) of
         stale -> {reply, {error, stale}, S};
         Decision -> {reply, ok, apply_peers(Decision, Rev, Peers, S)}

@@ -32,6 +32,8 @@ decide(_, _, _) -> stale.
 %% without duplicates.
 -spec decode_set_peers(term()) ->
           {ok, non_neg_integer(), [binary()]} | {error, atom(), binary()}.
+decode_set_peers(#{<<"revision">> := _, <<"peers">> := _} = M) when map_size(M) > 2 ->
+    unknown_fields(M, [<<"revision">>, <<"peers">>]);
 decode_set_peers(#{<<"revision">> := Rev, <<"peers">> := Peers}) ->
     case check_revision(Rev) of
         ok when is_list(Peers) -> check_peers(Rev, Peers);
@@ -68,6 +70,8 @@ safe_char(_) -> $?.
 
 %% @doc Validates a decoded LeaveRequest.
 -spec decode_leave(term()) -> {ok, non_neg_integer()} | {error, atom(), binary()}.
+decode_leave(#{<<"revision">> := _} = M) when map_size(M) > 1 ->
+    unknown_fields(M, [<<"revision">>]);
 decode_leave(#{<<"revision">> := Rev}) ->
     case check_revision(Rev) of
         ok -> {ok, Rev};
@@ -78,13 +82,21 @@ decode_leave(M) when is_map(M) ->
 decode_leave(_) ->
     {error, bad_request, <<"body must be a JSON object">>}.
 
+unknown_fields(M, Known) ->
+    [F | _] = lists:sort(maps:keys(M) -- Known),
+    Name = case byte_size(F) =< 32 of
+               true -> printable(F);
+               false -> <<(printable(binary:part(F, 0, 32)))/binary, "...">>
+           end,
+    {error, bad_request, <<"unknown field \"", Name/binary, "\"">>}.
+
 check_revision(Rev) when is_integer(Rev), Rev >= 0, Rev =< ?MAX_REVISION -> ok;
 check_revision(_) ->
     {error, bad_request, <<"revision must be an integer between 0 and 2^64-1">>}.
 
-%% @doc A node name the agent accepts: `name@host', one `@', the name of
-%% letters, digits, `_', `-' and `.', the host of letters, digits, `_',
-%% `-', `.' and `:', at most 255 bytes.
+%% @doc A node name the agent accepts (docs/nodeapi.md): `name@host', one
+%% `@', the name of ASCII letters, digits, `_' and `-', the host of ASCII
+%% letters, digits, `.', `_' and `-', at most 255 bytes.
 -spec valid_node_name(term()) -> boolean().
 valid_node_name(B) when is_binary(B), byte_size(B) >= 3, byte_size(B) =< ?MAX_NODE_NAME ->
     case binary:split(B, <<"@">>, [global]) of
@@ -97,8 +109,8 @@ valid_node_name(_) ->
 
 all_chars(B, Pred) -> lists:all(Pred, binary_to_list(B)).
 
-name_char(C) -> alnum(C) orelse C =:= $_ orelse C =:= $- orelse C =:= $..
-host_char(C) -> name_char(C) orelse C =:= $:.
+name_char(C) -> alnum(C) orelse C =:= $_ orelse C =:= $-.
+host_char(C) -> name_char(C) orelse C =:= $..
 
 alnum(C) -> (C >= $a andalso C =< $z) orelse (C >= $A andalso C =< $Z)
                 orelse (C >= $0 andalso C =< $9).
@@ -120,8 +132,8 @@ route(Method, RawPath) ->
     case {Path, Method} of
         {<<"/v1/health">>, M} when M =:= 'GET'; M =:= 'HEAD' -> {ok, health};
         {<<"/v1/health">>, _} -> {error, method_not_allowed, <<"GET, HEAD">>};
-        {<<"/v1/status">>, 'GET'} -> {ok, status};
-        {<<"/v1/status">>, _} -> {error, method_not_allowed, <<"GET">>};
+        {<<"/v1/status">>, M} when M =:= 'GET'; M =:= 'HEAD' -> {ok, status};
+        {<<"/v1/status">>, _} -> {error, method_not_allowed, <<"GET, HEAD">>};
         {<<"/v1/peers">>, 'PUT'} -> {ok, peers};
         {<<"/v1/peers">>, _} -> {error, method_not_allowed, <<"PUT">>};
         {<<"/v1/leave">>, 'POST'} -> {ok, leave};

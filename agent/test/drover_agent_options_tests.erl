@@ -4,7 +4,7 @@
 defaults_test() ->
     M = drover_agent:normalize_options([], #{}),
     ?assertMatch(#{port := 4001, ip := {0, 0, 0, 0}, token := <<>>, announce_url := undefined,
-                   connect_timeout := 3000, max_body := 1048576}, M).
+                   connect_timeout := 1500, max_body := 1048576}, M).
 
 proplist_over_env_test() ->
     M = drover_agent:normalize_options([{port, 4100}, {token, "abc"}, {ip, "127.0.0.1"}],

@@ -25,7 +25,7 @@ decode_set_peers_test_() ->
     Ok = [{#{<<"revision">> => 1, <<"peers">> => [<<"b@2">>, <<"a@1">>, <<"b@2">>]},
            {ok, 1, [<<"a@1">>, <<"b@2">>]}},
           {#{<<"revision">> => 0, <<"peers">> => []}, {ok, 0, []}},
-          {#{<<"revision">> => 18446744073709551615, <<"peers">> => [], <<"extra">> => 1},
+          {#{<<"revision">> => 18446744073709551615, <<"peers">> => []},
            {ok, 18446744073709551615, []}}],
     Bad = [{#{<<"revision">> => -1, <<"peers">> => []}, bad_request},
            {#{<<"revision">> => 18446744073709551616, <<"peers">> => []}, bad_request},
@@ -38,6 +38,7 @@ decode_set_peers_test_() ->
            {#{<<"revision">> => 1, <<"peers">> => [[<<"a@1">>]]}, bad_request},
            {#{<<"revision">> => 1}, bad_request},
            {#{<<"peers">> => []}, bad_request},
+           {#{<<"revision">> => 1, <<"peers">> => [], <<"extra">> => 1}, bad_request},
            {[], bad_request}, {null, bad_request}, {<<"x">>, bad_request},
            {#{<<"revision">> => 1, <<"peers">> => [<<"a@1">>, <<"nohost">>]}, bad_node_name}],
     [?_assertEqual(Want, decode_set_peers(In)) || {In, Want} <- Ok] ++
@@ -46,14 +47,16 @@ decode_set_peers_test_() ->
 decode_leave_test_() ->
     [?_assertEqual({ok, 3}, decode_leave(#{<<"revision">> => 3})),
      ?_assertMatch({error, bad_request, _}, decode_leave(#{})),
+     ?_assertMatch({error, bad_request, <<"unknown field \"force\"">>},
+                   decode_leave(#{<<"revision">> => 3, <<"force">> => true})),
      ?_assertMatch({error, bad_request, _}, decode_leave(#{<<"revision">> => true})),
      ?_assertMatch({error, bad_request, _}, decode_leave([3]))].
 
 node_name_test_() ->
-    Good = [<<"hello@10.42.0.5">>, <<"a@b">>, <<"my_app-1@host.example.com">>, <<"x@::1">>,
+    Good = [<<"hello@10.42.0.5">>, <<"a@b">>, <<"my_app-1@host.example.com">>, <<"A_b-9@h_-.x">>,
             <<"n@", (binary:copy(<<"h">>, 253))/binary>>],
     Bad = [<<>>, <<"@">>, <<"a@">>, <<"@b">>, <<"ab">>, <<"a@b@c">>, <<"a b@c">>,
-           <<"a@b c">>, <<"a@b\n">>, <<"é@b"/utf8>>, <<"a@b'">>, <<"a@b/c">>,
+           <<"a@b c">>, <<"a@b\n">>, <<"a.b@h">>, <<"x@::1">>, <<"a@127.0.0.1 ">>, <<"é@b"/utf8>>, <<"a@b'">>, <<"a@b/c">>,
            <<"n@", (binary:copy(<<"h">>, 254))/binary>>, "a@b", a@b, 1],
     [{binary_to_list(iolist_to_binary(io_lib:format("~0p", [G]))), ?_assert(valid_node_name(G))} || G <- Good] ++
         [?_assertNot(valid_node_name(B)) || B <- Bad].
@@ -69,7 +72,8 @@ route_test_() ->
              {'PUT', <<"/v1/peers">>, {ok, peers}},
              {'POST', <<"/v1/leave">>, {ok, leave}},
              {'POST', <<"/v1/peers">>, {error, method_not_allowed, <<"PUT">>}},
-             {'DELETE', <<"/v1/status">>, {error, method_not_allowed, <<"GET">>}},
+             {'DELETE', <<"/v1/status">>, {error, method_not_allowed, <<"GET, HEAD">>}},
+             {'HEAD', <<"/v1/status">>, {ok, status}},
              {<<"BREW">>, <<"/v1/leave">>, {error, method_not_allowed, <<"POST">>}},
              {'GET', <<"/v1/peers/">>, {error, not_found}},
              {'GET', <<"/">>, {error, not_found}},
