@@ -1,0 +1,182 @@
+package nodeapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// DefaultAnnounceTimeout bounds one announcement: it is only a hint, and
+// an agent must never wait long for an unreachable controller.
+const DefaultAnnounceTimeout = time.Second
+
+// Announcer sends announcements to the controller's node-facing endpoint:
+// one attempt each, with a short timeout, never a retry loop.
+type Announcer struct {
+	url   string
+	token string
+	http  *http.Client
+	log   logr.Logger
+}
+
+// NewAnnouncer returns an Announcer for the controller at baseURL (e.g.
+// "http://controller:4100"; PathAnnounce is appended). An empty baseURL
+// disables announcing: Announce then does nothing.
+func NewAnnouncer(baseURL, token string, logger logr.Logger) *Announcer {
+	return &Announcer{
+		url:   strings.TrimSuffix(strings.TrimSuffix(baseURL, "/"), PathAnnounce),
+		token: token,
+		http:  &http.Client{Timeout: DefaultAnnounceTimeout},
+		log:   logger,
+	}
+}
+
+// Announce tells the controller that node (with primary IP ip) is up or
+// stopping (EventUp, EventStopping). It sends once and returns the outcome;
+// callers log it and carry on.
+func (a *Announcer) Announce(ctx context.Context, event, node, ip string) error {
+	if a.url == "" {
+		return nil
+	}
+	body, err := json.Marshal(Announcement{Event: event, Node: node, IP: ip})
+	if err != nil {
+		return fmt.Errorf("encoding announcement: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultAnnounceTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url+PathAnnounce, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("building announcement: %w", err)
+	}
+	req.Header.Set("Content-Type", MediaType)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("announcing %s: %w", event, err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
+		a.log.V(1).Info("announced", "event", event, "node", node)
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
+	e := &APIError{StatusCode: resp.StatusCode, URL: req.URL.Redacted()}
+	var wire Error
+	if json.Unmarshal(b, &wire) == nil {
+		e.Code, e.Message = wire.Code, strings.ReplaceAll(wire.Message, a.token, "REDACTED")
+	}
+	return fmt.Errorf("announcing %s: %w", event, e)
+}
+
+// DefaultAnnounceRate is the default cap on accepted announcements per
+// second: a whole 2,000-node environment restarting in 10 s.
+const DefaultAnnounceRate = 200
+
+// minInFlight is the least number of OnAnnounce calls allowed to run at
+// once, so that a low rate does not turn short handler latency into 429s.
+const minInFlight = 64
+
+// AnnounceOptions configures AnnounceHandler.
+type AnnounceOptions struct {
+	// Token authenticates agents. Required: with no token every request
+	// gets 401.
+	Token string
+	// RatePerSecond caps accepted announcements (a token bucket with a
+	// burst of the same size). Default DefaultAnnounceRate.
+	RatePerSecond int
+	// OnAnnounce is called with every accepted announcement, in its own
+	// goroutine, after the 202 is decided; at most 2*RatePerSecond (and at
+	// least 64) calls run at once, more get 429. Default: nothing.
+	OnAnnounce func(Announcement)
+	// Logger receives V(1) logs of refused announcements. Default: discard.
+	Logger logr.Logger
+}
+
+// AnnounceHandler serves the controller's node-facing POST /v1/announce.
+func AnnounceHandler(opts AnnounceOptions) http.Handler {
+	return newAnnounceHandler(opts, time.Now)
+}
+
+func newAnnounceHandler(opts AnnounceOptions, now func() time.Time) http.Handler {
+	if opts.RatePerSecond <= 0 {
+		opts.RatePerSecond = DefaultAnnounceRate
+	}
+	h := &announceHandler{
+		hasToken:  opts.Token != "",
+		tokenHash: sha256.Sum256([]byte(opts.Token)),
+		bucket:    newTokenBucket(float64(opts.RatePerSecond), float64(opts.RatePerSecond), now),
+		inFlight:  make(chan struct{}, max(2*opts.RatePerSecond, minInFlight)),
+		on:        opts.OnAnnounce,
+		log:       opts.Logger,
+	}
+	return recoverer(opts.Logger, h)
+}
+
+type announceHandler struct {
+	hasToken  bool
+	tokenHash [sha256.Size]byte
+	bucket    *tokenBucket
+	inFlight  chan struct{}
+	on        func(Announcement)
+	log       logr.Logger
+}
+
+func (h *announceHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := h.check(w, r); e != nil {
+		h.log.V(1).Info("announcement refused", "code", e.Code, "reason", e.Message, "remote", r.RemoteAddr)
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+// check validates r and dispatches the announcement, or returns why not.
+func (h *announceHandler) check(w http.ResponseWriter, r *http.Request) *Error {
+	switch {
+	case !h.hasToken || !authorized(r, h.tokenHash):
+		return &Error{Code: CodeUnauthorized, Message: "missing or wrong bearer token"}
+	case r.URL.Path != PathAnnounce:
+		return &Error{Code: CodeNotFound, Message: "no such path: agents announce on " + PathAnnounce}
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		return &Error{Code: CodeMethodNotAllowed, Message: "use POST on " + PathAnnounce}
+	case !h.bucket.allow():
+		return &Error{Code: CodeRateLimited, Message: "too many announcements; the controller resyncs anyway"}
+	}
+	var a Announcement
+	if e := decodeBody(w, r, &a); e != nil {
+		return e
+	}
+	if e := checkAnnouncement(a); e != nil {
+		return e
+	}
+	select {
+	case h.inFlight <- struct{}{}:
+	default:
+		return &Error{Code: CodeRateLimited, Message: "too many announcements in progress"}
+	}
+	go func() {
+		defer func() { <-h.inFlight }()
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error(errors.New(fmt.Sprint(v)), "announcement handler panicked")
+			}
+		}()
+		if h.on != nil {
+			h.on(a)
+		}
+	}()
+	return nil
+}
