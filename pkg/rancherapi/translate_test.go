@@ -190,24 +190,47 @@ func TestAssemble(t *testing.T) {
 }
 
 func TestRelevant(t *testing.T) {
+	change := func(typ string, mod func(*event)) event {
+		ev := event{Name: "resource.change", ResourceType: typ}
+		if mod != nil {
+			mod(&ev)
+		}
+		return ev
+	}
+	inStack := func(name string) func(*event) {
+		return func(ev *event) { ev.Data.Resource.Labels = map[string]interface{}{labelStackName: name} }
+	}
+	named := func(name string) func(*event) { return func(ev *event) { ev.Data.Resource.Name = name } }
+	stackID := func(id string) func(*event) { return func(ev *event) { ev.Data.Resource.StackID = id } }
+	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}}
+	cold := scope{stackNames: []string{"demo"}}
 	tests := []struct {
+		name string
 		ev   event
+		sc   scope
 		want bool
 	}{
-		{event{Name: "resource.change", ResourceType: "container"}, true},
-		{event{Name: "resource.change", ResourceType: "instance"}, true},
-		{event{Name: "resource.change", ResourceType: "service"}, true},
-		{event{Name: "resource.change", ResourceType: "loadBalancerService"}, true},
-		{event{Name: "resource.change", ResourceType: "stack"}, true},
-		{event{Name: "resource.change", ResourceType: "serviceExposeMap"}, false},
-		{event{Name: "resource.change", ResourceType: "mount"}, false},
-		{event{Name: "resource.change", ResourceType: "host"}, false},
-		{event{Name: "ping"}, false},
-		{event{Name: "logout"}, false},
+		{"container without labels", change("container", nil), sc, true},
+		{"container of a configured stack", change("container", inStack("demo")), sc, true},
+		{"container of another stack", change("container", inStack("other")), sc, false},
+		{"instance", change("instance", nil), sc, true},
+		{"service of a configured stack", change("service", stackID("1st1")), sc, true},
+		{"service of another stack", change("service", stackID("1st9")), sc, false},
+		{"service before any snapshot", change("service", stackID("1st9")), cold, true},
+		{"load balancer service", change("loadBalancerService", stackID("1st1")), sc, true},
+		{"configured stack", change("stack", named("demo")), sc, true},
+		{"other stack", change("stack", named("other")), sc, false},
+		{"expose map", change("serviceExposeMap", nil), sc, false},
+		{"mount", change("mount", nil), sc, false},
+		{"host", change("host", nil), sc, false},
+		{"ping", event{Name: "ping"}, sc, false},
+		{"logout", event{Name: "logout"}, sc, false},
 	}
 	for _, tt := range tests {
-		if got := relevant(tt.ev); got != tt.want {
-			t.Errorf("relevant(%+v) = %v, want %v", tt.ev, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := relevant(tt.ev, tt.sc); got != tt.want {
+				t.Errorf("relevant = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

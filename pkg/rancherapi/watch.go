@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,23 +25,56 @@ type event struct {
 	Name         string `json:"name"`
 	ResourceType string `json:"resourceType"`
 	ResourceID   string `json:"resourceId"`
+	Data         struct {
+		Resource struct {
+			Name    string                 `json:"name"`
+			StackID string                 `json:"stackId"`
+			Labels  map[string]interface{} `json:"labels"`
+		} `json:"resource"`
+	} `json:"data"`
+}
+
+// scope is what the watch knows of the configured clusters: the stack
+// names, and the stack ids once a snapshot resolved them.
+type scope struct {
+	stackNames []string
+	stackIDs   []string
 }
 
 // relevant reports whether an event may change a snapshot: a
 // resource.change of a container, an instance, any service kind or a
 // stack. Pings, logouts and the many other resource types (mounts,
-// volumes, expose maps, health check maps...) are not.
-func relevant(ev event) bool {
+// volumes, expose maps, health check maps...) are not. An event whose
+// object clearly lies outside the configured stacks (by the container's
+// stack label, the service's stackId or the stack's name) is not either;
+// when in doubt, it is.
+func relevant(ev event, sc scope) bool {
 	if ev.Name != "resource.change" {
 		return false
 	}
+	res := ev.Data.Resource
 	switch t := ev.ResourceType; {
-	case t == "container", t == "instance", t == "stack", t == "service":
-		return true
+	case t == "container", t == "instance":
+		name := labelString(res.Labels, labelStackName)
+		return name == "" || slices.Contains(sc.stackNames, name)
+	case t == "stack":
+		return res.Name == "" || slices.Contains(sc.stackNames, res.Name)
+	case t == "service", strings.HasSuffix(t, "Service"): // loadBalancerService, dnsService, ...
+		return res.StackID == "" || len(sc.stackIDs) == 0 || slices.Contains(sc.stackIDs, res.StackID)
 	default:
-		// loadBalancerService, dnsService, externalService, ...
-		return strings.HasSuffix(t, "Service")
+		return false
 	}
+}
+
+// scope returns the current scope of the watch.
+func (c *Client) scope() scope {
+	sc := scope{stackNames: c.stackNames()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last != nil {
+		sc.stackIDs = stackIDs(c.last.r.stacks)
+	}
+	return sc
 }
 
 // Watch calls onChange whenever something relevant may have changed: after
@@ -161,7 +195,7 @@ func (c *Client) stream(ctx context.Context, kick func()) error {
 		if err := json.Unmarshal(data, &ev); err != nil {
 			continue // not an event we understand; the deadline was still renewed
 		}
-		if relevant(ev) {
+		if relevant(ev, c.scope()) {
 			kick()
 		}
 	}
