@@ -153,6 +153,11 @@ func (c *Client) streamLoop(ctx context.Context, kick func()) {
 		}
 		failures++
 		delay := b.NextBackOff()
+		if IsTerminal(err) {
+			// A rejected key will not heal by itself soon: retry at the
+			// slowest pace, never in a storm.
+			delay = c.opts.ReconnectMax
+		}
 		if failures == 1 {
 			log.Error(err, "rancher event stream lost, reconnecting", "url", c.display(c.subscribe), "retryIn", delay.String())
 		} else {
