@@ -24,7 +24,7 @@ import (
 // full simulator lives in ranchertest; this one exists to reach corners
 // (ignored filters, broken paging) the simulator has no reason to offer.
 type fakeRancher struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	ak, sk string
 
@@ -43,7 +43,7 @@ type fakeRancher struct {
 
 const fakeProject = "1a5"
 
-func newFakeRancher(t *testing.T) *fakeRancher {
+func newFakeRancher(t testing.TB) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
