@@ -1,0 +1,37 @@
+defmodule Hello.Config do
+  @moduledoc """
+  Reads the example's settings from the environment, once, at start.
+
+    * `HELLO_MODE`: `agent` (default: the drover agent manages the peers),
+      `dns` (the original recipe: poll DNS and connect, the benchmark
+      baseline) or `both`.
+    * `DROVER_AGENT_PORT` (4001), `DROVER_NODE_TOKEN`, `DROVER_ANNOUNCE_URL`,
+      `DROVER_ANNOUNCE_TOKEN`: the agent's settings.
+    * `HELLO_DNS_NAME` (`hello`), `HELLO_DNS_INTERVAL_MS` (5000): the recipe's.
+  """
+
+  @doc "The settings from an environment map (pure, for tests)."
+  def from_env(env) do
+    mode =
+      case Map.get(env, "HELLO_MODE", "agent") do
+        "dns" -> :dns
+        "both" -> :both
+        _ -> :agent
+      end
+
+    %{
+      mode: mode,
+      agent: [
+        port: env |> Map.get("DROVER_AGENT_PORT", "4001") |> String.to_integer(),
+        token: Map.get(env, "DROVER_NODE_TOKEN", ""),
+        announce_url: Map.get(env, "DROVER_ANNOUNCE_URL"),
+        announce_token: Map.get(env, "DROVER_ANNOUNCE_TOKEN", "")
+      ],
+      dns: [
+        name: Map.get(env, "HELLO_DNS_NAME", "hello"),
+        basename: Map.get(env, "HELLO_NODE_BASENAME", "hello"),
+        interval: env |> Map.get("HELLO_DNS_INTERVAL_MS", "5000") |> String.to_integer()
+      ]
+    }
+  end
+end
