@@ -124,7 +124,7 @@ func (c *Controller) runPass(ctx context.Context, full bool) error {
 	if c.opts.DryRun {
 		logPlan(log, changes)
 	} else {
-		applyErr = c.apply(ctx, log, changes)
+		applyErr = errors.Join(c.apply(ctx, log, changes), c.refresh(ctx, desired))
 	}
 	err = errors.Join(readErr, applyErr)
 	c.finish(log, passDone{start: start, full: full, desired: desired, changes: changes, holds: holds, err: err})

@@ -109,12 +109,7 @@ func (c *Controller) readStatuses(ctx context.Context, d Desired, full bool, now
 		for _, n := range cl.Departing {
 			if mayBeAlive(n.Container.State) {
 				targets = append(targets, statusTarget{n.Endpoint, false})
-			}
-		}
-	}
-	for _, cl := range d.Clusters {
-		for _, n := range cl.Departing {
-			if !mayBeAlive(n.Container.State) {
+			} else {
 				delete(c.cache, n.Endpoint.Node) // stopped: it holds nothing any more
 			}
 		}
@@ -123,6 +118,35 @@ func (c *Controller) readStatuses(ctx context.Context, d Desired, full bool, now
 		_, cached := c.cache[t.ep.Node]
 		return c.backingOff(t.ep.Node, now) || (cached && !full)
 	})
+	err := c.read(ctx, targets)
+	observed := make(map[mesh.NodeName]mesh.NodeStatus, len(c.cache))
+	for name, st := range c.cache {
+		if !c.backingOff(name, now) {
+			observed[name] = st
+		}
+	}
+	return observed, err
+}
+
+// refresh re-reads, after the changes, the members whose last status
+// lacks a connection: another node's push may have made it since.
+func (c *Controller) refresh(ctx context.Context, d Desired) error {
+	now := c.opts.Now()
+	var targets []statusTarget
+	for _, cl := range d.Clusters {
+		for _, m := range cl.Members {
+			st, ok := c.cache[m.Endpoint.Node]
+			if ok && !m.Held && !c.backingOff(m.Endpoint.Node, now) && len(m.Peers.Minus(st.Connected)) > 0 {
+				targets = append(targets, statusTarget{m.Endpoint, true})
+			}
+		}
+	}
+	return c.read(ctx, targets)
+}
+
+// read reads the targets' statuses into the cache, in parallel, within
+// StatusTimeout; a node that fails backs off.
+func (c *Controller) read(ctx context.Context, targets []statusTarget) error {
 	type result struct {
 		st  mesh.NodeStatus
 		err error
@@ -137,6 +161,7 @@ func (c *Controller) readStatuses(ctx context.Context, d Desired, full bool, now
 		st, err := c.opts.Nodes.Status(cctx, targets[i].ep)
 		results[i] = result{st, err, true}
 	})
+	now := c.opts.Now()
 	var errs []error
 	for i, r := range results {
 		node := targets[i].ep.Node
@@ -154,13 +179,7 @@ func (c *Controller) readStatuses(ctx context.Context, d Desired, full bool, now
 			delete(c.backoff, node)
 		}
 	}
-	observed := make(map[mesh.NodeName]mesh.NodeStatus, len(c.cache))
-	for name, st := range c.cache {
-		if !c.backingOff(name, now) {
-			observed[name] = st
-		}
-	}
-	return observed, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // callResult is the outcome of one change.

@@ -116,10 +116,10 @@ type Recorder interface {
 
 type noopRecorder struct{}
 
-func (noopRecorder) Pass(string, time.Duration)                {}
-func (noopRecorder) Push(Action, string, time.Duration)        {}
-func (noopRecorder) Cluster(string, int, bool)                 {}
-func (noopRecorder) Stale(bool)                                {}
+func (noopRecorder) Pass(string, time.Duration)         {}
+func (noopRecorder) Push(Action, string, time.Duration) {}
+func (noopRecorder) Cluster(string, int, bool)          {}
+func (noopRecorder) Stale(bool)                         {}
 
 // withDefaults checks the required fields and fills in the defaults.
 func (o Options) withDefaults() (Options, error) {

@@ -38,7 +38,7 @@ type Change struct {
 	// Added and Removed compare Peers with the node's managed set; Missing
 	// lists desired peers the node is not connected to. For logs.
 	Added, Removed, Missing mesh.PeerSet
-	Reason string
+	Reason                  string
 }
 
 // Changes is a plan. Leave is the first phase: departing nodes leave
@@ -83,7 +83,8 @@ type PlanOptions struct {
 //	a         | {b,c}     | {} / {}, revision 0            | set-peers {b,c} (join)
 //	a         | {b,c}     | {b} / {b}                      | set-peers {b,c} (added c)
 //	a         | {b}       | {b,c} / {b,c}                  | set-peers {b} (removed c)
-//	a         | {b,c}     | {b,c} / {b}, CheckConnections  | set-peers {b,c} (missing c), new revision
+//	a         | {b,c}     | {b,c} / {b}, CheckConnections  | set-peers {b,c} (missing c), new revision,
+//	          |           |                                | unless c gets its own set in this pass
 //	a         | {b,c}     | leaving                        | set-peers {b,c} (rejoin)
 //	d         | departing | {a,b} / {a,b}                  | leave, in the first phase
 //	d         | departing | leaving, or holds nothing      | none
@@ -99,20 +100,44 @@ func Calculate(desired Desired, observed map[mesh.NodeName]mesh.NodeStatus, opts
 				}
 			}
 		}
-		for _, m := range c.Members {
-			if s, ok := observed[m.Endpoint.Node]; ok && !m.Held {
-				if ch, act := planMember(m, s, opts); act {
-					out.SetPeers = append(out.SetPeers, ch)
-				}
-			}
-		}
+		out.SetPeers = append(out.SetPeers, planMembers(c, observed, opts)...)
 	}
 	sortChanges(out.Leave)
 	sortChanges(out.SetPeers)
 	return out
 }
 
-// planMember decides whether a member needs its peer set.
+// planMembers plans a cluster's members. Connections are judged last: a
+// peer that gets its own set in this pass connects the link itself, so
+// its absence is no reason to push to the other side too.
+func planMembers(c DesiredCluster, observed map[mesh.NodeName]mesh.NodeStatus, opts PlanOptions) []Change {
+	var out, idle []Change
+	pushed := map[mesh.NodeName]bool{}
+	for _, m := range c.Members {
+		s, ok := observed[m.Endpoint.Node]
+		if !ok || m.Held {
+			continue
+		}
+		if ch, act := planMember(m, s, opts); act {
+			out = append(out, ch)
+			pushed[m.Endpoint.Node] = true
+		} else if opts.CheckConnections {
+			idle = append(idle, ch)
+		}
+	}
+	for _, ch := range idle {
+		missing := slices.DeleteFunc(ch.Peers.Minus(observed[ch.Endpoint.Node].Connected), func(n mesh.NodeName) bool { return pushed[n] })
+		if len(missing) > 0 {
+			ch.Missing, ch.Reason = missing, ReasonMissingConnections
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// planMember decides whether a member needs its peer set for its managed
+// set or leaving flag. When it does not, it returns the change it would
+// make, for the connection check.
 func planMember(m DesiredNode, s mesh.NodeStatus, opts PlanOptions) (Change, bool) {
 	ch := Change{
 		Action:   ActionSetPeers,
@@ -122,9 +147,6 @@ func planMember(m DesiredNode, s mesh.NodeStatus, opts PlanOptions) (Change, boo
 		Added:    m.Peers.Minus(s.Managed),
 		Removed:  s.Managed.Minus(m.Peers),
 	}
-	if opts.CheckConnections {
-		ch.Missing = m.Peers.Minus(s.Connected)
-	}
 	switch {
 	case s.Leaving:
 		ch.Reason = ReasonRejoin
@@ -132,10 +154,8 @@ func planMember(m DesiredNode, s mesh.NodeStatus, opts PlanOptions) (Change, boo
 		ch.Reason = ReasonJoin
 	case len(ch.Added) > 0 || len(ch.Removed) > 0:
 		ch.Reason = ReasonPeersChanged
-	case len(ch.Missing) > 0:
-		ch.Reason = ReasonMissingConnections
 	default:
-		return Change{}, false
+		return ch, false
 	}
 	return ch, true
 }
