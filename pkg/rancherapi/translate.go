@@ -141,8 +141,13 @@ func newContainerIndex(cts map[string]client.Container) containerIndex {
 // candidates returns every container that may belong to svc in stack.
 func (ix containerIndex) candidates(svc client.Service, stack string) []client.Container {
 	var out []client.Container
+	seen := map[string]bool{}
 	add := func(ids []string) {
 		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
 			if ct, ok := ix.byID[id]; ok {
 				out = append(out, ct)
 			}
