@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The command the simulator's ExecRuntime runs for each container: a real
+# hello release (examples/hello) in its own network namespace whose IP is
+# the container's. Stays in the foreground for the container's lifetime.
+#
+# Contract (env): CONTAINER_ID, CONTAINER_NAME, CONTAINER_IP, STACK_NAME,
+# SERVICE_NAME, CREATE_INDEX, HOST_ID, RANCHER_METADATA_URL, RANCHER_DNS,
+# plus the service's environment (DROVER_NODE_TOKEN, DROVER_ANNOUNCE_URL,
+# HELLO_MODE, HELLO_CONNECT_ALL, ...), all passed on to the release.
+#   SIGTERM (docker stop): forwarded to the VM (the agent announces
+#   "stopping", leaves the cluster, the VM stops); then the namespace goes.
+#   The VM's exit (container death) ends this script with its status.
+#   SIGKILL of the process group leaves the namespace behind:
+#   `hack/netns.sh del drv-...` or `hack/netns.sh down` removes it.
+# HELLO_RELEASE overrides the release directory (default: the one built by
+# `make hello`).
+set -o errexit -o nounset -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+ip=${CONTAINER_IP:?CONTAINER_IP is required}
+release=${HELLO_RELEASE:-$here/../examples/hello/_build/prod/rel/hello}
+[ -x "$release/bin/hello" ] || { echo "sim-node: no release at $release (run make hello)" >&2; exit 1; }
+ns=$("$here/netns.sh" name "$ip")
+
+cleanup() { "$here/netns.sh" del "$ns" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+"$here/netns.sh" add "$ns" "$ip"
+
+# The recipe reads the IP from rancher-metadata; the namespace's hosts file
+# points rancher-metadata at the simulator (10.42.0.1).
+export RANCHER_METADATA_URL=${RANCHER_METADATA_URL:-http://rancher-metadata}
+unset RANCHER_IP
+
+ip netns exec "$ns" "$release/bin/hello" start &
+vm=$!
+trap 'kill -TERM "$vm" 2>/dev/null || true' TERM INT
+
+# wait returns early when a trapped signal arrives: wait again until the VM
+# is gone, and exit with its status.
+rc=0
+while :; do
+  if wait "$vm"; then rc=0; else rc=$?; fi
+  kill -0 "$vm" 2>/dev/null || break
+done
+exit "$rc"
