@@ -21,7 +21,8 @@ func loadConfig(o *options, stderr io.Writer) (*config.File, error) {
 	return f, nil
 }
 
-// runController loads the config and, unless --check, runs the controller.
+// runController loads the config and, unless --check, runs the controller:
+// one pass with --once, otherwise until ctx is done (SIGINT/SIGTERM).
 func runController(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	f, err := loadConfig(o, stderr)
 	if err != nil {
@@ -34,7 +35,15 @@ func runController(ctx context.Context, o *options, stdout, stderr io.Writer) er
 	if err := o.checkRancher(); err != nil {
 		return err
 	}
-	return fmt.Errorf("the reconcile loop is not wired in yet")
+	log := newLogger(o.logFormat, o.verbosity, stderr)
+	w, err := wire(ctx, o, f, log)
+	if err != nil {
+		return err
+	}
+	if o.once {
+		return w.controller.RunOnce(ctx)
+	}
+	return w.run(ctx, log)
 }
 
 // runStatus prints the status table of a running controller.
