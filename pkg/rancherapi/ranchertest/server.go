@@ -1,0 +1,214 @@
+package ranchertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Handler returns the API handler: v2-beta, the websocket and the /_sim/
+// control API. Lifecycle work starts running when it is first called.
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_sim/", s.serveControl)
+	mux.HandleFunc("/", s.serveAPI)
+	s.start()
+	return mux
+}
+
+// NewServer starts an in-process simulator for a test: the API (and
+// websocket) and rancher-metadata on 127.0.0.1 via httptest, and DNS on a
+// 127.0.0.1 UDP port. Everything is closed on t.Cleanup, containers are
+// stopped through the runtime first.
+func NewServer(t testing.TB, opts Options) *Sim {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("ranchertest: %v", err)
+	}
+	api := httptest.NewUnstartedServer(nil)
+	meta := httptest.NewUnstartedServer(nil)
+	dnsConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("ranchertest: dns listener: %v", err)
+	}
+	s.mu.Lock()
+	s.addrs = addresses{api: "http://" + api.Listener.Addr().String(),
+		metadata: meta.Listener.Addr().String(), dns: dnsConn.LocalAddr().String()}
+	s.mu.Unlock()
+	api.Config.Handler = s.Handler()
+	meta.Config.Handler = s.MetadataHandler()
+	api.Start()
+	meta.Start()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.serveDNSPacket(dnsConn)
+	}()
+	t.Cleanup(func() {
+		_ = dnsConn.Close()
+		s.Close()
+		api.Close()
+		meta.Close()
+	})
+	return s
+}
+
+// Serve serves the API on apiAddr, rancher-metadata on metadataAddr and DNS
+// (UDP and TCP) on dnsAddr until ctx is done; an empty metadataAddr or
+// dnsAddr turns that part off. Then it stops every container through the
+// runtime and returns. Ports may be 0; URL, MetadataAddr and DNSAddr tell
+// the bound addresses once Ready is closed.
+func (s *Sim) Serve(ctx context.Context, apiAddr, metadataAddr, dnsAddr string) error {
+	l, err := listenAll(apiAddr, metadataAddr, dnsAddr)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	s.mu.Lock()
+	s.addrs = l.addresses()
+	s.mu.Unlock()
+	errc := make(chan error, 4)
+	api := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { errc <- serveHTTP(api, l.api) }()
+	if l.meta != nil {
+		meta := &http.Server{Handler: s.MetadataHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- serveHTTP(meta, l.meta) }()
+		defer shutdown(meta)
+	}
+	if l.dnsUDP != nil {
+		go func() { s.serveDNSPacket(l.dnsUDP); errc <- nil }()
+		go func() { s.serveDNSStream(l.dnsTCP); errc <- nil }()
+	}
+	s.markReady()
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-errc:
+	}
+	s.Close()
+	shutdown(api)
+	return err
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+	}
+}
+
+// listeners are the sockets Serve uses.
+type listeners struct {
+	api, meta net.Listener
+	dnsUDP    net.PacketConn
+	dnsTCP    net.Listener
+}
+
+func listenAll(apiAddr, metadataAddr, dnsAddr string) (*listeners, error) {
+	l := &listeners{}
+	var err error
+	if l.api, err = net.Listen("tcp", apiAddr); err != nil {
+		return nil, fmt.Errorf("api listener: %w", err)
+	}
+	if metadataAddr != "" {
+		if l.meta, err = net.Listen("tcp", metadataAddr); err != nil {
+			l.close()
+			return nil, fmt.Errorf("metadata listener: %w", err)
+		}
+	}
+	if dnsAddr != "" {
+		if l.dnsUDP, err = net.ListenPacket("udp", dnsAddr); err != nil {
+			l.close()
+			return nil, fmt.Errorf("dns listener: %w", err)
+		}
+		// TCP on the same port as UDP (which may have been chosen by the
+		// kernel).
+		if l.dnsTCP, err = net.Listen("tcp", l.dnsUDP.LocalAddr().String()); err != nil {
+			l.close()
+			return nil, fmt.Errorf("dns tcp listener: %w", err)
+		}
+	}
+	return l, nil
+}
+
+func (l *listeners) close() {
+	for _, c := range []interface{ Close() error }{l.api, l.meta, l.dnsUDP, l.dnsTCP} {
+		if c != nil && !isNilCloser(c) {
+			_ = c.Close()
+		}
+	}
+}
+
+// isNilCloser catches typed nils in the list above.
+func isNilCloser(c interface{ Close() error }) bool {
+	switch v := c.(type) {
+	case net.Listener:
+		return v == nil
+	case net.PacketConn:
+		return v == nil
+	}
+	return false
+}
+
+func (l *listeners) addresses() addresses {
+	a := addresses{api: "http://" + l.api.Addr().String()}
+	if l.meta != nil {
+		a.metadata = l.meta.Addr().String()
+	}
+	if l.dnsUDP != nil {
+		a.dns = l.dnsUDP.LocalAddr().String()
+	}
+	return a
+}
+
+// markReady closes Ready's channel.
+func (s *Sim) markReady() {
+	s.readyOnce.Do(func() { close(s.ready) })
+}
+
+// Ready is closed once Serve listens on every address.
+func (s *Sim) Ready() <-chan struct{} { return s.ready }
+
+// URL returns the API base URL, e.g. http://127.0.0.1:34567 (after
+// NewServer, or once Serve is Ready).
+func (s *Sim) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs.api
+}
+
+// SchemasURL returns URL()+"/v2-beta/projects/<project>/schemas", the URL
+// to build a go-rancher client from.
+func (s *Sim) SchemasURL() string { return s.URL() + "/v2-beta/projects/" + s.projectID + "/schemas" }
+
+// MetadataURL returns the rancher-metadata base URL, e.g.
+// http://127.0.0.1:34568, or "" when metadata is not served.
+func (s *Sim) MetadataURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addrs.metadata == "" {
+		return ""
+	}
+	return "http://" + s.addrs.metadata
+}
+
+// DNSAddr returns the DNS server's host:port, or "" when DNS is not served.
+func (s *Sim) DNSAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs.dns
+}
