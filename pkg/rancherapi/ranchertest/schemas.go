@@ -97,7 +97,7 @@ var schemaDefs = []schemaDef{
 			"proxy": "containerProxy", "console": "instanceConsoleInput"}},
 	{id: "instance", plural: "instances", listable: true, scoped: true,
 		collectionMethods: []string{"GET"}, resourceMethods: []string{"GET"},
-		fields: withCommon(map[string]string{"hostId": "reference[host]", "externalId": "string"}),
+		fields:  withCommon(map[string]string{"hostId": "reference[host]", "externalId": "string"}),
 		filters: append([]string{"hostId", "externalId"}, commonFilters...),
 		actions: map[string]string{"start": "", "stop": "instanceStop", "restart": "", "remove": ""}},
 	{id: "host", plural: "hosts", listable: true, scoped: true,

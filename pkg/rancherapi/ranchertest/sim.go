@@ -11,17 +11,17 @@ import (
 // Sim is a simulated Rancher 1.6 environment (one project). All methods are
 // safe for concurrent use.
 type Sim struct {
-	opts    Options
-	log     *slog.Logger
-	runtime Runtime
-	faults  *Faults
-	ctx     context.Context // lifetime of lifecycle work and subscriptions
-	cancel  context.CancelFunc
-	started chan struct{} // closed when serving begins; lifecycle waits for it
-	startMu sync.Once
+	opts      Options
+	log       *slog.Logger
+	runtime   Runtime
+	faults    *Faults
+	ctx       context.Context // lifetime of lifecycle work and subscriptions
+	cancel    context.CancelFunc
+	started   chan struct{} // closed when serving begins; lifecycle waits for it
+	startMu   sync.Once
 	ready     chan struct{} // closed when Serve listens
 	readyOnce sync.Once
-	wg      sync.WaitGroup // every goroutine the Sim starts
+	wg        sync.WaitGroup // every goroutine the Sim starts
 
 	mu          sync.Mutex
 	projectID   string
