@@ -21,6 +21,7 @@ type node struct {
 	agent        *nodeapi.Agent
 	srv          *http.Server
 	exited       func(error)
+	served       chan struct{} // closed when Serve has returned and closed the listener
 
 	mu       sync.Mutex
 	isolated bool
@@ -28,7 +29,7 @@ type node struct {
 }
 
 func (r *Runtime) newNode(c Container, name string, exited func(error)) (*node, error) {
-	n := &node{id: c.ID, name: name, ip: c.IP, exited: exited}
+	n := &node{id: c.ID, name: name, ip: c.IP, exited: exited, served: make(chan struct{})}
 	agent, err := nodeapi.NewAgent(nodeapi.AgentOptions{
 		Node: name, Token: r.opts.Token, Connector: r.mesh.Connector(name),
 		ConnectTimeout: r.opts.ConnectTimeout, Flags: r.opts.Flags,
@@ -63,6 +64,7 @@ func (n *node) handler() http.Handler {
 func (r *Runtime) serve(n *node, ln net.Listener) {
 	defer r.bg.Done()
 	err := n.srv.Serve(ln)
+	close(n.served)
 	n.mu.Lock()
 	expected := n.stopping
 	n.stopping = true
@@ -84,6 +86,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) er
 	if n == nil {
 		return nil
 	}
+	defer func() { <-n.served }() // the port is free when Stop returns
 	if timeout <= 0 {
 		r.mesh.Remove(n.name)
 		return n.srv.Close()
@@ -108,6 +111,7 @@ func (r *Runtime) Crash(id string) error {
 	}
 	r.mesh.Remove(n.name)
 	_ = n.srv.Close()
+	<-n.served
 	if n.exited != nil {
 		n.exited(ErrCrashed)
 	}

@@ -1,4 +1,17 @@
-// Package nodeapitest provides recording fake nodes for tests: agents
-// served by httptest that record every peer set they receive, and a helper
-// that starts many of them.
+// Package nodeapitest provides recording fake nodes for tests and the
+// protocol's conformance suite.
+//
+// StartNode and StartNodes run the Go agent (pkg/nodeapi) behind httptest
+// servers. Nodes started on one Network share an in-memory mesh: a link
+// shows on both ends, as with Erlang distribution, and a node that is down
+// disappears from every other node's view. Each node records the peer-set
+// and leave requests it receives (Calls) and the ones it applied
+// (Changes), and a test can make it fail with SetFault (500, hang, down)
+// or Restart it with a fresh state.
+//
+// RunConformance checks any agent, Go or BEAM, against the refusal rules
+// of docs/nodeapi.md: 401, 404, 405, 413, 400 and 409 with JSON error
+// bodies, and an untouched state after each.
+//
+// It must only be imported from tests and test tooling.
 package nodeapitest
