@@ -151,7 +151,9 @@ func (c *Client) call(ctx context.Context, ep mesh.Endpoint, method, path string
 	}
 	token := ""
 	if path != PathHealth {
-		token = c.tokens(ep.Cluster)
+		if token = c.tokens(ep.Cluster); token == "" {
+			return fmt.Errorf("no token for cluster %q", ep.Cluster)
+		}
 	}
 	a := attempt{c: c, method: method, url: target, token: token, body: body, out: out}
 	b := backoff.NewExponentialBackOff(

@@ -234,6 +234,9 @@ func TestNewClientNeedsTokens(t *testing.T) {
 	if _, err := nodeapi.NewClient(nodeapi.ClientOptions{}); err == nil {
 		t.Error("NewClient without Tokens: want an error")
 	}
+	if _, err := newClient(t, "").Status(t.Context(), mesh.Endpoint{Cluster: "x", URL: "http://127.0.0.1:1"}); err == nil {
+		t.Error("empty token: want an error before sending")
+	}
 	c := newClient(t, secret)
 	for _, u := range []string{"", "ftp://x", "127.0.0.1:4001", "http://"} {
 		if _, err := c.Status(t.Context(), mesh.Endpoint{URL: u}); err == nil {
