@@ -46,6 +46,9 @@ type conformanceCase struct {
 // leaving: the agent's current managed set at the next revision.
 func RunConformance(t *testing.T, tg Target) {
 	t.Helper()
+	if tg.BaseURL == "" || len(tg.Token) < 2 {
+		t.Fatal("conformance: Target needs a BaseURL and a token of at least 2 characters")
+	}
 	if tg.HTTPClient == nil {
 		tg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
