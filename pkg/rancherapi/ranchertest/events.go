@@ -102,20 +102,27 @@ func (s *Sim) publishLoop() {
 			return
 		case <-t.C:
 		}
-		s.mu.Lock()
-		pending := s.bus.pending
-		s.bus.pending = map[objKey]struct{}{}
-		for k := range pending {
-			for sub := range s.bus.subs {
-				if !sub.wantsChanges {
-					continue
-				}
-				if ev := s.changeEventLocked(sub.urls, k); ev != nil {
-					sub.enqueue(s.faults, ev)
-				}
+		s.FlushEvents()
+	}
+}
+
+// FlushEvents publishes the changes collected for the current Cattle-mode
+// tick now, as a tick would (a no-op in exact mode). Tests with a long
+// Tick use it to see coalescing without depending on timing.
+func (s *Sim) FlushEvents() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pending := s.bus.pending
+	s.bus.pending = map[objKey]struct{}{}
+	for k := range pending {
+		for sub := range s.bus.subs {
+			if !sub.wantsChanges {
+				continue
+			}
+			if ev := s.changeEventLocked(sub.urls, k); ev != nil {
+				sub.enqueue(s.faults, ev)
 			}
 		}
-		s.mu.Unlock()
 	}
 }
 
