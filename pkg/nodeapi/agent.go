@@ -25,9 +25,12 @@ type Connector interface {
 	Connected() []string
 }
 
-// DefaultConnectTimeout bounds each peer connect: OTP gives up on a dead
-// IP after about 3 s and on a host that drops packets after 7 s.
-const DefaultConnectTimeout = 5 * time.Second
+// DefaultConnectTimeout bounds each peer connect. It stays under the
+// client's DefaultTimeout (2 s), because the agent answers a push only
+// after its connects: a dead peer must not make every push time out. A
+// warm connect takes milliseconds; a peer that is not reached in time is
+// reported in Status.Failed and retried on the next push.
+const DefaultConnectTimeout = 1500 * time.Millisecond
 
 // maxParallelConnects bounds concurrent connects of one request.
 const maxParallelConnects = 64

@@ -51,7 +51,8 @@ type Options struct {
 	Cluster string
 	// Network is the mesh the node joins. Default: a network of its own.
 	Network *Network
-	// ConnectTimeout is the agent's connect timeout. Default 2s.
+	// ConnectTimeout is the agent's connect timeout. Default
+	// nodeapi.DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// Flags are reported in the node's status.
 	Flags nodeapi.Flags

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
@@ -28,9 +27,6 @@ func StartNode(t testing.TB, opts Options) *Node {
 	}
 	if opts.Cluster == "" {
 		opts.Cluster = DefaultCluster
-	}
-	if opts.ConnectTimeout <= 0 {
-		opts.ConnectTimeout = 2 * time.Second
 	}
 	n := &Node{name: opts.Node, opts: opts, wake: make(chan struct{})}
 	n.conn = opts.Network.mesh.Connector(opts.Node)
