@@ -46,15 +46,6 @@ func (b *eventBus) changed(s *Sim, k objKey) {
 	}
 }
 
-// closeAll drops every subscription.
-func (b *eventBus) closeAll() {
-	// b.subs is read without Sim.mu: called after s.closed is set, and
-	// each subscriber's close is idempotent.
-	for sub := range b.snapshot() {
-		sub.close()
-	}
-}
-
 func (b *eventBus) snapshot() map[*subscriber]struct{} {
 	out := make(map[*subscriber]struct{}, len(b.subs))
 	for k := range b.subs {

@@ -166,3 +166,121 @@ func TestExactModeDeliversEveryTransitionInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestCattleModeCoalescesAndSamplesAtSendTime(t *testing.T) {
+	// A tick that never fires on its own: FlushEvents plays the tick, so
+	// the test does not depend on timing.
+	s := demo(t, ranchertest.Options{Tick: time.Hour}, 0, fastHealth())
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	rec.reset()
+
+	if err := s.Scale("demo", "hello", 3); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	if n := len(rec.all()); n != 0 {
+		t.Fatalf("%d events before the tick", n)
+	}
+	s.FlushEvents()
+	eventually(t, 30*time.Second, "one tick of events", func() bool {
+		return len(containerTrail(t, rec.all())) == 3
+	})
+	perObject := map[string]int{}
+	for _, ev := range rec.all() {
+		if ev.Name == "resource.change" {
+			perObject[ev.ResourceType+"/"+ev.ResourceID]++
+		}
+	}
+	for obj, n := range perObject {
+		if n != 1 {
+			t.Errorf("%s: %d events in one tick, want 1", obj, n)
+		}
+	}
+	// Every container passed through six states; the tick shows only the
+	// state at send time.
+	for id, tr := range containerTrail(t, rec.all()) {
+		if len(tr) != 1 || tr[0] != "running/healthy" {
+			t.Errorf("container %s: %v, want only running/healthy", id, tr)
+		}
+	}
+	if perObject["service/"+s.Containers("demo", "hello")[0].ServiceID] != 1 {
+		t.Errorf("no service event: %v", perObject)
+	}
+
+	// Scale down: the removed container is seen once, already removed.
+	rec.reset()
+	if err := s.Scale("demo", "hello", 2); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	s.FlushEvents()
+	top := s.Containers("demo", "hello")[2]
+	eventually(t, 30*time.Second, "removal event", func() bool {
+		return len(containerTrail(t, rec.all())[top.ID]) == 1
+	})
+	if tr := containerTrail(t, rec.all())[top.ID]; tr[0] != "removed/healthy" {
+		t.Errorf("removed container seen as %v", tr)
+	}
+}
+
+func TestCattleModeNoReplayAfterReconnect(t *testing.T) {
+	s := demo(t, ranchertest.Options{Tick: time.Hour}, 1, nil)
+	c := newClient(t, s, s.SchemasURL())
+	first := subscribe(t, c)
+	eventually(t, 30*time.Second, "ping", func() bool { return len(first.all()) > 0 })
+	s.Faults().DropWebsockets()
+	eventually(t, 30*time.Second, "dropped socket", first.isClosed)
+	if err := s.Scale("demo", "hello", 2); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	s.FlushEvents() // what happened while nobody listened is gone
+	second := subscribe(t, c)
+	eventually(t, 30*time.Second, "ping", func() bool { return len(second.all()) > 0 })
+	s.FlushEvents()
+	if tr := containerTrail(t, second.all()); len(tr) != 0 {
+		t.Fatalf("replayed %v", tr)
+	}
+}
+
+func TestCattleModeTicksByItself(t *testing.T) {
+	s := demo(t, ranchertest.Options{Tick: 50 * time.Millisecond}, 1, nil)
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	if err := s.Scale("demo", "hello", 3); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "running events of the new containers", func() bool {
+		n := 0
+		for _, tr := range containerTrail(t, rec.all()) {
+			if tr[len(tr)-1] == "running/" {
+				n++
+			}
+		}
+		return n == 2
+	})
+}
+
+func TestEventFaults(t *testing.T) {
+	s := demo(t, ranchertest.Options{EventMode: ranchertest.EventsExact}, 1, nil)
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	s.Faults().DropEvents(true)
+	if err := s.Scale("demo", "hello", 2); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	s.Faults().DropEvents(false)
+	if tr := containerTrail(t, rec.all()); len(tr) != 0 {
+		t.Fatalf("dropped events arrived: %v", tr)
+	}
+	s.Faults().DelayEvents(200 * time.Millisecond)
+	if err := s.Scale("demo", "hello", 3); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	eventually(t, 30*time.Second, "delayed events", func() bool { return len(containerTrail(t, rec.all())) == 1 })
+}

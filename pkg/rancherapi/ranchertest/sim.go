@@ -139,9 +139,12 @@ func (s *Sim) Close() {
 			}
 		}
 	}
+	subs := s.bus.snapshot()
 	s.mu.Unlock()
 	s.cancel()
-	s.bus.closeAll()
+	for sub := range subs {
+		sub.close()
+	}
 	var wg sync.WaitGroup
 	for _, c := range running {
 		wg.Add(1)
