@@ -1,0 +1,91 @@
+package ops
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// redacted replaces a secret in every response.
+const redacted = "REDACTED"
+
+// redact buffers each response of next and replaces every secret, and the
+// user information of every URL, before sending it. Secrets are matched
+// longest first, so one that contains another is removed whole.
+func redact(next http.Handler, secrets []string) http.Handler {
+	var olds [][]byte
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		olds = append(olds, []byte(s))
+		// Its form inside a JSON string, when that differs (quotes,
+		// backslashes, <, >, & are escaped).
+		if enc, err := json.Marshal(s); err == nil && string(enc[1:len(enc)-1]) != s {
+			olds = append(olds, enc[1:len(enc)-1])
+		}
+	}
+	slices.SortFunc(olds, func(a, b []byte) int { return len(b) - len(a) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &bufferedWriter{header: w.Header(), code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		body := rec.buf.Bytes()
+		for _, old := range olds {
+			body = bytes.ReplaceAll(body, old, []byte(redacted))
+		}
+		body = []byte(stripUserinfo(string(body)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.code)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+	})
+}
+
+// bufferedWriter holds a response until the redactor has seen it. Headers
+// go to the real writer's map, which is sent only at WriteHeader there.
+type bufferedWriter struct {
+	header http.Header
+	code   int
+	wrote  bool
+	buf    bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+
+func (b *bufferedWriter) WriteHeader(code int) {
+	if !b.wrote {
+		b.code, b.wrote = code, true
+	}
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.buf.Write(p)
+}
+
+// stripUserinfo replaces the user information of every URL in s, e.g.
+// "http://key:secret@rancher:8080/" becomes "http://REDACTED@rancher:8080/".
+func stripUserinfo(s string) string {
+	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#@ \t\r\n\"'<>\\`")
+		if end >= 0 && s[end] == '@' && end > 0 {
+			b.WriteString(redacted)
+			s = s[end:]
+		}
+	}
+}
