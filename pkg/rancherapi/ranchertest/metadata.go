@@ -41,7 +41,11 @@ func (s *Sim) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := splitPath(r.URL.Path)
 	if len(parts) == 0 {
-		respondMetadata(w, jsonOut, toAnyList(metadataVersions))
+		if jsonOut {
+			respondMetadata(w, jsonOut, toAnyList(metadataVersions))
+		} else {
+			_, _ = w.Write([]byte(strings.Join(metadataVersions, "\n") + "\n"))
+		}
 		return
 	}
 	version := parts[0]

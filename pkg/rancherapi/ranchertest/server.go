@@ -33,10 +33,12 @@ func NewServer(t testing.TB, opts Options) *Sim {
 	}
 	api := httptest.NewUnstartedServer(nil)
 	meta := httptest.NewUnstartedServer(nil)
-	dnsConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	l, err := listenAll("127.0.0.1:0", "", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("ranchertest: dns listener: %v", err)
+		t.Fatalf("ranchertest: %v", err)
 	}
+	_ = l.api.Close() // httptest has its own
+	dnsConn := l.dnsUDP
 	s.mu.Lock()
 	s.addrs = addresses{api: "http://" + api.Listener.Addr().String(),
 		metadata: meta.Listener.Addr().String(), dns: dnsConn.LocalAddr().String()}
@@ -45,13 +47,18 @@ func NewServer(t testing.TB, opts Options) *Sim {
 	meta.Config.Handler = s.MetadataHandler()
 	api.Start()
 	meta.Start()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.serveDNSPacket(dnsConn)
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.serveDNSStream(l.dnsTCP)
+	}()
 	t.Cleanup(func() {
 		_ = dnsConn.Close()
+		_ = l.dnsTCP.Close()
 		s.Close()
 		api.Close()
 		meta.Close()
