@@ -13,6 +13,7 @@ import (
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
+	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 	"github.com/drover-mesh/drover/pkg/rancherapi"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/simruntime"
@@ -286,5 +287,21 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Safety rule 6: the admin endpoint of a node that the controller drives
+// refuses anything unauthenticated, oversized or malformed, and its mesh is
+// untouched. The suite is pkg/nodeapi's, shared with the BEAM agent; here
+// it runs against an agent the controller has just converged.
+func TestAdminEndpointRefusesBadRequests(t *testing.T) {
+	w := startWorld(t, 2, false, false)
+	w.settle()
+	w.waitConverged("start", 2)
+	w.stop() // no pass may change the node during the suite
+	c := w.sim.Containers("demo", "hello")[0]
+	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: w.rt.URL(c.IP), Token: integrationToken})
+	if !w.converged() {
+		t.Errorf("refused requests changed the mesh")
 	}
 }
