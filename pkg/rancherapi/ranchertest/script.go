@@ -11,9 +11,15 @@ import (
 
 // ContainerView is the simulator's truth about one container.
 type ContainerView struct {
-	ID, Name, IP, State, HealthState string
-	CreateIndex, StartCount          int64
-	HostID, ServiceID                string
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	IP          string `json:"ip"`
+	State       string `json:"state"`
+	HealthState string `json:"healthState"`
+	CreateIndex int64  `json:"createIndex"`
+	StartCount  int64  `json:"startCount"`
+	HostID      string `json:"hostId"`
+	ServiceID   string `json:"serviceId"`
 }
 
 // CreateStack creates an active stack and returns its id. Creating a stack

@@ -1,0 +1,23 @@
+// Command ranchersim runs the Rancher 1.6 simulator of package ranchertest
+// on its own, for end-to-end tests, the demo, and users who want to try
+// drover without Rancher.
+//
+//	ranchersim --fixture config/sim/demo.yaml --api 127.0.0.1:8080 \
+//	    --metadata 127.0.0.1:8081 --dns 127.0.0.1:8053 --events cattle
+//
+// On start it prints one line each: the API URL, the schemas URL (build
+// go-rancher clients from it), the access and secret keys, the metadata
+// and DNS addresses, and "ranchersim: ready". SIGINT or SIGTERM stops every
+// container through the runtime and exits.
+//
+// With --runtime exec, --exec names a command run once per container as a
+// child process in its own process group, with CONTAINER_ID,
+// CONTAINER_NAME, CONTAINER_IP, STACK_NAME, SERVICE_NAME, CREATE_INDEX,
+// HOST_ID, RANCHER_METADATA_URL, RANCHER_DNS and the service's environment;
+// its exit is the container's death. Health checks are then really probed.
+//
+// The control API lives under /_sim/ on the API listener, with the same
+// basic auth (see ranchertest's control.go): scale, upgrade, finishupgrade,
+// rollback, restart, kill, fail-health, fault, state, containers,
+// requests, wait-settled, flush-events.
+package main
