@@ -40,6 +40,10 @@ type Client struct {
 	mu   sync.Mutex
 	last *lookupCache // from the last good snapshot, for ContainerByIP
 
+	// noStackFilter is set once a stackId-filtered container list proved
+	// to miss the services' containers.
+	noStackFilter atomic.Bool
+
 	connected  atomic.Bool
 	reconnects atomic.Int64
 }

@@ -143,11 +143,13 @@ func (c *Client) resolveServices(ctx context.Context, p *pass, stacks map[string
 // containers returns the non-removed containers that may belong to the
 // resolved services, by id. The list is narrowed by stackId when a single
 // stack is configured; every service's instanceIds must then be found in
-// it, read by id, or confirmed gone, or the list is done again unfiltered.
+// it, read by id, or confirmed gone. When the narrowed list lacks many of
+// them, the stackId filter is not reliable here (Cattle may leave the
+// column empty on containers): the list is done again unfiltered, and
+// later snapshots no longer use the filter.
 func (c *Client) containers(ctx context.Context, p *pass, r resolved) (map[string]client.Container, error) {
 	extra := map[string]string{}
-	ids := stackIDs(r.stacks)
-	if len(ids) == 1 {
+	if ids := stackIDs(r.stacks); len(ids) == 1 && !c.noStackFilter.Load() {
 		extra["stackId"] = ids[0]
 	}
 	byID, err := c.listContainerMap(ctx, p, extra)
@@ -155,9 +157,8 @@ func (c *Client) containers(ctx context.Context, p *pass, r resolved) (map[strin
 		return nil, err
 	}
 	missing := missingInstances(r.services, byID)
-	if len(missing) > maxByID && len(extra) > 0 {
-		// The stackId filter is not reliable here (Cattle may leave the
-		// column empty): list everything and check it ourselves.
+	if len(extra) > 0 && (len(missing) > maxByID || 2*len(missing) > instanceCount(r.services)) {
+		c.noStackFilter.Store(true)
 		if byID, err = c.listContainerMap(ctx, p, nil); err != nil {
 			return nil, err
 		}
@@ -209,4 +210,13 @@ func stackName(stacks map[string]client.Stack, id string) string {
 		}
 	}
 	return id
+}
+
+// instanceCount is the number of instance ids the services name.
+func instanceCount(services map[serviceKey]client.Service) int {
+	n := 0
+	for _, svc := range services {
+		n += len(svc.InstanceIds)
+	}
+	return n
 }
