@@ -185,7 +185,7 @@ func TestSimLifecycle(t *testing.T) {
 // fall below what the operations allow) or an error.
 func TestSimSnapshotDuringChanges(t *testing.T) {
 	sim := newSim(t, ranchertest.EventsCattle)
-	c := simClient(t, sim, sim.SchemasURL())
+	c := simClient(t, sim, sim.SchemasURL(), func(o *Options) { o.PageSize = 2 }) // pages shift under changes
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var taken atomic.Int64
