@@ -47,7 +47,11 @@ func writeCluster(b *strings.Builder, c reconcile.ClusterStatus, now time.Time) 
 	}
 	fmt.Fprintf(b, "  %s\n", strings.Join(conds, "  "))
 	for _, k := range c.Conditions {
-		if !conditionHealthy(k) {
+		switch {
+		case conditionHealthy(k):
+		case k.Message == "":
+			fmt.Fprintf(b, "  %s: %s\n", k.Type, k.Reason)
+		default:
 			fmt.Fprintf(b, "  %s: %s: %s\n", k.Type, k.Reason, k.Message)
 		}
 	}
