@@ -36,17 +36,18 @@ func runController(ctx context.Context, o *options, stdout, stderr io.Writer) er
 		return err
 	}
 	log := newLogger(o.logFormat, o.verbosity, stderr)
-	w, err := wire(ctx, o, f, log)
+	h, err := newOpsHook(o, f, log)
 	if err != nil {
 		return err
 	}
+	defer h.start(ctx, log)()
+	w, err := wire(ctx, o, f, log, h.metrics)
+	if err != nil {
+		return err
+	}
+	h.setWired(w)
 	if o.once {
 		return w.controller.RunOnce(ctx)
 	}
 	return w.run(ctx, log)
-}
-
-// runStatus prints the status table of a running controller.
-func runStatus(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	return fmt.Errorf("status is not implemented yet")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
+	"github.com/drover-mesh/drover/pkg/ops"
 	"github.com/drover-mesh/drover/pkg/rancherapi"
 	"github.com/drover-mesh/drover/pkg/reconcile"
 )
@@ -42,12 +43,13 @@ type wiring struct {
 }
 
 // wire resolves tokens and builds the adapters and the controller.
-func wire(ctx context.Context, o *options, f *config.File, log logr.Logger) (*wiring, error) {
+// m receives the metrics (see ops.go).
+func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *ops.Metrics) (*wiring, error) {
 	tokens, err := resolveTokens(f, o.lookupEnv)
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	rc, err := connectRancher(ctx, o, f, log)
+	rc, err := connectRancher(ctx, o, f, log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +75,7 @@ func wire(ctx context.Context, o *options, f *config.File, log logr.Logger) (*wi
 		DryRun:          o.dryRun,
 		IsStaleRevision: nodeapi.IsStaleRevision,
 		Logger:          log.WithName("reconcile"),
+		Recorder:        m,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building controller: %w", err)
@@ -111,7 +114,7 @@ func adminTimeout(cs []config.Cluster) time.Duration {
 // connectRancher builds the Rancher client. A terminal error (bad key, a
 // stack or service that does not exist) ends the controller with one
 // message; a transient one is retried until ctx ends, except with --once.
-func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Logger) (*rancherapi.Client, error) {
+func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Logger, m *ops.Metrics) (*rancherapi.Client, error) {
 	refs := make([]rancherapi.ClusterRef, len(f.Spec.Clusters))
 	for i, c := range f.Spec.Clusters {
 		refs[i] = rancherapi.ClusterRef{Name: c.Name, Stack: c.Stack, Services: c.Services}
@@ -119,6 +122,7 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
 		Clusters: refs, ResyncInterval: f.Spec.Controller.ResyncInterval.Duration, Logger: log.WithName("rancher"),
+		OnRequest: m.OnRequest,
 	}
 	delay := connectRetryMin
 	for {

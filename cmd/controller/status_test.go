@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+func get(url string) (int, string) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	resp, err := hc.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The controller serves its ops endpoints on --listen; "controller status"
+// prints the converged cluster; no endpoint shows a key or token; once the
+// controller stops, "controller status" exits 1 with a clear message.
+func TestOpsServerAndStatusCommand(t *testing.T) {
+	sim, _, path := startSim(t)
+	vars := env(map[string]string{"CATTLE_URL": sim.URL(), "CATTLE_ACCESS_KEY": sim.AccessKey(),
+		"CATTLE_SECRET_KEY": sim.SecretKey(), "NODE_TOKEN": "node-token"})
+	addr := freeAddr(t)
+	base := "http://" + addr
+	var errb bytes.Buffer
+	o, err := parseOptions([]string{"--config", path, "--listen", addr}, vars, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.command(ctx, o, io.Discard, io.Discard) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	waitFor(t, "/readyz 200", func() bool { code, _ := get(base + "/readyz"); return code == http.StatusOK })
+	var out bytes.Buffer
+	waitFor(t, "a converged cluster in controller status", func() bool {
+		out.Reset()
+		code := run([]string{"status", "--addr", base}, vars, &out, &out)
+		return code == exitOK && strings.Contains(out.String(), "Converged=True")
+	})
+	t.Logf("controller status:\n%s", out.String())
+	for _, want := range []string{"controller: ready", "cluster hello", "3 members, 3 nodes", "2/2", "set-peers ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("controller status lacks %q:\n%s", want, out.String())
+		}
+	}
+	_, metrics := get(base + "/metrics")
+	for _, want := range []string{`drover_cluster_members{cluster="hello"} 3`, `drover_cluster_converged{cluster="hello"} 1`,
+		`drover_rancher_requests_total{code="200",method="GET"`, `drover_passes_total{result="ok"}`, `drover_event_stream_connected 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, p := range []string{"/", "/healthz", "/readyz", "/metrics", "/status"} {
+		_, body := get(base + p)
+		for _, secret := range []string{sim.SecretKey(), sim.AccessKey(), "node-token"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("%s shows the secret %q", p, secret)
+			}
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("controller returned %v", err)
+	}
+	done <- nil // for the deferred wait
+	out.Reset()
+	if code := run([]string{"status", "--addr", base}, vars, &out, &out); code != exitRuntime ||
+		!strings.Contains(out.String(), "cannot reach the controller at "+base) {
+		t.Errorf("status of a stopped controller: exit %d:\n%s", code, out.String())
+	}
+}
