@@ -138,18 +138,35 @@ func listenAll(apiAddr, metadataAddr, dnsAddr string) (*listeners, error) {
 		}
 	}
 	if dnsAddr != "" {
-		if l.dnsUDP, err = net.ListenPacket("udp", dnsAddr); err != nil {
+		if l.dnsUDP, l.dnsTCP, err = listenDNS(dnsAddr); err != nil {
 			l.close()
-			return nil, fmt.Errorf("dns listener: %w", err)
-		}
-		// TCP on the same port as UDP (which may have been chosen by the
-		// kernel).
-		if l.dnsTCP, err = net.Listen("tcp", l.dnsUDP.LocalAddr().String()); err != nil {
-			l.close()
-			return nil, fmt.Errorf("dns tcp listener: %w", err)
+			return nil, err
 		}
 	}
 	return l, nil
+}
+
+// listenDNS opens UDP and TCP on the same port. With port 0 the kernel
+// picks the UDP port, which may be taken for TCP: then it tries again.
+func listenDNS(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	var lastErr error
+	for range 20 {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns listener: %w", err)
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		_ = udp.Close()
+		lastErr = err
+		if port != "0" {
+			break
+		}
+	}
+	return nil, nil, fmt.Errorf("dns tcp listener: %w", lastErr)
 }
 
 func (l *listeners) close() {
