@@ -70,6 +70,7 @@ func (s *Sim) changeEventLocked(u urls, k objKey) []byte {
 }
 
 // pingEvent is Cattle's Ping event (framework/event/Ping.java).
+// UNCONFIRMED: the exact set of fields in ping frames.
 func pingEvent() []byte {
 	ev, _ := json.Marshal(map[string]any{
 		"id": newUUID(), "name": "ping", "resourceId": nil, "resourceType": nil,

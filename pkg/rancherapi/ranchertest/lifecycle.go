@@ -290,6 +290,10 @@ func (s *Sim) exitedFunc(id string, gen int) func(error) {
 // handleDeathLocked is a Docker "die" event: stopping -> stopped, then the
 // service reconcile starts it again (same id, startCount + 1). kill first
 // makes the runtime kill what still runs.
+//
+// UNCONFIRMED: the exact order Cattle goes through; chosen: the states of
+// instance.stop, then a start through the service's reconcile. The IP is
+// kept across restarts (also UNCONFIRMED; the managed network retains it).
 func (s *Sim) handleDeathLocked(c *container, kill bool) {
 	c.gen++
 	s.cancelHealthLocked(c)
