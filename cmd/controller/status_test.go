@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,29 @@ func get(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// meshView loads url in headless Chromium and returns the DOM without its
+// script; ok is false (and the check is skipped) without Chromium.
+func meshView(t *testing.T, url string) (string, bool) {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Log("chromium not installed (make deps): mesh view not checked")
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", url)
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	dom, _, _ := strings.Cut(string(out), "<script>")
+	return dom, true
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -49,7 +73,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // prints the converged cluster; no endpoint shows a key or token; once the
 // controller stops, "controller status" exits 1 with a clear message.
 func TestOpsServerAndStatusCommand(t *testing.T) {
-	sim, _, path := startSim(t)
+	sim, rt, path := startSim(t)
 	vars := env(map[string]string{"CATTLE_URL": sim.URL(), "CATTLE_ACCESS_KEY": sim.AccessKey(),
 		"CATTLE_SECRET_KEY": sim.SecretKey(), "NODE_TOKEN": "node-token"})
 	addr := freeAddr(t)
@@ -85,6 +109,17 @@ func TestOpsServerAndStatusCommand(t *testing.T) {
 		`drover_rancher_requests_total{code="200",method="GET"`, `drover_passes_total{result="ok"}`, `drover_event_stream_connected 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if dom, ok := meshView(t, base+"/"); ok {
+		for _, c := range sim.Containers("demo", "hello") {
+			name, _ := rt.Node(c.ID)
+			if !strings.Contains(dom, `data-node="`+string(name)+`"`) {
+				t.Errorf("the mesh view has no row for %s", name)
+			}
+		}
+		if !strings.Contains(dom, "controller ready") || !strings.Contains(dom, "0 missing links, 0 extra links") {
+			t.Errorf("the mesh view does not show a ready, converged mesh:\n%s", dom)
 		}
 	}
 	for _, p := range []string{"/", "/healthz", "/readyz", "/metrics", "/status"} {
