@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/ops"
 )
 
 // freeAddr returns a loopback address that was free a moment ago.
@@ -73,7 +75,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // prints the converged cluster; no endpoint shows a key or token; once the
 // controller stops, "controller status" exits 1 with a clear message.
 func TestOpsServerAndStatusCommand(t *testing.T) {
-	sim, rt, path := startSim(t)
+	sim, _, path := startSim(t)
 	vars := env(map[string]string{"CATTLE_URL": sim.URL(), "CATTLE_ACCESS_KEY": sim.AccessKey(),
 		"CATTLE_SECRET_KEY": sim.SecretKey(), "NODE_TOKEN": "node-token"})
 	addr := freeAddr(t)
@@ -112,10 +114,13 @@ func TestOpsServerAndStatusCommand(t *testing.T) {
 		}
 	}
 	if dom, ok := meshView(t, base+"/"); ok {
-		for _, c := range sim.Containers("demo", "hello") {
-			name, _ := rt.Node(c.ID)
-			if !strings.Contains(dom, `data-node="`+string(name)+`"`) {
-				t.Errorf("the mesh view has no row for %s", name)
+		r, err := ops.FetchReport(context.Background(), &http.Client{Timeout: 10 * time.Second}, base)
+		if err != nil || len(r.Status.Clusters) != 1 || len(r.Status.Clusters[0].Nodes) != 3 {
+			t.Fatalf("status: %v, %+v", err, r.Status.Clusters)
+		}
+		for _, n := range r.Status.Clusters[0].Nodes {
+			if !strings.Contains(dom, `data-node="`+string(n.Node)+`"`) {
+				t.Errorf("the mesh view has no row for %s", n.Node)
 			}
 		}
 		if !strings.Contains(dom, "controller ready") || !strings.Contains(dom, "0 missing links, 0 extra links") {
