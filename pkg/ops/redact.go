@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // redacted replaces a secret in every response.
@@ -34,9 +33,11 @@ func redact(next http.Handler, secrets []string) http.Handler {
 		next.ServeHTTP(rec, r)
 		body := rec.buf.Bytes()
 		for _, old := range olds {
-			body = bytes.ReplaceAll(body, old, []byte(redacted))
+			if bytes.Contains(body, old) { // ReplaceAll copies even without a match
+				body = bytes.ReplaceAll(body, old, []byte(redacted))
+			}
 		}
-		body = []byte(stripUserinfo(string(body)))
+		body = stripUserinfo(body)
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(rec.code)
 		if r.Method != http.MethodHead {
@@ -67,25 +68,27 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// stripUserinfo replaces the user information of every URL in s, e.g.
+// stripUserinfo replaces the user information of every URL in b, e.g.
 // "http://key:secret@rancher:8080/" becomes "http://REDACTED@rancher:8080/".
-func stripUserinfo(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
+// b is returned as it is when it holds none.
+func stripUserinfo(b []byte) []byte {
+	var out []byte // nil until the first change
+	done := 0      // b[:done] is already in out
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("://"))
+		if j < 0 {
+			break
 		}
-		b.WriteString(s[:i+3])
-		s = s[i+3:]
-		end := strings.IndexAny(s, "/?#@ \t\r\n\"'<>\\`")
-		if end >= 0 && s[end] == '@' && end > 0 {
-			b.WriteString(redacted)
-			s = s[end:]
+		i += j + 3
+		end := bytes.IndexAny(b[i:], "/?#@ \t\r\n\"'<>\\`")
+		if end > 0 && b[i+end] == '@' {
+			out = append(append(out, b[done:i]...), redacted...)
+			done = i + end
+			i = done
 		}
 	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[done:]...)
 }

@@ -216,7 +216,7 @@ func TestStripUserinfo(t *testing.T) {
 		{"no urls here", "no urls here"},
 	}
 	for _, tt := range tests {
-		if got := stripUserinfo(tt.in); got != tt.want {
+		if got := string(stripUserinfo([]byte(tt.in))); got != tt.want {
 			t.Errorf("stripUserinfo(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
