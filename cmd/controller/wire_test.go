@@ -111,7 +111,7 @@ func TestBadRancherKeyExitsOneWithOneMessage(t *testing.T) {
 	vars := env(map[string]string{"CATTLE_URL": sim.URL(), "CATTLE_ACCESS_KEY": sim.AccessKey(),
 		"CATTLE_SECRET_KEY": "wrong-secret", "NODE_TOKEN": "node-token"})
 	var out, errb bytes.Buffer
-	if code := run([]string{"--config", path}, vars, &out, &errb); code != exitRuntime {
+	if code := run([]string{"--listen", "", "--config", path}, vars, &out, &errb); code != exitRuntime {
 		t.Fatalf("exit %d, want %d:\n%s", code, exitRuntime, errb.String())
 	}
 	if n := strings.Count(errb.String(), "controller: "); n != 1 || strings.Contains(errb.String(), "wrong-secret") {
