@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/test/harness"
+)
+
+// Names of the benchmark environment.
+const (
+	droverStack = "drover" // the service drover meshes (agent mode)
+	baseStack   = "recipe" // the service that runs the DNS recipe
+	serviceName = "hello"
+	droverCook  = "bench-drover-cookie"
+	baseCookie  = "bench-recipe-cookie"
+	observerIP  = "10.42.254.254"
+	announcePrt = 4100
+)
+
+// cleanups runs registered functions in reverse order, once.
+type cleanups struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (c *cleanups) add(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fns = append(c.fns, fn)
+}
+
+func (c *cleanups) run() {
+	c.mu.Lock()
+	fns := c.fns
+	c.fns = nil
+	c.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
+}
+
+// counters count the requests the nodes send to Rancher's side-services.
+type counters struct {
+	metadata atomic.Int64
+	dns      atomic.Int64
+}
+
+// countingConn counts UDP datagrams read.
+type countingConn struct {
+	net.PacketConn
+	n *atomic.Int64
+}
+
+func (c countingConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, a, err := c.PacketConn.ReadFrom(p)
+	if err == nil {
+		c.n.Add(1)
+	}
+	return n, a, err
+}
+
+// countingListener counts accepted TCP connections (one DNS query each,
+// in practice).
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// env is the real-node environment: bridge, simulator (in-process, so that
+// membership instants come from its own clock), metadata and DNS on the
+// bridge with request counters, the observer and the controller binary.
+type env struct {
+	o       options
+	build   *harness.Build
+	net     *harness.Net
+	sim     *ranchertest.Sim
+	hsim    *harness.Sim // the simulator as the harness's controller starter sees it
+	rt      *benchRuntime
+	count   counters
+	track   *tracker
+	obs     *observer
+	cl      cleanups
+	ctl     *harness.Controller
+	ctlN    int
+	simDone chan struct{}
+}
+
+// fixture is the benchmark environment: one service meshed by drover and
+// one running the recipe, both at scale 0, with Rancher's default health
+// check timing. drover's health check hits the agent's health endpoint;
+// the recipe has no agent, so its check is a TCP connect to epmd.
+func fixture() *ranchertest.Fixture {
+	hc := func(port int64, line string) *ranchertest.HealthCheck {
+		return &ranchertest.HealthCheck{Port: port, RequestLine: line, Interval: 2000, ResponseTimeout: 2000,
+			HealthyThreshold: 2, UnhealthyThreshold: 3, InitializingTimeout: 60000, ReinitializingTimeout: 60000,
+			Strategy: "recreate"}
+	}
+	announce := fmt.Sprintf("http://%s:%d", harness.Gateway, announcePrt)
+	return &ranchertest.Fixture{
+		Project: ranchertest.FixtureProject{ID: "1a5", Name: "bench"},
+		Hosts:   []ranchertest.FixtureHost{{Name: "bench-host-1"}},
+		Stacks: []ranchertest.FixtureStack{
+			{Name: droverStack, Services: []ranchertest.ServiceSpec{{Name: serviceName, Scale: 0,
+				Environment: map[string]string{"HELLO_MODE": "agent", "RELEASE_COOKIE": droverCook,
+					"DROVER_NODE_TOKEN": harness.NodeToken, "DROVER_ANNOUNCE_URL": announce,
+					"DROVER_ANNOUNCE_TOKEN": harness.AnnounceToken},
+				HealthCheck: hc(4001, "GET /v1/health HTTP/1.0")}}},
+			{Name: baseStack, Services: []ranchertest.ServiceSpec{{Name: serviceName, Scale: 0,
+				Environment: map[string]string{"HELLO_MODE": "dns", "RELEASE_COOKIE": baseCookie},
+				HealthCheck: hc(4369, "")}}},
+		},
+	}
+}
+
+// setUpEnv builds everything and starts the bridge, the simulator, its
+// metadata and DNS, and the observer. On error it has cleaned up.
+func setUpEnv(ctx context.Context, o options) (e *env, err error) {
+	e = &env{o: o, simDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	if err := harness.Require(); err != nil {
+		return nil, err
+	}
+	if harness.BridgeExists() {
+		return nil, fmt.Errorf("bridge %s exists: another run (e2e, demo) is using it; retry when it is gone", harness.Bridge)
+	}
+	progress("building the controller, the simulator and the hello release")
+	e.build, err = harness.BuildAll(ctx, harness.BuildOptions{BinDir: filepath.Join(o.workDir, "bin")})
+	if err != nil {
+		return nil, err
+	}
+	e.net = harness.NewNet(e.build.Root)
+	e.cl.add(func() {
+		progress("tearing down namespaces, bridge and sysctls")
+		if err := e.net.Down(context.Background()); err != nil {
+			progress("netns down: %v", err)
+		}
+	})
+	if err := e.net.Up(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.startSim(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.serveSideServices(); err != nil {
+		return nil, err
+	}
+	e.obs, err = startObserver(ctx, e.net, o.workDir)
+	if err != nil {
+		return nil, err
+	}
+	e.cl.add(e.obs.close)
+	e.rt.onStart = e.watchNode
+	return e, nil
+}
+
+// startSim starts the in-process simulator with the exec runtime running
+// hack/sim-node.sh, its API on loopback.
+func (e *env) startSim(ctx context.Context) error {
+	logf, err := os.Create(filepath.Join(e.o.workDir, "sim.log"))
+	if err != nil {
+		return fmt.Errorf("creating the simulator log: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e.rt = newBenchRuntime(&ranchertest.ExecRuntime{Command: []string{e.build.SimNode()},
+		Dir: e.build.Root, Logger: logger})
+	sim, err := ranchertest.New(ranchertest.Options{Fixture: fixture(), Runtime: e.rt, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("building the simulator: %w", err)
+	}
+	e.sim = sim
+	sctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(e.simDone)
+		if err := sim.Serve(sctx, "127.0.0.1:0", "", ""); err != nil {
+			progress("simulator: %v", err)
+		}
+	}()
+	e.cl.add(func() {
+		progress("stopping the simulator and its containers")
+		cancel()
+		<-e.simDone
+		_ = logf.Close()
+	})
+	select {
+	case <-sim.Ready():
+	case <-e.simDone:
+		return errors.New("the simulator stopped at start")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	e.hsim = &harness.Sim{URL: sim.URL(), AccessKey: sim.AccessKey(), SecretKey: sim.SecretKey(),
+		ProjectID: sim.ProjectID()}
+	e.track = newTracker()
+	wctx, wcancel := context.WithCancel(context.Background())
+	go sim.WatchContainers(wctx, e.track.observe)
+	e.cl.add(wcancel)
+	progress("simulator API at %s (in-process, Cattle-like events, 1 s ticks)", sim.URL())
+	return nil
+}
+
+// serveSideServices serves rancher-metadata on the bridge's :80 and DNS on
+// its :53, counting requests.
+func (e *env) serveSideServices() error {
+	ln, err := net.Listen("tcp", harness.Gateway+":80")
+	if err != nil {
+		return fmt.Errorf("metadata listener: %w", err)
+	}
+	meta := e.sim.MetadataHandler()
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			e.count.metadata.Add(1)
+			meta.ServeHTTP(w, r)
+		})}
+	go func() { _ = srv.Serve(ln) }()
+	e.cl.add(func() { _ = srv.Close() })
+	udp, err := net.ListenPacket("udp", harness.Gateway+":53")
+	if err != nil {
+		return fmt.Errorf("dns listener: %w", err)
+	}
+	tcp, err := net.Listen("tcp", harness.Gateway+":53")
+	if err != nil {
+		_ = udp.Close()
+		return fmt.Errorf("dns tcp listener: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.sim.ServeDNS(countingConn{udp, &e.count.dns}, countingListener{tcp, &e.count.dns})
+	}()
+	e.cl.add(func() {
+		_ = udp.Close()
+		_ = tcp.Close()
+		<-done
+	})
+	return nil
+}
+
+// watchNode tells the observer about a container that starts.
+func (e *env) watchNode(stack, ip string) {
+	cookie := droverCook
+	if stack == baseStack {
+		cookie = baseCookie
+	}
+	e.obs.watch(harness.NodeName(ip), cookie)
+}
+
+// startController starts the controller binary with a config for the
+// drover service; healthRule false means the membership rule "running".
+func (e *env) startController(ctx context.Context, healthRule bool) error {
+	e.stopController()
+	extra := ""
+	if !healthRule {
+		extra = "    membership:\n      states: [running]\n      healthStates: [healthy, updating-healthy, initializing, " +
+			"reinitializing, unhealthy, updating-unhealthy, updating-reinitializing, none]\n"
+	}
+	cfg := harness.ConfigOptions{Name: "bench",
+		Clusters:       []harness.ClusterConfig{{Name: "hello", Stack: droverStack, Services: []string{serviceName}}},
+		AnnounceListen: fmt.Sprintf("%s:%d", harness.Gateway, announcePrt), Extra: extra}.YAML()
+	e.ctlN++
+	c, err := harness.StartController(ctx, e.build, e.hsim, harness.ControllerOptions{
+		Name: fmt.Sprintf("controller-%d", e.ctlN), Dir: e.o.workDir, Config: cfg,
+		Args: []string{"--log-format", "json"}})
+	if err != nil {
+		return err
+	}
+	e.ctl = c
+	return nil
+}
+
+func (e *env) stopController() {
+	if e.ctl != nil {
+		e.ctl.Stop()
+		e.ctl = nil
+	}
+}
+
+func (e *env) close() {
+	e.stopController()
+	e.cl.run()
+}

@@ -1,0 +1,119 @@
+// Command bench measures drover side by side with the per-node DNS recipe
+// (issue 8): join, leave and silent loss with real hello nodes in network
+// namespaces against the simulator in Cattle-like event mode, the load on
+// Rancher, and the controller's cost at 2,000 Go agents in 100 clusters.
+// It prints progress while it runs and ends with one name=value line per
+// figure. It is not a test: nothing checks a threshold.
+//
+//	go run ./test/bench            (as root; make bench)
+//	go run ./test/bench -beam=false  (scale part only, no root needed)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command's flags.
+type options struct {
+	beam, scale    bool
+	nodes, joins   int
+	losses         int
+	loadWindow     time.Duration
+	scaleClusters  int
+	scaleSize      int
+	passWindow     time.Duration
+	rawPath, plot  string
+	workDir        string
+	skipNoAnnounce bool
+}
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.BoolVar(&o.beam, "beam", true, "run the real-node part (root, Erlang, network namespaces)")
+	fs.BoolVar(&o.scale, "scale", true, "run the scale part (Go agents, 127.42.0.0/16)")
+	fs.IntVar(&o.nodes, "nodes", 20, "members of the measured cluster")
+	fs.IntVar(&o.joins, "joins", 30, "joins (and clean leaves) per system and variant")
+	fs.IntVar(&o.losses, "losses", 3, "hosts cut off at once in the silent-loss scenario")
+	fs.DurationVar(&o.loadWindow, "load-window", 2*time.Minute, "steady-state window in which Rancher requests are counted")
+	fs.IntVar(&o.scaleClusters, "scale-clusters", 100, "clusters of the scale part")
+	fs.IntVar(&o.scaleSize, "scale-size", 20, "Go agents per cluster in the scale part")
+	fs.DurationVar(&o.passWindow, "pass-window", 30*time.Second, "window in which the controller's CPU per pass is measured")
+	fs.StringVar(&o.rawPath, "raw", "", "write every sample and figure to this file (markdown)")
+	fs.StringVar(&o.plot, "plot", "", "write the plot (PNG) to this file")
+	fs.StringVar(&o.workDir, "work", "", "directory for binaries, configs and logs (default: a new temp dir, kept)")
+	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.nodes < 3 || o.joins < 1 || o.losses < 1 {
+		return o, errors.New("-nodes must be at least 3, -joins and -losses at least 1")
+	}
+	return o, nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	o, err := parseOptions(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 2
+	}
+	if o.workDir == "" {
+		if o.workDir, err = os.MkdirTemp("", "drover-bench-"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res := newResults()
+	started := time.Now()
+	progress("work directory %s (logs of every process)", o.workDir)
+	err = runParts(ctx, o, res)
+	progress("finished in %s", time.Since(started).Round(time.Second))
+	if werr := res.write(o); werr != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
+	}
+	res.printFigures(os.Stdout)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runParts runs the scale part then the real-node part; each cleans up
+// after itself before returning, even when ctx is cancelled.
+func runParts(ctx context.Context, o options, res *results) error {
+	var errs []error
+	if o.scale {
+		if err := runScale(ctx, o, res); err != nil {
+			errs = append(errs, fmt.Errorf("scale part: %w", err))
+		}
+	}
+	if o.beam && ctx.Err() == nil {
+		if err := runBEAM(ctx, o, res); err != nil {
+			errs = append(errs, fmt.Errorf("real-node part: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// progress prints one line of progress to stderr with the time.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

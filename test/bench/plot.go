@@ -1,0 +1,3 @@
+package main
+
+func (r *results) writePlot(path string) error { return nil }

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// results collects samples (durations, by series) and single figures.
+type results struct {
+	mu      sync.Mutex
+	series  map[string][]time.Duration
+	figures map[string]string
+	order   []string // figure names in the order they were set
+	notes   []string
+}
+
+func newResults() *results {
+	return &results{series: map[string][]time.Duration{}, figures: map[string]string{}}
+}
+
+// add records one sample of a series.
+func (r *results) add(series string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.series[series] = append(r.series[series], d)
+}
+
+// samples returns a sorted copy of a series.
+func (r *results) samples(series string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := slices.Clone(r.series[series])
+	slices.Sort(s)
+	return s
+}
+
+// set records a figure (name=value line).
+func (r *results) set(name, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.figures[name]; !ok {
+		r.order = append(r.order, name)
+	}
+	r.figures[name] = value
+}
+
+// note records a remark for the raw file.
+func (r *results) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// percentile returns the p-th percentile (nearest rank) of sorted samples.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	rank = min(max(rank, 1), len(sorted))
+	return sorted[rank-1]
+}
+
+// summarize sets name_p50/p90/p99/max (in unit) from a series, and returns
+// false when the series is empty.
+func (r *results) summarize(series, prefix string, unit time.Duration) bool {
+	s := r.samples(series)
+	if len(s) == 0 {
+		r.note("%s: no samples", series)
+		return false
+	}
+	suffix := "_ms"
+	if unit == time.Second {
+		suffix = "_s"
+	}
+	for _, p := range []struct {
+		name string
+		v    time.Duration
+	}{{"p50", percentile(s, 50)}, {"p90", percentile(s, 90)}, {"p99", percentile(s, 99)}, {"max", s[len(s)-1]}} {
+		r.set(prefix+"_"+p.name+suffix, formatIn(p.v, unit))
+	}
+	r.set(prefix+"_samples", fmt.Sprint(len(s)))
+	return true
+}
+
+// formatIn renders d in unit with a sensible precision.
+func formatIn(d time.Duration, unit time.Duration) string {
+	v := float64(d) / float64(unit)
+	switch {
+	case unit == time.Second:
+		return fmt.Sprintf("%.2f", v)
+	case math.Abs(v) < 10:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.1f", v)
+	}
+}
+
+// printFigures prints every figure as name=value, in the order set.
+func (r *results) printFigures(w io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(w, "# figures")
+	for _, name := range r.order {
+		fmt.Fprintf(w, "%s=%s\n", name, r.figures[name])
+	}
+}
+
+// write writes the raw file and the plot when asked.
+func (r *results) write(o options) error {
+	if o.plot != "" {
+		if err := r.writePlot(o.plot); err != nil {
+			return fmt.Errorf("writing the plot: %w", err)
+		}
+		progress("plot written to %s", o.plot)
+	}
+	if o.rawPath == "" {
+		return nil
+	}
+	if err := os.WriteFile(o.rawPath, []byte(r.raw()), 0o644); err != nil {
+		return fmt.Errorf("writing raw results: %w", err)
+	}
+	progress("raw results written to %s", o.rawPath)
+	return nil
+}
+
+// raw renders every series (sorted samples in ms) and figure as markdown.
+func (r *results) raw() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Raw samples, sorted, in milliseconds.\n\n")
+	names := make([]string, 0, len(r.series))
+	for n := range r.series {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := slices.Clone(r.series[n])
+		slices.Sort(s)
+		parts := make([]string, len(s))
+		for i, d := range s {
+			parts[i] = formatIn(d, time.Millisecond)
+		}
+		fmt.Fprintf(&b, "- `%s` (%d): %s\n", n, len(s), strings.Join(parts, " "))
+	}
+	fmt.Fprintf(&b, "\nFigures:\n\n```\n")
+	for _, name := range r.order {
+		fmt.Fprintf(&b, "%s=%s\n", name, r.figures[name])
+	}
+	fmt.Fprintf(&b, "```\n")
+	if len(r.notes) > 0 {
+		fmt.Fprintf(&b, "\nNotes:\n\n")
+		for _, n := range r.notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}

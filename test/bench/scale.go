@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/simruntime"
+	"github.com/drover-mesh/drover/test/harness"
+)
+
+// The scale part runs Go agents (pkg/simruntime) on loopback addresses,
+// away from the 127.42.0.0/16 range the tests use.
+const (
+	scaleIPRange  = "127.44.0.0/16"
+	scaleStack    = "scale"
+	scaleSettle   = 10 * time.Minute
+	scaleConverge = 5 * time.Minute
+	quietPeriod   = 3 * time.Second
+)
+
+// scaleEnv is the in-process simulator with Go agents.
+type scaleEnv struct {
+	o        options
+	build    *harness.Build
+	sim      *ranchertest.Sim
+	hsim     *harness.Sim
+	rt       *simruntime.Runtime
+	announce string
+	services []string
+	ctlN     int
+	peakKB   int64
+}
+
+func scaleServiceName(i int) string { return fmt.Sprintf("s%03d", i) }
+
+// runScale measures the controller at e.o.scaleClusters x e.o.scaleSize
+// Go agents: CPU per pass (without and with status reads), peak memory,
+// and pushes per node for a burst of container events.
+func runScale(ctx context.Context, o options, res *results) error {
+	s := &scaleEnv{o: o}
+	var cl cleanups
+	defer cl.run()
+	if err := s.start(ctx, &cl); err != nil {
+		return err
+	}
+	total := o.scaleClusters * o.scaleSize
+	res.set("scale_nodes", strconv.Itoa(total))
+	res.set("scale_clusters", strconv.Itoa(o.scaleClusters))
+	// 1. Convergence from nothing, then passes without status reads.
+	ctl, err := s.controller(ctx, time.Second, time.Hour)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	if err := s.waitConverged(ctx, o.scaleSize); err != nil {
+		ctl.Stop()
+		return err
+	}
+	res.set("scale_converge_s", formatIn(time.Since(started), time.Second))
+	progress("scale: %d agents meshed %s after the controller started", total, time.Since(started).Round(time.Millisecond))
+	if err := s.passCPU(ctx, res, ctl, "cpu_per_pass_ms", false); err != nil {
+		return err
+	}
+	s.stop(ctl)
+	// 2. Full passes: every node's status read, drift repaired.
+	if ctl, err = s.controller(ctx, time.Hour, time.Second); err != nil {
+		return err
+	}
+	if err := s.passCPU(ctx, res, ctl, "cpu_per_full_pass_ms", true); err != nil {
+		return err
+	}
+	s.stop(ctl)
+	// 3. A burst of container events with the default intervals.
+	if ctl, err = s.controller(ctx, 0, 0); err != nil {
+		return err
+	}
+	if err := s.burst(ctx, res, ctl); err != nil {
+		return err
+	}
+	s.stop(ctl)
+	res.set("controller_peak_rss_mb", fmt.Sprintf("%.1f", float64(s.peakKB)/1024))
+	return nil
+}
+
+// start builds the controller and starts the simulator with its agents.
+func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
+	var err error
+	progress("scale: building the controller")
+	s.build, err = harness.BuildAll(ctx, harness.BuildOptions{BinDir: filepath.Join(s.o.workDir, "bin"), SkipRelease: true})
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.announce = fmt.Sprintf("127.0.0.1:%d", port)
+	s.rt, err = simruntime.New(simruntime.Options{Token: harness.NodeToken,
+		AnnounceURL: "http://" + s.announce, AnnounceToken: harness.AnnounceToken})
+	if err != nil {
+		return err
+	}
+	fx := &ranchertest.Fixture{Project: ranchertest.FixtureProject{ID: "1a5", Name: "scale"}}
+	st := ranchertest.FixtureStack{Name: scaleStack}
+	for i := range s.o.scaleClusters {
+		s.services = append(s.services, scaleServiceName(i))
+		st.Services = append(st.Services, ranchertest.ServiceSpec{Name: scaleServiceName(i), Scale: s.o.scaleSize})
+	}
+	fx.Stacks = []ranchertest.FixtureStack{st}
+	logf, err := os.Create(filepath.Join(s.o.workDir, "scale-sim.log"))
+	if err != nil {
+		return fmt.Errorf("creating the simulator log: %w", err)
+	}
+	s.sim, err = ranchertest.New(ranchertest.Options{Fixture: fx, Runtime: s.rt, IPRange: scaleIPRange,
+		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		_ = logf.Close()
+		return fmt.Errorf("building the simulator: %w", err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.sim.Serve(sctx, "127.0.0.1:0", "", "")
+	}()
+	cl.add(func() {
+		progress("scale: stopping the simulator and its agents")
+		cancel()
+		<-done
+		s.rt.Close()
+		_ = logf.Close()
+	})
+	<-s.sim.Ready()
+	s.hsim = &harness.Sim{URL: s.sim.URL(), AccessKey: s.sim.AccessKey(), SecretKey: s.sim.SecretKey(),
+		ProjectID: s.sim.ProjectID()}
+	progress("scale: starting %d Go agents in %d services", s.o.scaleClusters*s.o.scaleSize, s.o.scaleClusters)
+	wctx, wcancel := context.WithTimeout(ctx, scaleSettle)
+	defer wcancel()
+	if err := s.sim.WaitSettled(wctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// controller starts a controller over every cluster; 0 keeps a default.
+func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) (*harness.Controller, error) {
+	cs := make([]harness.ClusterConfig, len(s.services))
+	for i, svc := range s.services {
+		cs[i] = harness.ClusterConfig{Name: "c" + svc, Stack: scaleStack, Services: []string{svc}}
+	}
+	cfg := harness.ConfigOptions{Name: "scale", Clusters: cs, ResyncInterval: resync, DriftInterval: drift,
+		AnnounceListen: s.announce}.YAML()
+	s.ctlN++
+	return harness.StartController(ctx, s.build, s.hsim, harness.ControllerOptions{
+		Name: fmt.Sprintf("scale-controller-%d", s.ctlN), Dir: s.o.workDir, Config: cfg,
+		Args: []string{"--log-format", "json"}})
+}
+
+// stop records the controller's peak memory and stops it.
+func (s *scaleEnv) stop(c *harness.Controller) {
+	if kb, err := procStatusKB(c.Process().PID(), "VmHWM"); err == nil {
+		s.peakKB = max(s.peakKB, kb)
+	}
+	c.Stop()
+}
+
+// waitConverged waits until every agent is connected to every other
+// member of its service.
+func (s *scaleEnv) waitConverged(ctx context.Context, size int) error {
+	deadline := time.Now().Add(scaleConverge)
+	for time.Now().Before(deadline) {
+		if s.converged(size) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the %d agents did not converge within %s", len(s.services)*size, scaleConverge)
+}
+
+func (s *scaleEnv) converged(size int) bool {
+	mesh := s.rt.Mesh()
+	for _, svc := range s.services {
+		cs := s.sim.Containers(scaleStack, svc)
+		n := 0
+		for _, c := range cs {
+			if c.State != "running" {
+				continue
+			}
+			n++
+			name := s.rt.NodeName(simruntime.Container{ID: c.ID, Name: c.Name, IP: c.IP, Stack: scaleStack, Service: svc})
+			if len(mesh.Connected(name)) != size-1 {
+				return false
+			}
+		}
+		if n != size {
+			return false
+		}
+	}
+	return true
+}
+
+// passCPU measures the controller's CPU time per pass over the pass
+// window (after the controller has been up a few seconds).
+func (s *scaleEnv) passCPU(ctx context.Context, res *results, c *harness.Controller, key string, full bool) error {
+	if err := sleepCtx(ctx, quietPeriod); err != nil {
+		return err
+	}
+	pid := c.Process().PID()
+	logPath := strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"
+	off := fileSize(logPath)
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := sleepCtx(ctx, s.o.passWindow); err != nil {
+		return err
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start)
+	passes, durs := countPasses(logPath, off, full)
+	if passes == 0 {
+		return fmt.Errorf("no pass in %s", s.o.passWindow)
+	}
+	per := (cpu1 - cpu0) / time.Duration(passes)
+	res.set(key, formatIn(per, time.Millisecond))
+	res.set(strings.Replace(key, "cpu_", "wall_", 1), formatIn(median(durs), time.Millisecond))
+	res.note("%s: %d passes in %s, controller CPU %s (%.0f%% of one core)", key, passes,
+		wall.Round(time.Millisecond), cpu1-cpu0, 100*float64(cpu1-cpu0)/float64(wall))
+	progress("scale: %s = %s over %d passes (median wall %s)", key, per.Round(100*time.Microsecond), passes,
+		median(durs).Round(100*time.Microsecond))
+	return nil
+}
+
+// burst scales every service up by one at once (one container event per
+// cluster, e.g. 100) and counts the pushes each node receives until the
+// mesh is converged and quiet.
+func (s *scaleEnv) burst(ctx context.Context, res *results, c *harness.Controller) error {
+	if err := sleepCtx(ctx, quietPeriod); err != nil {
+		return err
+	}
+	logPath := strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"
+	off := fileSize(logPath)
+	start := time.Now()
+	for _, svc := range s.services {
+		if err := s.sim.Scale(scaleStack, svc, s.o.scaleSize+1); err != nil {
+			return fmt.Errorf("scaling %s: %w", svc, err)
+		}
+	}
+	if err := s.waitConverged(ctx, s.o.scaleSize+1); err != nil {
+		return err
+	}
+	converged := time.Since(start)
+	if err := sleepCtx(ctx, quietPeriod); err != nil {
+		return err
+	}
+	pushes := countPushes(logPath, off)
+	nodes := len(s.services) * (s.o.scaleSize + 1)
+	total, most := 0, 0
+	for _, p := range pushes {
+		total += p
+		most = max(most, p)
+	}
+	res.set("burst_events", strconv.Itoa(len(s.services)))
+	res.set("burst_converge_ms", formatIn(converged, time.Millisecond))
+	res.set("burst_pushes_per_node", fmt.Sprintf("%.2f", float64(total)/float64(nodes)))
+	res.set("burst_pushes_per_node_max", strconv.Itoa(most))
+	progress("scale: burst of %d events: %d pushes to %d nodes (max %d per node), converged in %s",
+		len(s.services), total, nodes, most, converged.Round(time.Millisecond))
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logLines calls fn with every JSON log line of path after offset.
+func logLines(path string, off int64, fn func(m map[string]any)) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, 0); err != nil {
+		return
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			fn(m)
+		}
+	}
+}
+
+// countPasses counts finished passes of one kind (full or not) and their
+// durations.
+func countPasses(path string, off int64, full bool) (int, []time.Duration) {
+	var durs []time.Duration
+	logLines(path, off, func(m map[string]any) {
+		if m["msg"] != "pass finished" || m["full"] != full {
+			return
+		}
+		if d, ok := m["duration"].(float64); ok {
+			durs = append(durs, time.Duration(d))
+		} else {
+			durs = append(durs, 0)
+		}
+	})
+	return len(durs), durs
+}
+
+// countPushes counts the calls that changed a node, by node.
+func countPushes(path string, off int64) map[string]int {
+	out := map[string]int{}
+	logLines(path, off, func(m map[string]any) {
+		if m["msg"] == "pushed peers" || m["msg"] == "told node to leave" {
+			if n, ok := m["node"].(string); ok {
+				out[n]++
+			}
+		}
+	})
+	return out
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[len(s)/2]
+}
