@@ -3,6 +3,7 @@ package ranchertest_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -57,7 +58,9 @@ func execSim(t *testing.T, scale int, env map[string]string, opts ranchertest.Op
 		all[k] = v
 	}
 	opts.Runtime = &ranchertest.ExecRuntime{Command: []string{os.Args[0], "-test.run=^$"}}
-	opts.IPRange = "127.42.0.0/16"
+	// Real processes bind their IPs: a /24 of its own keeps this test
+	// apart from other simulators running at the same time.
+	opts.IPRange = fmt.Sprintf("127.%d.%d.0/24", 100+rand.IntN(100), rand.IntN(256))
 	s := ranchertest.NewServer(t, opts)
 	if _, err := s.CreateStack("demo"); err != nil {
 		t.Fatal(err)
