@@ -43,6 +43,10 @@ type ConfigOptions struct {
 	// AnnounceListen is the announce endpoint's address ("" turns it off;
 	// nodes in namespaces reach Gateway:port).
 	AnnounceListen string
+	// NodeName is every cluster's node-name template (default
+	// "hello@{{primaryIP}}": hello releases are named so whatever their
+	// service).
+	NodeName string
 	// Extra is appended to every cluster's entry, indented by the caller
 	// (e.g. "    policy: add-only\n").
 	Extra string
@@ -68,9 +72,14 @@ func (o ConfigOptions) YAML() string {
 	if o.AnnounceListen != "" {
 		fmt.Fprintf(&b, "    announce:\n      listen: %q\n      token:\n        fromEnv: DROVER_ANNOUNCE_TOKEN\n", o.AnnounceListen)
 	}
+	nodeName := o.NodeName
+	if nodeName == "" {
+		nodeName = "hello@{{primaryIP}}"
+	}
 	b.WriteString("  clusters:\n")
 	for _, c := range o.Clusters {
 		fmt.Fprintf(&b, "  - name: %s\n    stack: %s\n    services: [%s]\n", c.Name, c.Stack, strings.Join(c.Services, ", "))
+		fmt.Fprintf(&b, "    nodeName: %q\n", nodeName)
 		b.WriteString("    admin:\n      token:\n        fromEnv: DROVER_NODE_TOKEN\n")
 		b.WriteString(o.Extra)
 	}

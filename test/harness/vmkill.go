@@ -1,0 +1,39 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// KillVM sends SIGKILL to the Erlang VM (beam.smp) in the namespace of ip,
+// as a crash of the node would: the container's main process (sim-node.sh)
+// then exits and the simulator sees the container die. It returns the
+// killed PIDs.
+func KillVM(ctx context.Context, ip string) ([]int, error) {
+	out, err := Run(ctx, "", nil, "ip", "netns", "pids", NamespaceName(ip))
+	if err != nil {
+		return nil, fmt.Errorf("listing the processes of %s: %w", ip, err)
+	}
+	var killed []int
+	for _, f := range strings.Fields(out) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "beam") {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			killed = append(killed, pid)
+		}
+	}
+	if len(killed) == 0 {
+		return nil, fmt.Errorf("no beam process in the namespace of %s", ip)
+	}
+	return killed, nil
+}
