@@ -39,7 +39,7 @@ func startSim(t *testing.T) (*ranchertest.Sim, *simruntime.Runtime, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	sim := ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.42.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
+	sim := ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.44.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
 	if _, err := sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)
 	}

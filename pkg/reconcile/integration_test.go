@@ -21,7 +21,7 @@ import (
 
 // These tests run the controller against the in-process Rancher simulator,
 // the real rancherapi and nodeapi clients, and one in-process Go agent per
-// simulated container (simruntime), on 127.42.0.0/16 (loopback).
+// simulated container (simruntime), on 127.43.0.0/16 (loopback; each package that starts agents has its own range, since go test runs packages in parallel).
 
 const integrationToken = "integration-token"
 
@@ -76,7 +76,7 @@ func startWorld(t *testing.T, n int, announce, healthCheck bool) *world {
 	}
 	t.Cleanup(rt.Close)
 	w.rt = rt
-	w.sim = ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.42.0.0/16", EventMode: ranchertest.EventsCattle,
+	w.sim = ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.43.0.0/16", EventMode: ranchertest.EventsCattle,
 		Tick: 200 * time.Millisecond, StepDelay: 5 * time.Millisecond, Runtime: simRuntime{rt}, StopTimeout: time.Second})
 	if _, err := w.sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)
