@@ -34,3 +34,7 @@ hello: ## Build the example Elixir release (examples/hello, offline)
 
 .PHONY: test
 test: deps verify unit agent-test ## Everything CI runs: deps, verify, unit tests, agent eunit
+
+.PHONY: bench
+bench: ## Benchmarks: real nodes vs the DNS recipe, Rancher load, 2,000 Go agents (root; ~30 min; not in test)
+	$(GO) run ./test/bench -plot docs/benchmarks.png $(BENCH_FLAGS)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -46,7 +47,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.scaleClusters, "scale-clusters", 100, "clusters of the scale part")
 	fs.IntVar(&o.scaleSize, "scale-size", 20, "Go agents per cluster in the scale part")
 	fs.DurationVar(&o.passWindow, "pass-window", 30*time.Second, "window in which the controller's CPU per pass is measured")
-	fs.StringVar(&o.rawPath, "raw", "", "write every sample and figure to this file (markdown)")
+	fs.StringVar(&o.rawPath, "raw", "", "write every sample and figure to this file (markdown; default raw.md in the work directory)")
 	fs.StringVar(&o.plot, "plot", "", "write the plot (PNG) to this file")
 	fs.StringVar(&o.workDir, "work", "", "directory for binaries, configs and logs (default: a new temp dir, kept)")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
@@ -82,6 +83,9 @@ func run(args []string) int {
 	defer stop()
 	res := newResults()
 	started := time.Now()
+	if o.rawPath == "" {
+		o.rawPath = filepath.Join(o.workDir, "raw.md")
+	}
 	progress("work directory %s (logs of every process)", o.workDir)
 	err = runParts(ctx, o, res)
 	progress("finished in %s", time.Since(started).Round(time.Second))
