@@ -26,6 +26,9 @@ const (
 	baseCookie  = "bench-recipe-cookie"
 	observerIP  = "10.42.254.254"
 	announcePrt = 4100
+	// benchIPRange is where the simulator puts this run's containers, away
+	// from the e2e tests' 10.42.64.0/20.
+	benchIPRange = "10.42.160.0/20"
 )
 
 // cleanups runs registered functions in reverse order, once.
@@ -106,11 +109,11 @@ type env struct {
 
 // fixture is the benchmark environment: one service meshed by drover and
 // one running the recipe, both at scale 0, with Rancher's default health
-// check timing. drover's health check hits the agent's health endpoint;
+// check timing (interval configurable). drover's health check hits the agent's health endpoint;
 // the recipe has no agent, so its check is a TCP connect to epmd.
-func fixture() *ranchertest.Fixture {
+func fixture(interval time.Duration) *ranchertest.Fixture {
 	hc := func(port int64, line string) *ranchertest.HealthCheck {
-		return &ranchertest.HealthCheck{Port: port, RequestLine: line, Interval: 2000, ResponseTimeout: 2000,
+		return &ranchertest.HealthCheck{Port: port, RequestLine: line, Interval: interval.Milliseconds(), ResponseTimeout: 2000,
 			HealthyThreshold: 2, UnhealthyThreshold: 3, InitializingTimeout: 60000, ReinitializingTimeout: 60000,
 			Strategy: "recreate"}
 	}
@@ -133,47 +136,77 @@ func fixture() *ranchertest.Fixture {
 
 // setUpEnv builds everything and starts the bridge, the simulator, its
 // metadata and DNS, and the observer. On error it has cleaned up.
-func setUpEnv(ctx context.Context, o options) (e *env, err error) {
-	e = &env{o: o, simDone: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			e.close()
-		}
-	}()
-	if err := harness.Require(); err != nil {
+func setUpEnv(ctx context.Context, o options) (*env, error) {
+	e := &env{o: o, simDone: make(chan struct{})}
+	if err := e.setUp(ctx); err != nil {
+		e.close()
 		return nil, err
 	}
-	if harness.BridgeExists() {
-		return nil, fmt.Errorf("bridge %s exists: another run (e2e, demo) is using it; retry when it is gone", harness.Bridge)
+	return e, nil
+}
+
+func (e *env) setUp(ctx context.Context) error {
+	o := e.o
+	var err error
+	if err := harness.Require(); err != nil {
+		return err
 	}
 	progress("building the controller, the simulator and the hello release")
 	e.build, err = harness.BuildAll(ctx, harness.BuildOptions{BinDir: filepath.Join(o.workDir, "bin")})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.net = harness.NewNet(e.build.Root)
-	e.cl.add(func() {
-		progress("tearing down namespaces, bridge and sysctls")
-		if err := e.net.Down(context.Background()); err != nil {
-			progress("netns down: %v", err)
-		}
-	})
-	if err := e.net.Up(ctx); err != nil {
-		return nil, err
+	if err := e.upBridge(ctx); err != nil {
+		return err
 	}
 	if err := e.startSim(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.serveSideServices(); err != nil {
-		return nil, err
+		return err
 	}
 	e.obs, err = startObserver(ctx, e.net, o.workDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.cl.add(e.obs.close)
 	e.rt.onStart = e.watchNode
-	return e, nil
+	return nil
+}
+
+// upBridge sets up the bridge, or shares it with a run that holds it (the
+// e2e tests do the same): then only this run's hosts are deleted at the
+// end, and the bridge and sysctls are left to their owner.
+func (e *env) upBridge(ctx context.Context) error {
+	if harness.BridgeExists() {
+		progress("bridge %s exists (another run holds it): sharing it, using only %s", harness.Bridge, benchIPRange)
+		e.cl.add(func() { e.deleteOwnHosts(context.Background()) })
+		return nil
+	}
+	e.cl.add(func() {
+		bg := context.Background()
+		e.deleteOwnHosts(bg)
+		if hosts, err := e.net.List(bg); err == nil && len(hosts) > 0 {
+			progress("leaving bridge %s up: %d hosts of another run use it", harness.Bridge, len(hosts))
+			return
+		}
+		progress("tearing down namespaces, bridge and sysctls")
+		if err := e.net.Down(bg); err != nil {
+			progress("netns down: %v", err)
+		}
+	})
+	return e.net.Up(ctx)
+}
+
+// deleteOwnHosts deletes this run's namespace hosts (and their processes).
+func (e *env) deleteOwnHosts(ctx context.Context) {
+	progress("deleting this run's namespace hosts")
+	for _, r := range []string{benchIPRange, observerIP + "/32"} {
+		if err := e.net.DeleteRange(ctx, r); err != nil {
+			progress("deleting hosts in %s: %v", r, err)
+		}
+	}
 }
 
 // startSim starts the in-process simulator with the exec runtime running
@@ -186,7 +219,8 @@ func (e *env) startSim(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e.rt = newBenchRuntime(&ranchertest.ExecRuntime{Command: []string{e.build.SimNode()},
 		Dir: e.build.Root, Logger: logger})
-	sim, err := ranchertest.New(ranchertest.Options{Fixture: fixture(), Runtime: e.rt, Logger: logger})
+	sim, err := ranchertest.New(ranchertest.Options{Fixture: fixture(e.o.healthInterval), Runtime: e.rt, Logger: logger,
+		IPRange: benchIPRange})
 	if err != nil {
 		return fmt.Errorf("building the simulator: %w", err)
 	}

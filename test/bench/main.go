@@ -33,6 +33,7 @@ type options struct {
 	rawPath, plot  string
 	workDir        string
 	skipNoAnnounce bool
+	healthInterval time.Duration
 }
 
 func parseOptions(args []string) (options, error) {
@@ -50,6 +51,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.rawPath, "raw", "", "write every sample and figure to this file (markdown; default raw.md in the work directory)")
 	fs.StringVar(&o.plot, "plot", "", "write the plot (PNG) to this file")
 	fs.StringVar(&o.workDir, "work", "", "directory for binaries, configs and logs (default: a new temp dir, kept)")
+	fs.DurationVar(&o.healthInterval, "health-interval", 2*time.Second, "the services' health check interval (Rancher's default 2s; healthy after 2 passes, unhealthy after 3 failures)")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
 	if err := fs.Parse(args); err != nil {
 		return o, err

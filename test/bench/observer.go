@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/drover-mesh/drover/test/harness"
@@ -36,8 +37,9 @@ type nodeView struct {
 
 // observer runs the observer node and keeps every VM's view.
 type observer struct {
-	proc *harness.Process
+	cmd  *exec.Cmd
 	in   io.WriteCloser
+	done chan struct{} // closed when the observer has exited
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeView
@@ -69,18 +71,23 @@ func startObserver(ctx context.Context, n *harness.Net, dir string) (*observer, 
 	if err != nil {
 		return nil, fmt.Errorf("observer stdout: %w", err)
 	}
-	proc, err := harness.StartProcess("observer", cmd, "")
-	if err != nil {
-		return nil, err
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the observer: %w", err)
 	}
-	o := &observer{proc: proc, in: in, nodes: map[string]*nodeView{}, changed: make(chan struct{})}
+	o := &observer{cmd: cmd, in: in, done: make(chan struct{}), nodes: map[string]*nodeView{}, changed: make(chan struct{})}
 	ready := make(chan struct{})
-	go o.read(out, ready)
+	go func() {
+		o.read(out, ready)
+		_ = cmd.Wait()
+		close(o.done)
+	}()
 	select {
 	case <-ready:
 		return o, nil
 	case <-time.After(30 * time.Second):
-	case <-proc.Done():
+	case <-o.done:
 	}
 	o.close()
 	return nil, errors.New("the observer did not start")
@@ -207,7 +214,12 @@ func (o *observer) failures() []string {
 
 func (o *observer) close() {
 	o.mu.Lock()
-	_ = o.in.Close()
+	_ = o.in.Close() // the observer halts at the end of its input
 	o.mu.Unlock()
-	o.proc.Stop(5 * time.Second)
+	select {
+	case <-o.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL)
+		<-o.done
+	}
 }
