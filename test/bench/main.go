@@ -91,6 +91,7 @@ func run(args []string) int {
 	progress("work directory %s (logs of every process)", o.workDir)
 	err = runParts(ctx, o, res)
 	progress("finished in %s", time.Since(started).Round(time.Second))
+	res.finalize(o)
 	if werr := res.write(o); werr != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
 	}

@@ -164,3 +164,59 @@ func (r *results) raw() string {
 	}
 	return b.String()
 }
+
+// finalize turns the series into the name=value figures and the load
+// extrapolation.
+func (r *results) finalize(o options) {
+	ms := []string{"join", "baseline_join", "join_ready", "baseline_join_ready", "leave_clean",
+		"baseline_leave_clean", "noannounce_join", "noannounce_leave_clean", "join_ready_health", "running_leave_clean"}
+	for _, s := range ms {
+		r.summarize(s, s, time.Millisecond)
+	}
+	for _, s := range []string{"leave_silent", "baseline_leave_silent"} {
+		r.summarize(s, s, time.Second)
+	}
+	r.ratio("join_p50_ratio", "baseline_join_p50_ms", "join_p50_ms")
+	r.ratio("join_p99_ratio", "baseline_join_p99_ms", "join_p99_ms")
+	r.ratio("join_ready_p50_ratio", "join_ready_p50_ms", "baseline_join_ready_p50_ms")
+	r.extrapolate(o.nodes)
+}
+
+// figure returns a figure as a number.
+func (r *results) figure(name string) (float64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.figures[name]
+	if !ok {
+		return 0, false
+	}
+	var f float64
+	_, err := fmt.Sscanf(v, "%g", &f)
+	return f, err == nil
+}
+
+// ratio sets name = a / b when both exist.
+func (r *results) ratio(name, a, b string) {
+	x, ok1 := r.figure(a)
+	y, ok2 := r.figure(b)
+	if ok1 && ok2 && y != 0 {
+		r.set(name, fmt.Sprintf("%.1f", x/y))
+	}
+}
+
+// extrapolate states the load at 100 and 1,000 nodes. The recipe: every
+// node polls on its own, R(N) = N x (measured per node). drover: one event
+// stream and one resync per interval per environment, whose container list
+// is one page up to 1,000 containers: R(N) = measured R(20) for N <= 1,000
+// (plus one request per resync for every further 1,000 containers).
+func (r *results) extrapolate(n int) {
+	if per, ok := r.figure("baseline_requests_per_node_per_hour"); ok {
+		r.set("baseline_requests_per_hour_100", fmt.Sprintf("%.0f", per*100))
+		r.set("baseline_requests_per_hour_1000", fmt.Sprintf("%.0f", per*1000))
+	}
+	if tot, ok := r.figure("requests_per_hour"); ok {
+		r.set("requests_per_hour_100", fmt.Sprintf("%.0f", tot))
+		r.set("requests_per_hour_1000", fmt.Sprintf("%.0f", tot))
+	}
+	_ = n
+}
