@@ -124,3 +124,46 @@ func NamespaceName(ip string) string {
 	}
 	return "drv-" + parts[2] + "-" + parts[3]
 }
+
+// Foreign returns the namespace hosts whose IP is outside every range of
+// own: someone else's hosts on the shared bridge.
+func (n *Net) Foreign(ctx context.Context, own ...string) ([]Host, error) {
+	var prefixes []netip.Prefix
+	for _, r := range own {
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %q: %w", r, err)
+		}
+		prefixes = append(prefixes, p)
+	}
+	hosts, err := n.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Host
+	for _, h := range hosts {
+		ip, err := netip.ParseAddr(h.IP)
+		mine := false
+		for _, p := range prefixes {
+			mine = mine || (err == nil && p.Contains(ip))
+		}
+		if !mine {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// DownUnlessShared tears the bridge down (Down) unless namespace hosts
+// outside own exist: then someone else uses the bridge, and it stays.
+// It reports whether it tore down.
+func (n *Net) DownUnlessShared(ctx context.Context, own ...string) (bool, error) {
+	foreign, err := n.Foreign(ctx, own...)
+	if err != nil {
+		return false, err
+	}
+	if len(foreign) > 0 {
+		return false, nil
+	}
+	return true, n.Down(ctx)
+}

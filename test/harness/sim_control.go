@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -144,4 +145,24 @@ func Members(views []ranchertest.ContainerView) []ranchertest.ContainerView {
 		}
 	}
 	return out
+}
+
+// ServiceState returns a service's state (active, upgrading, upgraded,
+// restarting, ...) from GET /_sim/state.
+func (s *Sim) ServiceState(ctx context.Context, ref ServiceRef) (string, error) {
+	var st struct {
+		Stacks map[string][]struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		} `json:"stacks"`
+	}
+	if err := s.do(ctx, http.MethodGet, "/_sim/state", nil, &st); err != nil {
+		return "", err
+	}
+	for _, svc := range st.Stacks[ref.Stack] {
+		if svc.Name == ref.Service {
+			return svc.State, nil
+		}
+	}
+	return "", fmt.Errorf("no service %s/%s in the simulator", ref.Stack, ref.Service)
 }

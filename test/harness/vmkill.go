@@ -9,6 +9,21 @@ import (
 	"syscall"
 )
 
+// isNodeVM reports whether pid is the node's VM: a beam process whose
+// command line names the node, and not a `bin/hello rpc` VM.
+func isNodeVM(pid int, ip string) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "beam") {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := string(cmdline)
+	return strings.Contains(args, NodeName(ip)) && !strings.Contains(args, "rpc")
+}
+
 // KillVM sends SIGKILL to the Erlang VM (beam.smp) in the namespace of ip,
 // as a crash of the node would: the container's main process (sim-node.sh)
 // then exits and the simulator sees the container die. It returns the
@@ -24,8 +39,7 @@ func KillVM(ctx context.Context, ip string) ([]int, error) {
 		if err != nil {
 			continue
 		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "beam") {
+		if !isNodeVM(pid, ip) {
 			continue
 		}
 		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
