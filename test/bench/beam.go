@@ -43,6 +43,9 @@ func runBEAM(ctx context.Context, o options, res *results) error {
 	if err := e.runDrover(ctx, res); err != nil {
 		return err
 	}
+	if !o.recipe {
+		return nil
+	}
 	return e.runRecipe(ctx, res)
 }
 

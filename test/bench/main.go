@@ -34,6 +34,7 @@ type options struct {
 	workDir        string
 	skipNoAnnounce bool
 	healthInterval time.Duration
+	recipe         bool
 }
 
 func parseOptions(args []string) (options, error) {
@@ -52,6 +53,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.plot, "plot", "", "write the plot (PNG) to this file")
 	fs.StringVar(&o.workDir, "work", "", "directory for binaries, configs and logs (default: a new temp dir, kept)")
 	fs.DurationVar(&o.healthInterval, "health-interval", 2*time.Second, "the services' health check interval (Rancher's default 2s; healthy after 2 passes, unhealthy after 3 failures)")
+	fs.BoolVar(&o.recipe, "recipe", true, "run the DNS recipe's side of the real-node part")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -179,7 +179,7 @@ func (r *results) finalize(o options) {
 	r.ratio("join_p50_ratio", "baseline_join_p50_ms", "join_p50_ms")
 	r.ratio("join_p99_ratio", "baseline_join_p99_ms", "join_p99_ms")
 	r.ratio("join_ready_p50_ratio", "join_ready_p50_ms", "baseline_join_ready_p50_ms")
-	r.extrapolate(o.nodes)
+	r.extrapolate()
 }
 
 // figure returns a figure as a number.
@@ -209,7 +209,7 @@ func (r *results) ratio(name, a, b string) {
 // stream and one resync per interval per environment, whose container list
 // is one page up to 1,000 containers: R(N) = measured R(20) for N <= 1,000
 // (plus one request per resync for every further 1,000 containers).
-func (r *results) extrapolate(n int) {
+func (r *results) extrapolate() {
 	if per, ok := r.figure("baseline_requests_per_node_per_hour"); ok {
 		r.set("baseline_requests_per_hour_100", fmt.Sprintf("%.0f", per*100))
 		r.set("baseline_requests_per_hour_1000", fmt.Sprintf("%.0f", per*1000))
@@ -218,5 +218,4 @@ func (r *results) extrapolate(n int) {
 		r.set("requests_per_hour_100", fmt.Sprintf("%.0f", tot))
 		r.set("requests_per_hour_1000", fmt.Sprintf("%.0f", tot))
 	}
-	_ = n
 }

@@ -168,7 +168,7 @@ func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) 
 		cs[i] = harness.ClusterConfig{Name: "c" + svc, Stack: scaleStack, Services: []string{svc}}
 	}
 	cfg := harness.ConfigOptions{Name: "scale", Clusters: cs, ResyncInterval: resync, DriftInterval: drift,
-		AnnounceListen: s.announce}.YAML()
+		AnnounceListen: s.announce, NodeName: simruntime.DefaultNodeName}.YAML()
 	s.ctlN++
 	return harness.StartController(ctx, s.build, s.hsim, harness.ControllerOptions{
 		Name: fmt.Sprintf("scale-controller-%d", s.ctlN), Dir: s.o.workDir, Config: cfg,
