@@ -16,6 +16,11 @@
 // HOST_ID, RANCHER_METADATA_URL, RANCHER_DNS and the service's environment;
 // its exit is the container's death. Health checks are then really probed.
 //
+// With --runtime go, each container is an in-process Go agent (pkg/simruntime)
+// on its IP, all on one in-memory mesh: no root, no Erlang. Use a loopback
+// range (--ip-range 127.42.0.0/16); the agents' token is DROVER_NODE_TOKEN,
+// DROVER_ANNOUNCE_URL and DROVER_ANNOUNCE_TOKEN turn announcements on.
+//
 // The control API lives under /_sim/ on the API listener, with the same
 // basic auth (see ranchertest's control.go): scale, upgrade, finishupgrade,
 // rollback, restart, kill, fail-health, fault, state, containers,

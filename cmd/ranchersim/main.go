@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/simruntime"
 )
 
 // Exit statuses.
@@ -35,6 +36,7 @@ type options struct {
 	exec, isolateExec           string
 	tick, stepDelay, stopTime   time.Duration
 	logLevel                    string
+	nodeName                    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -49,7 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.ipRange, "ip-range", ranchertest.DefaultIPRange, "container IP range")
 	fs.StringVar(&o.accessKey, "access-key", ranchertest.DefaultAccessKey, "API access key")
 	fs.StringVar(&o.secretKey, "secret-key", ranchertest.DefaultSecretKey, "API secret key")
-	fs.StringVar(&o.runtime, "runtime", "none", "container runtime: none or exec")
+	fs.StringVar(&o.runtime, "runtime", "none", "container runtime: none, exec, or go (in-process Go agents; token from DROVER_NODE_TOKEN)")
+	fs.StringVar(&o.nodeName, "node-name", simruntime.DefaultNodeName, "with --runtime go: the agents' node-name template")
 	fs.StringVar(&o.exec, "exec", "", "command run per container by --runtime exec (split on spaces)")
 	fs.StringVar(&o.isolateExec, "isolate-exec", "", "command run with \"<ip> on|off\" to cut a container off")
 	fs.DurationVar(&o.tick, "tick", ranchertest.DefaultTick, "Cattle-mode event publish period")
@@ -65,8 +68,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.events != "cattle" && o.events != "exact" {
 		return o, fmt.Errorf("--events: %q is not cattle or exact", o.events)
 	}
-	if o.runtime != "none" && o.runtime != "exec" {
-		return o, fmt.Errorf("--runtime: %q is not none or exec", o.runtime)
+	if o.runtime != "none" && o.runtime != "exec" && o.runtime != "go" {
+		return o, fmt.Errorf("--runtime: %q is not none, exec or go", o.runtime)
 	}
 	if o.runtime == "exec" && strings.TrimSpace(o.exec) == "" {
 		return o, errors.New("--runtime exec needs --exec")
@@ -90,9 +93,16 @@ func simOptions(o options, logger *slog.Logger) (ranchertest.Options, error) {
 		}
 		so.Fixture = f
 	}
-	if o.runtime == "exec" {
+	switch o.runtime {
+	case "exec":
 		so.Runtime = &ranchertest.ExecRuntime{Command: strings.Fields(o.exec),
 			IsolateCommand: strings.Fields(o.isolateExec), Logger: logger}
+	case "go":
+		rt, err := goRuntime(o, logger)
+		if err != nil {
+			return so, err
+		}
+		so.Runtime = rt
 	}
 	return so, nil
 }
