@@ -36,6 +36,7 @@ type scaleEnv struct {
 	hsim     *harness.Sim
 	rt       *simruntime.Runtime
 	announce string
+	ops      string
 	services []string
 	ctlN     int
 	peakKB   int64
@@ -100,11 +101,14 @@ func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	// Both ports are chosen once, together, so that a controller's ops
+	// server never takes the announce port between two controllers.
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
-	s.announce = fmt.Sprintf("127.0.0.1:%d", port)
+	s.announce = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	s.ops = fmt.Sprintf("127.0.0.1:%d", ports[1])
 	s.rt, err = simruntime.New(simruntime.Options{Token: harness.NodeToken,
 		AnnounceURL: "http://" + s.announce, AnnounceToken: harness.AnnounceToken})
 	if err != nil {
@@ -152,13 +156,18 @@ func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
 	return nil
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+// freePorts returns n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // controller starts a controller over every cluster; 0 keeps a default.
@@ -171,7 +180,7 @@ func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) 
 		AnnounceListen: s.announce, NodeName: simruntime.DefaultNodeName}.YAML()
 	s.ctlN++
 	return harness.StartController(ctx, s.build, s.hsim, harness.ControllerOptions{
-		Name: fmt.Sprintf("scale-controller-%d", s.ctlN), Dir: s.o.workDir, Config: cfg,
+		Name: fmt.Sprintf("scale-controller-%d", s.ctlN), Dir: s.o.workDir, Config: cfg, OpsAddr: s.ops,
 		Args: []string{"--log-format", "json"}})
 }
 
