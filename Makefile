@@ -32,8 +32,17 @@ agent-test: ## eunit tests of the BEAM agent (agent/), built with plain erlc
 hello: ## Build the example Elixir release (examples/hello, offline)
 	cd examples/hello && MIX_ENV=prod mix release --overwrite --quiet
 
+.PHONY: e2e
+e2e: ## End-to-end tests: simulator, controller binary, real BEAM nodes in network namespaces (root; ~5 min)
+	hack/e2e.sh
+
+.PHONY: demo
+demo: ## The demo: simulator + real BEAM nodes (root; else Go agents) + controller; scale up, down, a failure; Ctrl-C ends it
+	$(GO) build -o $(BIN)/drover-demo ./cmd/drover-demo
+	$(BIN)/drover-demo $(DEMO_FLAGS)
+
 .PHONY: test
-test: deps verify unit agent-test ## Everything CI runs: deps, verify, unit tests, agent eunit
+test: deps verify unit agent-test e2e ## Everything CI runs: deps, verify, unit tests, agent eunit, e2e
 
 .PHONY: bench
 bench: ## Benchmarks: real nodes vs the DNS recipe, Rancher load, 2,000 Go agents (root; ~30 min; not in test)

@@ -277,19 +277,23 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 }
 
 // checkVMs checks nodes() inside every member's VM (through rpc) against
-// the truth, which must not have changed meanwhile.
+// the truth: the members ips, or, if the members changed meanwhile (a
+// replacement turned healthy), the members at the time of the check.
 func (s *svc) checkVMs(t *testing.T, ips []string) {
 	t.Helper()
 	ctx := context.Background()
 	err := harness.Eventually(ctx, convergeTimeout, time.Second, func(ctx context.Context) error {
-		now, _, err := s.members(ctx)
-		if err != nil {
-			return err
+		err := harness.CheckMesh(ctx, harness.Expected(ips), harness.RPCView(s.e.build.Release), rpcParallel)
+		now, _, merr := s.members(ctx)
+		switch {
+		case merr != nil:
+			return merr
+		case !slices.Equal(now, ips):
+			t.Logf("%s: members changed from %v to %v during the check; checking again", s.ref.Service, ips, now)
+			ips = now
+			return fmt.Errorf("members changed")
 		}
-		if !slices.Equal(now, ips) {
-			return harness.Permanent(fmt.Errorf("members changed from %v to %v", ips, now))
-		}
-		return harness.CheckMesh(ctx, harness.Expected(ips), harness.RPCView(s.e.build.Release), rpcParallel)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("%s: nodes() inside the VMs: %v", s.ref.Service, err)
