@@ -32,7 +32,5 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "e2e: building the hello release"
-(cd examples/hello && MIX_ENV=prod mix release --overwrite --quiet)
-echo "e2e: running test/e2e (real BEAM nodes; a few minutes)"
+echo "e2e: running test/e2e (builds the binaries and the hello release, then real BEAM nodes; ~5 min)"
 go test -tags e2e -count=1 -timeout "${E2E_TIMEOUT:-25m}" -v "$@" ./test/e2e/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ const (
 	realIPRange = "10.42.0.0/16"
 	// goIPRange: loopback, for in-process Go agents.
 	goIPRange = "127.42.0.0/16"
-	// announcePort is the controller's node-facing endpoint port.
+	// announcePort is the controller's node-facing endpoint port when free.
 	announcePort = "4100"
 	// convergeTimeout bounds one step of the walkthrough.
 	convergeTimeout = 3 * time.Minute
@@ -35,13 +36,13 @@ type demo struct {
 	sim      *harness.Sim
 	ctl      *harness.Controller
 	fixture  *ranchertest.Fixture
-	cookie   string
+	announce string // the controller's announce endpoint address
 	cleanups []func()
 }
 
 func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
 
-// defer_ registers a cleanup; cleanup runs them in reverse.
+// onCleanup registers a cleanup; cleanup runs them in reverse.
 func (d *demo) onCleanup(f func()) { d.cleanups = append(d.cleanups, f) }
 
 func (d *demo) cleanup() {
@@ -130,7 +131,7 @@ func (d *demo) installDeps(ctx context.Context) error {
 }
 
 // upNetwork creates the bridge; it is torn down at the end if the demo
-// created it.
+// created it (another run's hosts on a shared bridge stay).
 func (d *demo) upNetwork(ctx context.Context) error {
 	net := harness.NewNet(d.root)
 	created := !harness.BridgeExists()
@@ -141,21 +142,52 @@ func (d *demo) upNetwork(ctx context.Context) error {
 	d.onCleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if created {
-			_ = net.Down(ctx)
-			return
+		if created { // the simulator removed its own hosts already
+			if down, err := net.DownUnlessShared(ctx); err == nil && !down {
+				d.printf("bridge %s left up: another run's namespace hosts use it\n", harness.Bridge)
+			}
 		}
-		_ = net.DeleteRange(ctx, realIPRange)
 	})
 	return nil
 }
 
+// preferAddr returns host:port when that port is free (TCP and UDP),
+// else host with a free port: another run (a benchmark, an e2e test) may
+// hold the usual one.
+func preferAddr(host, port string) (string, error) {
+	addr := net.JoinHostPort(host, port)
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		_ = ln.Close()
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", addr); err == nil {
+			_ = pc.Close()
+			return addr, nil
+		}
+	}
+	return harness.FreeAddr(host)
+}
+
 func (d *demo) startSim(ctx context.Context, logs string) error {
+	host := "127.0.0.1"
+	if d.real {
+		host = harness.Gateway
+	}
+	var err error
+	if d.announce, err = preferAddr(host, announcePort); err != nil {
+		return err
+	}
 	o := harness.SimOptions{Fixture: d.fixture, Dir: logs, Runtime: "go", IPRange: goIPRange,
-		MetadataAddr: "-", DNSAddr: "-", Env: []string{"DROVER_ANNOUNCE_URL=http://127.0.0.1:" + announcePort}}
+		MetadataAddr: "-", DNSAddr: "-", Env: []string{"DROVER_ANNOUNCE_URL=http://" + d.announce}}
 	if d.real {
 		o = harness.SimOptions{Fixture: d.fixture, Dir: logs, Runtime: "exec", IPRange: realIPRange, Isolate: true,
-			Env: []string{"DROVER_ANNOUNCE_URL=http://" + harness.Gateway + ":" + announcePort}}
+			Env: []string{"DROVER_ANNOUNCE_URL=http://" + d.announce}}
+		if o.MetadataAddr, err = preferAddr(host, "80"); err != nil {
+			return err
+		}
+		if o.DNSAddr, err = preferAddr(host, "53"); err != nil {
+			return err
+		}
 	}
 	sim, err := harness.StartSim(ctx, d.build, o)
 	if err != nil {
@@ -164,15 +196,14 @@ func (d *demo) startSim(ctx context.Context, logs string) error {
 	d.sim = sim
 	d.onCleanup(sim.Stop)
 	d.printf("simulator: Rancher API %s (key %s), fixture %s\n", sim.ProjectURL(), sim.AccessKey, d.opts.fixture)
+	if d.real {
+		d.printf("           rancher-metadata %s, DNS %s\n", sim.MetadataAddr, sim.DNSAddr)
+	}
 	return nil
 }
 
 func (d *demo) startController(ctx context.Context, logs string) error {
-	listen := "127.0.0.1:" + announcePort
-	if d.real {
-		listen = harness.Gateway + ":" + announcePort
-	}
-	cfg := harness.ConfigOptions{Name: "demo", AnnounceListen: listen, NodeName: "{{service}}@{{primaryIP}}"}
+	cfg := harness.ConfigOptions{Name: "demo", AnnounceListen: d.announce, NodeName: "{{service}}@{{primaryIP}}"}
 	for _, st := range d.fixture.Stacks {
 		for _, s := range st.Services {
 			cfg.Clusters = append(cfg.Clusters, harness.ClusterConfig{Name: s.Name, Stack: st.Name, Services: []string{s.Name}})

@@ -12,82 +12,59 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/test/harness"
 )
 
-// This file holds helpers shared by the end-to-end tests: the repository
-// root, building the hello release, network-namespace hosts (hack/netns.sh),
-// hello nodes in them, rpc into a node's VM, and an eventually helper.
+// This file holds the agent tests' helpers: hello nodes started directly
+// in network-namespace hosts (no simulator), a metadata stand-in, rpc into
+// a node's VM, and an eventually helper, built on test/harness.
 // Every helper registers its own cleanup with t.Cleanup, which runs even
 // when the test fails.
 
 // helloCookie is the distribution cookie of every test node.
 const helloCookie = "drover-e2e-cookie"
 
-// repoRoot returns the repository root (two levels above this file).
+// repoRoot returns the repository root.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return root
 }
 
-// requireRoot skips the test unless it runs as root with ip and mix.
+// requireRoot skips the test unless it runs as root with ip, erl and mix.
 func requireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces)")
-	}
-	for _, bin := range []string{"ip", "mix", "erl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("needs %s: %v", bin, err)
-		}
+	if err := harness.Require(); err != nil {
+		t.Skipf("needs %v", err)
 	}
 }
 
-// run runs a command and returns its combined output.
-func run(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
-// buildHello builds the hello release (offline, idempotent: a few seconds
-// when nothing changed) and returns its directory.
+// buildHello builds the hello release (offline; kept when up to date) and
+// returns its directory.
 func buildHello(t testing.TB) string {
 	t.Helper()
-	root := repoRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	dir := filepath.Join(root, "examples", "hello")
-	if _, err := run(ctx, dir, []string{"MIX_ENV=prod"}, "mix", "release", "--overwrite", "--quiet"); err != nil {
-		t.Fatalf("building the hello release: %v", err)
+	rel, err := harness.BuildRelease(context.Background(), repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(dir, "_build", "prod", "rel", "hello")
+	return rel
 }
 
 // netns runs hack/netns.sh with args.
 func netns(t testing.TB, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := run(ctx, "", nil, filepath.Join(repoRoot(t), "hack", "netns.sh"), args...)
+	out, err := harness.NewNet(repoRoot(t)).Do(context.Background(), args...)
 	if err != nil {
-		t.Fatalf("netns.sh: %v", err)
+		t.Fatal(err)
 	}
-	return strings.TrimSpace(out)
+	return out
 }
 
 // addHost creates the namespace host for ip (10.42.x.y) and deletes it
@@ -208,22 +185,13 @@ func (n *helloNode) stop(t testing.TB, grace time.Duration) (time.Duration, bool
 // release's rpc command, from inside its namespace, and returns stdout.
 func (n *helloNode) rpc(t testing.TB, expr string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return run(ctx, "", []string{"RELEASE_COOKIE=" + helloCookie, "RANCHER_IP=" + n.IP},
-		"ip", "netns", "exec", n.NS, filepath.Join(n.release, "bin", "hello"), "rpc", expr)
+	return harness.VM{Release: n.release, IP: n.IP, Cookie: helloCookie}.RPC(context.Background(), expr)
 }
 
 // nodes returns erlang:nodes() inside the VM, sorted.
 func (n *helloNode) nodes(t testing.TB) ([]string, error) {
 	t.Helper()
-	out, err := n.rpc(t, "Hello.print_nodes()")
-	if err != nil {
-		return nil, err
-	}
-	got := strings.Fields(out)
-	slices.Sort(got)
-	return got, nil
+	return harness.VM{Release: n.release, IP: n.IP, Cookie: helloCookie}.Nodes(context.Background())
 }
 
 // errStop makes eventually give up at once.
@@ -234,16 +202,15 @@ type errStop struct{ error }
 // Use generous timeouts: the machine may be loaded.
 func eventually(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	err := harness.Eventually(context.Background(), timeout, 0, func(context.Context) error {
 		err := check()
-		if err == nil {
-			return
-		}
 		var stop errStop
-		if errors.As(err, &stop) || time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
+		if errors.As(err, &stop) {
+			return harness.Permanent(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("condition not met within %s: %v", timeout, err)
 	}
 }

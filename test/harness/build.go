@@ -115,20 +115,49 @@ func BuildAll(ctx context.Context, o BuildOptions) (*Build, error) {
 }
 
 // BuildRelease builds the hello release (examples/hello) and returns its
-// directory.
+// directory. A release newer than every source file is kept as it is:
+// rebuilding rewrites files that running nodes of another run may be
+// loading.
 func BuildRelease(ctx context.Context, root string) (string, error) {
 	dir := filepath.Join(root, "examples", "hello")
+	rel := filepath.Join(dir, "_build", "prod", "rel", "hello")
 	unlock, err := lockFile(filepath.Join(os.TempDir(), "drover-hello-release.lock"))
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
+	if releaseUpToDate(root, rel) {
+		return rel, nil
+	}
 	rctx, cancel := context.WithTimeout(ctx, releaseBuildTimeout)
 	defer cancel()
 	if _, err := Run(rctx, dir, []string{"MIX_ENV=prod"}, "mix", "release", "--overwrite", "--quiet"); err != nil {
 		return "", fmt.Errorf("building the hello release: %w", err)
 	}
-	return filepath.Join(dir, "_build", "prod", "rel", "hello"), nil
+	return rel, nil
+}
+
+// releaseUpToDate reports whether the release's start script is newer
+// than every source of the release (the example and the agent).
+func releaseUpToDate(root, rel string) bool {
+	built, err := os.Stat(filepath.Join(rel, "bin", "hello"))
+	if err != nil {
+		return false
+	}
+	var newer bool
+	for _, src := range []string{"examples/hello/lib", "examples/hello/config", "examples/hello/rel",
+		"examples/hello/mix.exs", "agent/src", "agent/mix.exs"} {
+		_ = filepath.WalkDir(filepath.Join(root, src), func(_ string, d os.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if info, ierr := d.Info(); ierr == nil && info.ModTime().After(built.ModTime()) {
+				newer = true
+			}
+			return nil
+		})
+	}
+	return !newer
 }
 
 // lockFile takes an exclusive flock on path and returns its release.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,17 +210,56 @@ func (s *Sim) ProjectURL() string { return s.URL + "/v2-beta/projects/" + s.Proj
 func (s *Sim) SchemasURL() string { return s.ProjectURL() + "/schemas" }
 
 // Stop stops the simulator (every container gets SIGTERM, then SIGKILL
-// after Docker's stop timeout) and deletes the namespace hosts of its IP
-// range that are left, for instance after a kill. Safe to call twice.
+// after Docker's stop timeout) and deletes the namespace hosts of its
+// containers that are left, for instance after a kill. Hosts of other
+// users of the bridge are left alone. Safe to call twice.
 func (s *Sim) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var ips []string
+	if exited, _ := s.proc.Exited(); !exited {
+		ips, _ = s.containerIPs(ctx)
+	}
 	if _, clean := s.proc.Stop(simStopGrace); !clean {
 		s.proc.Kill()
 	}
-	if s.IPRange != "" && os.Geteuid() == 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		_ = s.net.DeleteRange(ctx, s.IPRange)
+	if len(ips) == 0 || os.Geteuid() != 0 {
+		return
 	}
+	hosts, err := s.net.List(ctx)
+	if err != nil {
+		return
+	}
+	for _, h := range hosts {
+		if slices.Contains(ips, h.IP) {
+			_, _ = s.net.Do(ctx, "del", h.Name)
+		}
+	}
+}
+
+// containerIPs returns the IP of every container the simulator knows.
+func (s *Sim) containerIPs(ctx context.Context) ([]string, error) {
+	var st struct {
+		Stacks map[string][]struct {
+			Containers []struct {
+				IP string `json:"ip"`
+			} `json:"containers"`
+		} `json:"stacks"`
+	}
+	if err := s.do(ctx, http.MethodGet, "/_sim/state", nil, &st); err != nil {
+		return nil, err
+	}
+	var ips []string
+	for _, svcs := range st.Stacks {
+		for _, svc := range svcs {
+			for _, c := range svc.Containers {
+				if c.IP != "" {
+					ips = append(ips, c.IP)
+				}
+			}
+		}
+	}
+	return ips, nil
 }
 
 // Control calls POST /_sim/<name> with body and decodes the answer into out
