@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -403,7 +404,6 @@ func testUnhealthyLeavesFirst(t *testing.T, e *env) {
 	victim := harness.Members(views)[0]
 	rest := slices.DeleteFunc(slices.Clone(ips), func(ip string) bool { return ip == victim.IP })
 	watch := keepPeers(harness.Expected(rest))
-	start := time.Now()
 	if err := e.sim.FailHealth(ctx, victim.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -421,17 +421,40 @@ func testUnhealthyLeavesFirst(t *testing.T, e *env) {
 	if vmNodes, err := (harness.VM{Release: e.build.Release, IP: victim.IP}).Nodes(ctx); err != nil || len(vmNodes) != 0 {
 		t.Errorf("nodes() inside the unhealthy node = %v (%v), want []", vmNodes, err)
 	}
+	checkLeaveFirst(t, e.controller().Log(), harness.NodeName(victim.IP))
 	// Watch the others a while longer: global must not split them.
 	time.Sleep(2 * driftInterval)
 	samples, lost := watch.finish()
 	if len(lost) > 0 {
 		t.Errorf("the remaining nodes lost each other after the removal:\n%s", lines(lost))
 	}
-	t.Logf("unhealthy %s left (leaving=%v); the 3 others kept their mesh (%d samples); converged %s after the failure (last step %s)",
-		victim.IP, st.Leaving, samples, time.Since(start), took)
+	t.Logf("unhealthy %s told to leave (leaving=%v), out of every view %s after its checks began failing; the 3 others kept their mesh (%d samples)",
+		victim.IP, st.Leaving, took, samples)
 	if err := e.sim.FailHealth(ctx, victim.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	back, _ := s.converge(t, 4)
 	t.Logf("healthy again: %v converged", back)
+}
+
+// checkLeaveFirst checks in the controller's log that node was told to
+// leave before any other node got a set without it.
+func checkLeaveFirst(t *testing.T, log, node string) {
+	t.Helper()
+	leave, push := -1, -1
+	for i, l := range strings.Split(log, "\n") {
+		switch {
+		case leave < 0 && strings.Contains(l, `msg="told node to leave"`) && strings.Contains(l, "node="+node+" "):
+			leave = i
+		case push < 0 && strings.Contains(l, `msg="pushed peers"`) && strings.Contains(l, "removed=") &&
+			strings.Contains(l[strings.Index(l, "removed="):], node):
+			push = i
+		}
+	}
+	switch {
+	case leave < 0:
+		t.Errorf("the controller's log has no leave for %s", node)
+	case push >= 0 && push < leave:
+		t.Errorf("a node got a set without %s (log line %d) before it was told to leave (line %d)", node, push, leave)
+	}
 }
