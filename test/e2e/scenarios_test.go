@@ -318,7 +318,8 @@ func testTwoControllers(t *testing.T, e *env) {
 	revs, before := revisions(t, ips), pushes(t, a, b)
 	t.Logf("two controllers: %v pushes for the scale 3 -> 4 (4 nodes)", before-start)
 	watch := keepPeers(harness.Expected(ips))
-	time.Sleep(3 * driftInterval)
+	time.Sleep(3 * driftInterval) // the observation window
+
 	samples, lost := watch.finish()
 	after := pushes(t, a, b)
 	if got := revisions(t, ips); !mapsEqual(got, revs) {
@@ -378,6 +379,8 @@ func testAPIDown(t *testing.T, e *env) {
 	// Rancher changes meanwhile: a fourth container starts; the controller
 	// cannot see it until the API is back.
 	s.scale(t, 4)
+	// Sit out the rest of the outage while the sampler watches the nodes
+	// (a window to observe, not a wait for a condition).
 	time.Sleep(time.Until(start.Add(outage)))
 	samples, lost := watch.finish()
 	if len(lost) > 0 {
