@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -67,10 +68,21 @@ type countingConn struct {
 
 func (c countingConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	n, a, err := c.PacketConn.ReadFrom(p)
-	if err == nil {
+	if err == nil && ownAddr(a.String()) {
 		c.n.Add(1)
 	}
 	return n, a, err
+}
+
+// ownAddr reports whether a request comes from this run's hosts, not from
+// a concurrent run sharing the bridge.
+func ownAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && netip.MustParsePrefix(benchIPRange).Contains(ip)
 }
 
 // countingListener counts accepted TCP connections (one DNS query each,
@@ -82,7 +94,7 @@ type countingListener struct {
 
 func (l countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
+	if err == nil && ownAddr(c.RemoteAddr().String()) {
 		l.n.Add(1)
 	}
 	return c, err
@@ -265,7 +277,9 @@ func (e *env) serveSideServices() error {
 	meta := e.sim.MetadataHandler()
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) {
-			e.count.metadata.Add(1)
+			if ownAddr(r.RemoteAddr) {
+				e.count.metadata.Add(1)
+			}
 			meta.ServeHTTP(w, r)
 		})}
 	go func() { _ = srv.Serve(ln) }()
