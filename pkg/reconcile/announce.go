@@ -14,18 +14,27 @@ const (
 	EventStopping = "stopping"
 )
 
+// followUp is the latest announcement of one IP.
+type followUp struct {
+	event string
+	at    time.Time
+}
+
 // Announce takes a node's announcement that it is up or stopping, by its
 // primary IP. It never changes membership by itself: the controller reads
-// that container from Rancher at once (Lookup), every AnnouncePoll for up
-// to AnnounceWindow, until Rancher reports the state that decides (a
-// member after "up", a non-member after "stopping"), then runs a pass. The
+// that container from Rancher at once (Lookup) until Rancher reports the
+// state that decides (a member after "up", a non-member after "stopping")
+// or AnnounceWindow has passed since the latest announcement, then runs a
+// pass. Reads are every AnnounceFastPoll during AnnounceFastFor after each
+// announcement (the state usually flips right then: agents re-announce
+// "up" after answering a health probe), then every AnnouncePoll. The
 // node's cached status is dropped, so the pass reads it again. Announce
 // does not block; it is safe for concurrent use.
 func (c *Controller) Announce(event, ip string) {
 	c.mu.Lock()
 	c.announced[ip] = true
 	_, busy := c.following[ip]
-	c.following[ip] = event
+	c.following[ip] = followUp{event: event, at: time.Now()}
 	c.mu.Unlock()
 	if busy {
 		return // the running follow-up reads the latest event
@@ -63,31 +72,34 @@ func (c *Controller) followAnnouncements(ctx context.Context) {
 }
 
 // follow reads the announced container until Rancher's state decides the
-// announcement's outcome, the window ends, or ctx is done.
+// announcement's outcome, the window after the latest announcement ends,
+// or ctx is done.
 func (c *Controller) follow(ctx context.Context, ip string) {
-	deadline := time.Now().Add(c.opts.AnnounceWindow)
-	poll := time.NewTicker(c.opts.AnnouncePoll)
-	defer poll.Stop()
 	for {
 		c.mu.Lock()
-		event := c.following[ip]
+		f := c.following[ip]
 		c.mu.Unlock()
 		rctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
 		m, ok, err := c.opts.Lookup.ContainerByIP(rctx, ip)
 		cancel()
-		if err == nil && c.decided(event, m, ok) {
+		if err == nil && c.decided(f.event, m, ok) {
 			return
 		}
 		if err != nil {
 			c.log.V(1).Info("reading announced container", "ip", ip, "error", err.Error())
 		}
-		if time.Now().After(deadline) {
+		since := time.Since(f.at)
+		if since > c.opts.AnnounceWindow {
 			return
+		}
+		wait := c.opts.AnnouncePoll
+		if since < c.opts.AnnounceFastFor {
+			wait = c.opts.AnnounceFastPoll
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-poll.C:
+		case <-time.After(wait):
 		}
 	}
 }

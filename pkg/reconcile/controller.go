@@ -45,8 +45,8 @@ type Controller struct {
 	fullNext  bool
 	failures  int // consecutive aborted passes, for the retry delay
 	status    Status
-	announced map[string]bool   // IPs announced since the last pass
-	following map[string]string // IP -> latest event being followed
+	announced map[string]bool     // IPs announced since the last pass
+	following map[string]followUp // IP -> the latest announcement being followed
 
 	passMu     sync.Mutex // serialises passes; guards the pass state below
 	passes     int64
@@ -77,7 +77,7 @@ func New(opts Options) (*Controller, error) {
 		wake:       make(chan struct{}, 1),
 		announceCh: make(chan string, 1024),
 		announced:  map[string]bool{},
-		following:  map[string]string{},
+		following:  map[string]followUp{},
 		cache:      map[mesh.NodeName]mesh.NodeStatus{},
 		backoff:    map[mesh.NodeName]nodeBackoff{},
 		lastPush:   map[mesh.NodeName]PushResult{},

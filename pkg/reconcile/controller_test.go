@@ -525,3 +525,64 @@ func TestStatusBeforeFirstPass(t *testing.T) {
 	}
 	_ = config.DefaultParallelism
 }
+
+// hangingLeaves wraps fakeNodes: Leave blocks until release is closed or
+// the call's context ends, and counts its calls.
+type hangingLeaves struct {
+	*fakeNodes
+	release chan struct{}
+	mu      sync.Mutex
+	leaves  int
+}
+
+func (h *hangingLeaves) Leave(ctx context.Context, ep mesh.Endpoint, rev uint64) (mesh.NodeStatus, error) {
+	h.mu.Lock()
+	h.leaves++
+	h.mu.Unlock()
+	select {
+	case <-h.release:
+		return h.fakeNodes.Leave(ctx, ep, rev)
+	case <-ctx.Done():
+		return mesh.NodeStatus{}, ctx.Err()
+	}
+}
+
+// A departing node that does not answer its leave (a host cut off) must not
+// hold up its peers' new sets for a whole call timeout (safety rule 4).
+func TestUnreachableLeaverDoesNotHoldUpPeers(t *testing.T) {
+	obs := &fakeObserver{}
+	obs.set(snapOf(up("hello", 1), up("hello", 2), up("hello", 3)), nil)
+	nodes := &hangingLeaves{fakeNodes: newFakeNodes(names("hello", 1, 2, 3)...), release: make(chan struct{})}
+	c := newTestController(t, obs, nodes, func(o *Options) {
+		o.CallTimeout = time.Minute // the leave hangs far longer than the test
+		o.LeaveWait = 50 * time.Millisecond
+	})
+	mustPass(t, c)
+
+	// Node 3 turns unhealthy: it departs, and its leave hangs.
+	obs.set(snapOf(up("hello", 1), up("hello", 2), ctr("hello", 3, "running", "unhealthy")), nil)
+	done := make(chan error, 1)
+	go func() { done <- c.RunOnce(context.Background()) }()
+	eventually(t, 10*time.Second, func() bool {
+		return nodes.managed(name("hello", 1)).Equal(names("hello", 2)) &&
+			nodes.managed(name("hello", 2)).Equal(names("hello", 1))
+	}, "the peers drop node 3 while its leave still hangs")
+	select {
+	case err := <-done:
+		t.Fatalf("the pass ended (%v) before the hanging leave was released", err)
+	default:
+	}
+	nodes.mu.Lock()
+	leaves := nodes.leaves
+	nodes.mu.Unlock()
+	if leaves != 1 {
+		t.Errorf("leave calls = %d, want 1 (node 3 is told to leave first)", leaves)
+	}
+	close(nodes.release)
+	if err := <-done; err != nil {
+		t.Errorf("RunOnce = %v", err)
+	}
+	if !nodes.fakeNodes.managed(name("hello", 3)).Equal(nil) {
+		t.Errorf("node 3 still manages %v after its leave", nodes.fakeNodes.managed(name("hello", 3)))
+	}
+}

@@ -303,7 +303,7 @@ func (f *fakeNodes) fullMesh(want mesh.PeerSet) bool {
 
 // newTestController builds a controller over the fakes with short
 // intervals, for cluster "hello".
-func newTestController(t *testing.T, obs *fakeObserver, nodes *fakeNodes, mod func(*Options)) *Controller {
+func newTestController(t *testing.T, obs *fakeObserver, nodes Nodes, mod func(*Options)) *Controller {
 	t.Helper()
 	o := Options{Observer: obs, Nodes: nodes, Clusters: []config.Cluster{testCluster("hello", "hello")},
 		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, ConfirmDelay: 10 * time.Millisecond,

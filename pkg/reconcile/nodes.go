@@ -192,16 +192,40 @@ type callResult struct {
 }
 
 // apply sends the plan: leaves first, then peer sets, each phase in
-// parallel.
+// parallel. The peer sets wait for the leaves at most LeaveWait: a leaving
+// node that answers is out of the mesh by then (a few milliseconds), and
+// one that cannot be reached (a host cut off) must not hold up its peers'
+// new sets for a whole call timeout.
 func (c *Controller) apply(ctx context.Context, log logr.Logger, changes Changes) error {
-	return errors.Join(c.applyPhase(ctx, log, changes.Leave), c.applyPhase(ctx, log, changes.SetPeers))
+	leaves := make([]callResult, len(changes.Leave))
+	leftDone := make(chan struct{})
+	go func() {
+		defer close(leftDone)
+		c.callAll(ctx, changes.Leave, leaves)
+	}()
+	wait := time.NewTimer(c.opts.LeaveWait)
+	select {
+	case <-leftDone:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	wait.Stop()
+	sets := make([]callResult, len(changes.SetPeers))
+	c.callAll(ctx, changes.SetPeers, sets)
+	<-leftDone
+	return errors.Join(c.recordAll(log, changes.Leave, leaves), c.recordAll(log, changes.SetPeers, sets))
 }
 
-func (c *Controller) applyPhase(ctx context.Context, log logr.Logger, changes []Change) error {
-	results := make([]callResult, len(changes))
+// callAll makes the changes in parallel, at most Parallelism at once,
+// storing each outcome in results.
+func (c *Controller) callAll(ctx context.Context, changes []Change, results []callResult) {
 	forEach(ctx, c.opts.Parallelism, len(changes), func(ctx context.Context, i int) {
 		results[i] = c.call(ctx, changes[i])
 	})
+}
+
+// recordAll records the outcomes of the changes that were made.
+func (c *Controller) recordAll(log logr.Logger, changes []Change, results []callResult) error {
 	var errs []error
 	for i, r := range results {
 		if r.done {

@@ -28,12 +28,22 @@ const (
 	// runs: Rancher publishes in 1 s ticks, so a fresh snapshot a second
 	// later is a second opinion.
 	DefaultConfirmDelay = time.Second
-	// DefaultAnnouncePoll and DefaultAnnounceWindow: after a node's
-	// announcement, its container is read every 50 ms for up to 3 s, until
-	// Rancher reports the state that decides membership (a health check
-	// usually turns healthy within that window).
-	DefaultAnnouncePoll   = 50 * time.Millisecond
-	DefaultAnnounceWindow = 3 * time.Second
+	// DefaultAnnounceFastPoll, DefaultAnnounceFastFor, DefaultAnnouncePoll
+	// and DefaultAnnounceWindow: after a node's announcement, its container
+	// is read every 10 ms for 300 ms (agents announce right after they
+	// answer a health probe, so Rancher's state flips within a few ms),
+	// then every 250 ms, until Rancher reports the state that decides
+	// membership or 3 s pass without a new announcement: about 40 small
+	// requests per announcement at most.
+	DefaultAnnounceFastPoll = 10 * time.Millisecond
+	DefaultAnnounceFastFor  = 300 * time.Millisecond
+	DefaultAnnouncePoll     = 250 * time.Millisecond
+	DefaultAnnounceWindow   = 3 * time.Second
+	// DefaultLeaveWait bounds how long the peer sets of a pass wait for the
+	// leaves before them. A reachable agent leaves in a few milliseconds; a
+	// departed node that cannot be reached (a host cut off) must not hold up
+	// its peers' new sets for a whole call timeout.
+	DefaultLeaveWait = 250 * time.Millisecond
 	// DefaultAnnounceWorkers bounds concurrent announcement follow-ups (each
 	// is one small request per poll).
 	DefaultAnnounceWorkers = 8
@@ -83,9 +93,14 @@ type Options struct {
 	// ConfirmDelay is when a pass that held a sudden drop is confirmed.
 	// Defaults to DefaultConfirmDelay.
 	ConfirmDelay time.Duration
-	// AnnouncePoll and AnnounceWindow pace the container reads after an
-	// announcement. Default to DefaultAnnouncePoll and DefaultAnnounceWindow.
-	AnnouncePoll, AnnounceWindow time.Duration
+	// AnnounceFastPoll, AnnounceFastFor, AnnouncePoll and AnnounceWindow
+	// pace the container reads after an announcement. Default to
+	// DefaultAnnounceFastPoll, DefaultAnnounceFastFor, DefaultAnnouncePoll
+	// and DefaultAnnounceWindow.
+	AnnounceFastPoll, AnnounceFastFor, AnnouncePoll, AnnounceWindow time.Duration
+	// LeaveWait bounds how long peer sets wait for the leaves planned before
+	// them. Defaults to DefaultLeaveWait.
+	LeaveWait time.Duration
 	// DryRun logs each plan and sends nothing to nodes (statuses are still
 	// read).
 	DryRun bool
@@ -147,6 +162,9 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.BackoffBase, DefaultBackoffBase)
 	setDefault(&o.BackoffMax, DefaultBackoffMax)
 	setDefault(&o.ConfirmDelay, DefaultConfirmDelay)
+	setDefault(&o.AnnounceFastPoll, DefaultAnnounceFastPoll)
+	setDefault(&o.AnnounceFastFor, DefaultAnnounceFastFor)
+	setDefault(&o.LeaveWait, DefaultLeaveWait)
 	setDefault(&o.AnnouncePoll, DefaultAnnouncePoll)
 	setDefault(&o.AnnounceWindow, DefaultAnnounceWindow)
 	if o.Parallelism <= 0 {
