@@ -78,11 +78,11 @@ func (r *results) writePlot(path string) error {
 		r.drawRow(img, font, row, y)
 	}
 	legendY := bottom + 40
-	fillRect(img, plotLeft, legendY, 24, 14, rowColor(false))
-	drawText(img, font, plotLeft+32, legendY, plotFontScale, "DROVER", black)
-	fillRect(img, plotLeft+140, legendY, 24, 14, rowColor(true))
-	drawText(img, font, plotLeft+172, legendY, plotFontScale, "DNS RECIPE", black)
-	drawText(img, font, plotLeft+340, legendY, plotFontScale, "LINE MIN-MAX, BOX P50-P90, BAR P99", black)
+	fillRect(img, 12, legendY, 24, 14, rowColor(false))
+	drawText(img, font, 44, legendY, plotFontScale, "DROVER", black)
+	fillRect(img, 150, legendY, 24, 14, rowColor(true))
+	drawText(img, font, 182, legendY, plotFontScale, "DNS RECIPE", black)
+	drawText(img, font, 360, legendY, plotFontScale, "LINE MIN-MAX, BOX P50-P90, BAR P99 (BELOW 1MS DRAWN AT 1MS)", black)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
