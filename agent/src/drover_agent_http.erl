@@ -20,6 +20,11 @@
 %% body, for at most DRAIN_TIMEOUT, so that the client reads the answer.
 -define(MAX_DRAIN, 4 * 1024 * 1024).
 -define(DRAIN_TIMEOUT, 1000).
+%% Until the controller has applied a peer set, a health probe answered
+%% re-announces "up", at most every REANNOUNCE_GAP ms and only during the
+%% first REANNOUNCE_FOR ms after the listener opened (see maybe_reannounce/1).
+-define(REANNOUNCE_GAP, 500).
+-define(REANNOUNCE_FOR, 120000).
 
 %% @doc Starts the listener. Opts: see drover_agent:normalize_options/1.
 start_link(Opts) ->
@@ -39,6 +44,10 @@ init(#{port := Port, ip := IP} = Opts) ->
             {ok, Actual} = inet:port(LSock),
             Acceptor = spawn_link(?MODULE, accept_loop, [LSock, Opts]),
             ?LOG_NOTICE(#{what => "drover_agent: listening", ip => inet:ntoa(IP), port => Actual}),
+            Opened = erlang:monotonic_time(millisecond),
+            LastAnnounce = atomics:new(1, [{signed, true}]),
+            atomics:put(LastAnnounce, 1, Opened - ?REANNOUNCE_GAP),
+            persistent_term:put({?MODULE, reannounce}, {Opened, LastAnnounce}),
             _ = spawn(fun() -> drover_agent_announce:announce(up, Opts) end),
             {ok, #{lsock => LSock, port => Actual, acceptor => Acceptor, opts => Opts}};
         {error, Reason} ->
@@ -242,12 +251,45 @@ drain(Sock, Left, Deadline) ->
 
 %%% Handling
 
+%% @doc Re-announces "up" after a health probe was answered, while the
+%% controller has not applied a peer set yet (revision 0, not leaving), at
+%% most every ?REANNOUNCE_GAP ms, during the agent's first ?REANNOUNCE_FOR
+%% ms. Rancher turns a container healthy right after the probe that passes
+%% its healthy threshold; the announcement makes the controller read the
+%% container at that moment instead of waiting for Cattle's next 1 s event
+%% tick. Rancher still decides: the controller only reads.
+maybe_reannounce(#{announce_url := undefined}) ->
+    ok;
+maybe_reannounce(Opts) ->
+    Now = erlang:monotonic_time(millisecond),
+    case {unapplied(), persistent_term:get({?MODULE, reannounce}, undefined)} of
+        {true, {Started, Last}} when Now - Started < ?REANNOUNCE_FOR ->
+            Prev = atomics:get(Last, 1),
+            case Now - Prev >= ?REANNOUNCE_GAP andalso
+                atomics:compare_exchange(Last, 1, Prev, Now) =:= ok of
+                true -> _ = spawn(fun() -> drover_agent_announce:announce(up, Opts) end), ok;
+                false -> ok
+            end;
+        _ ->
+            ok
+    end.
+
+unapplied() ->
+    try drover_agent_mesh:state() of
+        #{revision := 0, leaving := false} -> true;
+        _ -> false
+    catch
+        _:_ -> false
+    end.
+
 handle(Sock, #{method := Method, path := Path, headers := H, minor := Minor} = Req, Opts) ->
     KeepAlive = keep_alive(Minor, H),
     case dispatch(Method, Path, H, Opts) of
         {ok, health} ->
             Body = drover_agent_json:encode(#{status => ok, node => atom_to_binary(node(), utf8)}),
-            with_body(Sock, Req, Opts, KeepAlive, fun(_) -> {200, Body} end);
+            Result = with_body(Sock, Req, Opts, KeepAlive, fun(_) -> {200, Body} end),
+            maybe_reannounce(Opts),
+            Result;
         {ok, Route} ->
             with_body(Sock, Req, Opts, KeepAlive, fun(B) -> answer(Route, B) end);
         {error, Status, Code, Msg, Extra} ->
