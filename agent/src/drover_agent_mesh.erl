@@ -83,6 +83,11 @@ handle_call(stopping, _From, #{stopping := true} = S) ->
 handle_call(stopping, _From, #{applied := #{revision := Rev}, opts := Opts} = S) ->
     ?LOG_NOTICE(#{what => "drover_agent: stopping, leaving the cluster"}),
     {Pid, Ref} = spawn_monitor(fun() -> drover_agent_announce:announce(stopping, Opts) end),
+    %% From now on refuse every new distribution connection, in either
+    %% direction: a peer that has not yet been told that this node is gone
+    %% (a push in flight, global's connect_all) must not reconnect it while
+    %% the VM winds down.
+    _ = (catch net_kernel:allow([node()])),
     S1 = do_leave(Rev, S#{stopping := true}),
     receive
         {'DOWN', Ref, process, Pid, _} -> ok

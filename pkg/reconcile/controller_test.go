@@ -586,3 +586,24 @@ func TestUnreachableLeaverDoesNotHoldUpPeers(t *testing.T) {
 		t.Errorf("node 3 still manages %v after its leave", nodes.fakeNodes.managed(name("hello", 3)))
 	}
 }
+
+// A joiner gets its peer set before its peers are told about it, so every
+// new link is dialled from one side only.
+func TestJoinerIsPushedBeforeItsPeers(t *testing.T) {
+	obs := &fakeObserver{}
+	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
+	nodes := newFakeNodes(names("hello", 1, 2, 3)...)
+	c := newTestController(t, obs, nodes, nil)
+	mustPass(t, c)
+	nodes.takeCalls()
+
+	obs.set(snapOf(up("hello", 1), up("hello", 2), up("hello", 3)), nil)
+	mustPass(t, c)
+	calls := nodes.takeCalls()
+	if len(calls) != 3 {
+		t.Fatalf("calls = %+v, want 3 pushes", calls)
+	}
+	if calls[0].Node != name("hello", 3) || calls[0].Action != ActionSetPeers {
+		t.Errorf("first call = %+v, want the joiner's peer set", calls[0])
+	}
+}

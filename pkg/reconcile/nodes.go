@@ -191,29 +191,56 @@ type callResult struct {
 	done    bool
 }
 
-// apply sends the plan: leaves first, then peer sets, each phase in
-// parallel. The peer sets wait for the leaves at most LeaveWait: a leaving
-// node that answers is out of the mesh by then (a few milliseconds), and
-// one that cannot be reached (a host cut off) must not hold up its peers'
-// new sets for a whole call timeout.
+// apply sends the plan in three phases, each in parallel: leaves, then
+// the peer sets of joining nodes, then every other peer set. A phase waits
+// for the one before it at most LeaveWait:
+//   - a leaving node that answers is out of the mesh within milliseconds,
+//     and one that cannot be reached (a host cut off) must not hold up its
+//     peers' new sets for a whole call timeout;
+//   - a joiner connects to its peers before they are told about it, so
+//     each link is set up from one side only; links dialled from both ends
+//     at once make OTP 25's global see partial connectivity and disconnect
+//     the joiner to prevent overlapping partitions.
 func (c *Controller) apply(ctx context.Context, log logr.Logger, changes Changes) error {
-	leaves := make([]callResult, len(changes.Leave))
-	leftDone := make(chan struct{})
-	go func() {
-		defer close(leftDone)
-		c.callAll(ctx, changes.Leave, leaves)
-	}()
-	wait := time.NewTimer(c.opts.LeaveWait)
+	var joins, others []Change
+	for _, ch := range changes.SetPeers {
+		if ch.Reason == ReasonJoin || ch.Reason == ReasonRejoin {
+			joins = append(joins, ch)
+		} else {
+			others = append(others, ch)
+		}
+	}
+	phases := [][]Change{changes.Leave, joins, others}
+	results := make([][]callResult, len(phases))
+	done := make([]chan struct{}, len(phases))
+	for i, phase := range phases {
+		results[i] = make([]callResult, len(phase))
+		done[i] = make(chan struct{})
+		go func() {
+			defer close(done[i])
+			c.callAll(ctx, phase, results[i])
+		}()
+		if len(phase) > 0 && i < len(phases)-1 {
+			waitAtMost(ctx, done[i], c.opts.LeaveWait)
+		}
+	}
+	var errs []error
+	for i, phase := range phases {
+		<-done[i]
+		errs = append(errs, c.recordAll(log, phase, results[i]))
+	}
+	return errors.Join(errs...)
+}
+
+// waitAtMost waits until done is closed, d has passed or ctx is done.
+func waitAtMost(ctx context.Context, done <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-leftDone:
-	case <-wait.C:
+	case <-done:
+	case <-t.C:
 	case <-ctx.Done():
 	}
-	wait.Stop()
-	sets := make([]callResult, len(changes.SetPeers))
-	c.callAll(ctx, changes.SetPeers, sets)
-	<-leftDone
-	return errors.Join(c.recordAll(log, changes.Leave, leaves), c.recordAll(log, changes.SetPeers, sets))
 }
 
 // callAll makes the changes in parallel, at most Parallelism at once,
