@@ -14,10 +14,12 @@ const (
 	EventStopping = "stopping"
 )
 
-// followUp is the latest announcement of one IP.
+// followUp is the latest announcement of one IP. kick wakes the running
+// follow-up when a new announcement arrives, so it reads at once.
 type followUp struct {
 	event string
 	at    time.Time
+	kick  chan struct{}
 }
 
 // Announce takes a node's announcement that it is up or stopping, by its
@@ -33,11 +35,19 @@ type followUp struct {
 func (c *Controller) Announce(event, ip string) {
 	c.mu.Lock()
 	c.announced[ip] = true
-	_, busy := c.following[ip]
-	c.following[ip] = followUp{event: event, at: time.Now()}
+	f, busy := c.following[ip]
+	if !busy {
+		f.kick = make(chan struct{}, 1)
+	}
+	f.event, f.at = event, time.Now()
+	c.following[ip] = f
 	c.mu.Unlock()
 	if busy {
-		return // the running follow-up reads the latest event
+		select { // the running follow-up reads the latest event at once
+		case f.kick <- struct{}{}:
+		default:
+		}
+		return
 	}
 	if c.opts.Lookup == nil {
 		c.doneFollowing(ip)
@@ -99,6 +109,7 @@ func (c *Controller) follow(ctx context.Context, ip string) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-f.kick:
 		case <-time.After(wait):
 		}
 	}

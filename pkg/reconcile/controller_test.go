@@ -607,3 +607,30 @@ func TestJoinerIsPushedBeforeItsPeers(t *testing.T) {
 		t.Errorf("first call = %+v, want the joiner's peer set", calls[0])
 	}
 }
+
+// A re-announcement wakes a follow-up that waits between slow reads, so the
+// controller reads the container right when the agent says something
+// changed (it re-announces after each health probe it answers).
+func TestReAnnouncementReadsAtOnce(t *testing.T) {
+	obs := &fakeObserver{}
+	obs.set(snapOf(up("hello", 1), ctr("hello", 2, "running", "initializing")), nil)
+	nodes := newFakeNodes(names("hello", 1, 2)...)
+	lookup := &fakeLookup{answers: []mesh.Member{ctr("hello", 2, "running", "initializing"), up("hello", 2)}}
+	c := newTestController(t, obs, nodes, func(o *Options) {
+		o.Lookup = lookup
+		o.AnnounceFastFor = time.Nanosecond // straight to the slow reads...
+		o.AnnouncePoll = time.Hour          // ...which never come in this test
+		o.AnnounceWindow = time.Hour
+		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 1 }, "first pass")
+
+	c.Announce(EventUp, "10.42.0.2")
+	eventually(t, 10*time.Second, func() bool { lookup.mu.Lock(); defer lookup.mu.Unlock(); return lookup.calls == 1 }, "first read")
+	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
+	c.Announce(EventUp, "10.42.0.2")
+	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2)) }, "joined after the re-announcement")
+}
