@@ -469,6 +469,22 @@ func (f *fakeLookup) ContainerByIP(_ context.Context, ip string) (mesh.Member, b
 	return m, m.IP == ip, nil
 }
 
+// count returns how many reads were made.
+func (f *fakeLookup) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// runUntilFirstPass runs c until the test ends and waits for its first pass.
+func runUntilFirstPass(t *testing.T, c *Controller) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = c.Run(ctx) }()
+	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 1 }, "first pass")
+}
+
 // The fast path: an "up" announcement makes the controller read the
 // container until Rancher calls it a member, then run a pass. The
 // announcement alone never adds anyone.
@@ -483,14 +499,11 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 		o.AnnouncePoll = 5 * time.Millisecond
 		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = c.Run(ctx) }()
-	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 1 }, "first pass")
+	runUntilFirstPass(t, c)
 
 	// Rancher still says initializing in the snapshot: announcing does not add.
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { lookup.mu.Lock(); defer lookup.mu.Unlock(); return lookup.calls >= 3 }, "lookups")
+	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 3 }, "lookups")
 	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 2 }, "pass after the announcement")
 	if got := nodes.managed(name("hello", 1)); len(got) != 0 {
 		t.Errorf("announcement alone added a peer: %v", got)
@@ -623,13 +636,10 @@ func TestReAnnouncementReadsAtOnce(t *testing.T) {
 		o.AnnounceWindow = time.Hour
 		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = c.Run(ctx) }()
-	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 1 }, "first pass")
+	runUntilFirstPass(t, c)
 
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { lookup.mu.Lock(); defer lookup.mu.Unlock(); return lookup.calls == 1 }, "first read")
+	eventually(t, 10*time.Second, func() bool { return lookup.count() == 1 }, "first read")
 	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
 	c.Announce(EventUp, "10.42.0.2")
 	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2)) }, "joined after the re-announcement")
