@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 )
 
 type simRuntime struct{ *simruntime.Runtime }
 
-func (r simRuntime) Start(ctx context.Context, c ranchertest.ContainerSpec, exited func(error)) error {
+func (r simRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exited func(error)) error {
 	return r.StartContainer(ctx, simruntime.Container{ID: c.ID, Name: c.Name, IP: c.IP, Stack: c.Stack, Service: c.Service}, exited)
 }
 
@@ -32,18 +33,18 @@ spec:
 
 // startSim starts a simulator with stack demo, service hello of scale 3,
 // each container an in-process agent.
-func startSim(t *testing.T) (*ranchertest.Sim, *simruntime.Runtime, string) {
+func startSim(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string) {
 	t.Helper()
 	rt, err := simruntime.New(simruntime.Options{Token: "node-token"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	sim := ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.44.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
+	sim := ranchertest.NewServer(t, ranchersim.Options{IPRange: "127.44.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
 	if _, err := sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sim.CreateService("demo", ranchertest.ServiceSpec{Name: "hello", Scale: 3, StartOnCreate: true}); err != nil {
+	if _, err := sim.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: 3, StartOnCreate: true}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

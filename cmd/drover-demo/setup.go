@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -35,7 +35,7 @@ type demo struct {
 	build    *harness.Build
 	sim      *harness.Sim
 	ctl      *harness.Controller
-	fixture  *ranchertest.Fixture
+	fixture  *ranchersim.Fixture
 	announce string // the controller's announce endpoint address
 	cleanups []func()
 }
@@ -84,7 +84,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	if d.root, err = harness.RepoRoot(); err != nil {
 		return err
 	}
-	if d.fixture, err = ranchertest.LoadFixture(filepath.Join(d.root, d.opts.fixture)); err != nil {
+	if d.fixture, err = ranchersim.LoadFixture(filepath.Join(d.root, d.opts.fixture)); err != nil {
 		return err
 	}
 	if err := d.installDeps(ctx); err != nil {

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 // serviceTruth is one service's containers, as the simulator has them.
 type serviceTruth struct {
 	Stack, Service string
-	Containers     []ranchertest.ContainerView
+	Containers     []ranchersim.ContainerView
 }
 
 // view is what one node's agent reports: erlang:nodes() inside the VM.
@@ -42,7 +42,7 @@ func nodeName(service, ip string) string { return service + "@" + ip }
 
 // isMember is the default membership rule: running, and healthy (or no
 // health check).
-func isMember(c ranchertest.ContainerView) bool {
+func isMember(c ranchersim.ContainerView) bool {
 	if c.State != "running" {
 		return false
 	}
@@ -53,7 +53,7 @@ func isMember(c ranchertest.ContainerView) bool {
 	return false
 }
 
-func isLive(c ranchertest.ContainerView) bool {
+func isLive(c ranchersim.ContainerView) bool {
 	return c.State != "removed" && c.State != "stopped" && c.State != "error"
 }
 
@@ -105,7 +105,7 @@ func buildRows(truth []serviceTruth, views map[string]view) []row {
 	return rows
 }
 
-func containerState(c ranchertest.ContainerView) string {
+func containerState(c ranchersim.ContainerView) string {
 	if c.HealthState == "" || c.HealthState == "none" {
 		return c.State
 	}

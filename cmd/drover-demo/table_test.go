@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 func TestBuildRows(t *testing.T) {
-	truth := []serviceTruth{{Stack: "demo", Service: "hello", Containers: []ranchertest.ContainerView{
+	truth := []serviceTruth{{Stack: "demo", Service: "hello", Containers: []ranchersim.ContainerView{
 		{IP: "10.42.0.2", State: "running", HealthState: "healthy"},
 		{IP: "10.42.0.3", State: "running", HealthState: "healthy"},
 		{IP: "10.42.0.4", State: "running", HealthState: "healthy"},

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -65,7 +65,7 @@ func (d *demo) steps(ref harness.ServiceRef, initial int) []step {
 	scale := func(n int) func(context.Context) error {
 		return func(ctx context.Context) error { return d.sim.Scale(ctx, ref, n) }
 	}
-	var victim ranchertest.ContainerView
+	var victim ranchersim.ContainerView
 	return []step{
 		{title: fmt.Sprintf("start: %d nodes of %s/%s join", initial, ref.Stack, ref.Service), want: initial},
 		{title: fmt.Sprintf("scale up %d -> %d", initial, up), act: scale(up), want: up},
@@ -88,14 +88,14 @@ func (d *demo) steps(ref harness.ServiceRef, initial int) []step {
 }
 
 // kill kills the first member: its VM (real nodes) or its Go agent.
-func (d *demo) kill(ctx context.Context, ref harness.ServiceRef) (ranchertest.ContainerView, error) {
+func (d *demo) kill(ctx context.Context, ref harness.ServiceRef) (ranchersim.ContainerView, error) {
 	views, err := d.sim.Containers(ctx, ref.Stack, ref.Service)
 	if err != nil {
-		return ranchertest.ContainerView{}, err
+		return ranchersim.ContainerView{}, err
 	}
 	members := harness.Members(views)
 	if len(members) == 0 {
-		return ranchertest.ContainerView{}, fmt.Errorf("no member to kill")
+		return ranchersim.ContainerView{}, fmt.Errorf("no member to kill")
 	}
 	v := members[0]
 	d.printf("killing %s (%s)\n", nodeName(ref.Service, v.IP), v.Name)

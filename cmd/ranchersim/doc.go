@@ -1,4 +1,4 @@
-// Command ranchersim runs the Rancher 1.6 simulator of package ranchertest
+// Command ranchersim runs the Rancher 1.6 simulator of package ranchersim
 // on its own, for end-to-end tests, the demo, and users who want to try
 // drover without Rancher.
 //
@@ -22,7 +22,7 @@
 // DROVER_ANNOUNCE_URL and DROVER_ANNOUNCE_TOKEN turn announcements on.
 //
 // The control API lives under /_sim/ on the API listener, with the same
-// basic auth (see ranchertest's control.go): scale, upgrade, finishupgrade,
+// basic auth (see ranchersim's control.go): scale, upgrade, finishupgrade,
 // rollback, restart, kill, fail-health, fault, state, containers,
 // requests, wait-settled, flush-events.
 package main

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 )
 
@@ -48,16 +48,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.metadata, "metadata", "127.0.0.1:8081", "rancher-metadata listen address (empty: off)")
 	fs.StringVar(&o.dns, "dns", "127.0.0.1:8053", "DNS listen address, UDP and TCP (empty: off)")
 	fs.StringVar(&o.events, "events", "cattle", "event mode: cattle (coalesced per 1s tick) or exact")
-	fs.StringVar(&o.ipRange, "ip-range", ranchertest.DefaultIPRange, "container IP range")
-	fs.StringVar(&o.accessKey, "access-key", ranchertest.DefaultAccessKey, "API access key")
-	fs.StringVar(&o.secretKey, "secret-key", ranchertest.DefaultSecretKey, "API secret key")
+	fs.StringVar(&o.ipRange, "ip-range", ranchersim.DefaultIPRange, "container IP range")
+	fs.StringVar(&o.accessKey, "access-key", ranchersim.DefaultAccessKey, "API access key")
+	fs.StringVar(&o.secretKey, "secret-key", ranchersim.DefaultSecretKey, "API secret key")
 	fs.StringVar(&o.runtime, "runtime", "none", "container runtime: none, exec, or go (in-process Go agents; token from DROVER_NODE_TOKEN)")
 	fs.StringVar(&o.nodeName, "node-name", simruntime.DefaultNodeName, "with --runtime go: the agents' node-name template")
 	fs.StringVar(&o.exec, "exec", "", "command run per container by --runtime exec (split on spaces)")
 	fs.StringVar(&o.isolateExec, "isolate-exec", "", "command run with \"<ip> on|off\" to cut a container off")
-	fs.DurationVar(&o.tick, "tick", ranchertest.DefaultTick, "Cattle-mode event publish period")
-	fs.DurationVar(&o.stepDelay, "step-delay", ranchertest.DefaultStepDelay, "time each lifecycle step takes")
-	fs.DurationVar(&o.stopTime, "stop-timeout", ranchertest.DefaultStopTimeout, "SIGTERM to SIGKILL delay")
+	fs.DurationVar(&o.tick, "tick", ranchersim.DefaultTick, "Cattle-mode event publish period")
+	fs.DurationVar(&o.stepDelay, "step-delay", ranchersim.DefaultStepDelay, "time each lifecycle step takes")
+	fs.DurationVar(&o.stopTime, "stop-timeout", ranchersim.DefaultStopTimeout, "SIGTERM to SIGKILL delay")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -78,16 +78,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 // simOptions turns flags into simulator options.
-func simOptions(o options, logger *slog.Logger) (ranchertest.Options, error) {
-	so := ranchertest.Options{
+func simOptions(o options, logger *slog.Logger) (ranchersim.Options, error) {
+	so := ranchersim.Options{
 		AccessKey: o.accessKey, SecretKey: o.secretKey, IPRange: o.ipRange,
 		Tick: o.tick, StepDelay: o.stepDelay, StopTimeout: o.stopTime, Logger: logger,
 	}
 	if o.events == "exact" {
-		so.EventMode = ranchertest.EventsExact
+		so.EventMode = ranchersim.EventsExact
 	}
 	if o.fixture != "" {
-		f, err := ranchertest.LoadFixture(o.fixture)
+		f, err := ranchersim.LoadFixture(o.fixture)
 		if err != nil {
 			return so, err
 		}
@@ -95,7 +95,7 @@ func simOptions(o options, logger *slog.Logger) (ranchertest.Options, error) {
 	}
 	switch o.runtime {
 	case "exec":
-		so.Runtime = &ranchertest.ExecRuntime{Command: strings.Fields(o.exec),
+		so.Runtime = &ranchersim.ExecRuntime{Command: strings.Fields(o.exec),
 			IsolateCommand: strings.Fields(o.isolateExec), Logger: logger}
 	case "go":
 		rt, err := goRuntime(o, logger)
@@ -127,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ranchersim: %v\n", err)
 		return exitUsage
 	}
-	sim, err := ranchertest.New(so)
+	sim, err := ranchersim.New(so)
 	if err != nil {
 		fmt.Fprintf(stderr, "ranchersim: %v\n", err)
 		return exitUsage
@@ -144,7 +144,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // announce prints where everything is once the simulator listens.
-func announce(ctx context.Context, sim *ranchertest.Sim, stdout io.Writer) {
+func announce(ctx context.Context, sim *ranchersim.Sim, stdout io.Writer) {
 	select {
 	case <-sim.Ready():
 	case <-ctx.Done():

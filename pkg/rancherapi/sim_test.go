@@ -14,6 +14,7 @@ import (
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 // Tests against the in-process simulator: the client as the controller
@@ -23,16 +24,16 @@ const simIPRange = "127.42.0.0/16"
 
 // fastHealth turns healthy after two 50 ms probes and unhealthy after
 // three failed ones.
-func fastHealth() *ranchertest.HealthCheck {
-	return &ranchertest.HealthCheck{Port: 4001, Interval: 50, ResponseTimeout: 50, HealthyThreshold: 2, UnhealthyThreshold: 3}
+func fastHealth() *ranchersim.HealthCheck {
+	return &ranchersim.HealthCheck{Port: 4001, Interval: 50, ResponseTimeout: 50, HealthyThreshold: 2, UnhealthyThreshold: 3}
 }
 
 // newSim starts a simulator with stack "demo" (services "web" with a
 // health check and "api" without) and an unrelated stack "noise" whose
 // service is also called "web".
-func newSim(t testing.TB, mode ranchertest.EventMode) *ranchertest.Sim {
+func newSim(t testing.TB, mode ranchersim.EventMode) *ranchersim.Sim {
 	t.Helper()
-	sim := ranchertest.NewServer(t, ranchertest.Options{IPRange: simIPRange, EventMode: mode, Tick: 100 * time.Millisecond, StepDelay: 5 * time.Millisecond, StopTimeout: 100 * time.Millisecond})
+	sim := ranchertest.NewServer(t, ranchersim.Options{IPRange: simIPRange, EventMode: mode, Tick: 100 * time.Millisecond, StepDelay: 5 * time.Millisecond, StopTimeout: 100 * time.Millisecond})
 	for _, st := range []string{"demo", "noise"} {
 		if _, err := sim.CreateStack(st); err != nil {
 			t.Fatal(err)
@@ -40,11 +41,11 @@ func newSim(t testing.TB, mode ranchertest.EventMode) *ranchertest.Sim {
 	}
 	for _, sv := range []struct {
 		stack string
-		spec  ranchertest.ServiceSpec
+		spec  ranchersim.ServiceSpec
 	}{
-		{"demo", ranchertest.ServiceSpec{Name: "web", Scale: 3, HealthCheck: fastHealth(), StartOnCreate: true}},
-		{"demo", ranchertest.ServiceSpec{Name: "api", Scale: 1, StartOnCreate: true}},
-		{"noise", ranchertest.ServiceSpec{Name: "web", Scale: 2, StartOnCreate: true}},
+		{"demo", ranchersim.ServiceSpec{Name: "web", Scale: 3, HealthCheck: fastHealth(), StartOnCreate: true}},
+		{"demo", ranchersim.ServiceSpec{Name: "api", Scale: 1, StartOnCreate: true}},
+		{"noise", ranchersim.ServiceSpec{Name: "web", Scale: 2, StartOnCreate: true}},
 	} {
 		if _, err := sim.CreateService(sv.stack, sv.spec); err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func newSim(t testing.TB, mode ranchertest.EventMode) *ranchertest.Sim {
 	return sim
 }
 
-func settle(t testing.TB, sim *ranchertest.Sim) {
+func settle(t testing.TB, sim *ranchersim.Sim) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -63,7 +64,7 @@ func settle(t testing.TB, sim *ranchertest.Sim) {
 	}
 }
 
-func simClient(t testing.TB, sim *ranchertest.Sim, url string, mods ...func(*Options)) *Client {
+func simClient(t testing.TB, sim *ranchersim.Sim, url string, mods ...func(*Options)) *Client {
 	t.Helper()
 	o := Options{
 		URL: url, AccessKey: sim.AccessKey(), SecretKey: sim.SecretKey(),
@@ -86,7 +87,7 @@ func simClient(t testing.TB, sim *ranchertest.Sim, url string, mods ...func(*Opt
 
 // truth is the simulator's view of a service's non-removed containers, as
 // members.
-func truth(sim *ranchertest.Sim, stack, svc string) []mesh.Member {
+func truth(sim *ranchersim.Sim, stack, svc string) []mesh.Member {
 	out := []mesh.Member{}
 	for _, v := range sim.Containers(stack, svc) {
 		if v.State == "removed" || v.State == "purged" {
@@ -100,7 +101,7 @@ func truth(sim *ranchertest.Sim, stack, svc string) []mesh.Member {
 }
 
 // matchTruth checks a snapshot against the settled simulator.
-func matchTruth(t *testing.T, sim *ranchertest.Sim, c *Client) mesh.Snapshot {
+func matchTruth(t *testing.T, sim *ranchersim.Sim, c *Client) mesh.Snapshot {
 	t.Helper()
 	settle(t, sim)
 	s, err := c.Snapshot(context.Background())
@@ -127,7 +128,7 @@ func countRunning(ms []mesh.Member) int {
 }
 
 func TestSimLifecycle(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsExact)
+	sim := newSim(t, ranchersim.EventsExact)
 	c := simClient(t, sim, sim.URL()) // no project in the URL: found
 	s := matchTruth(t, sim, c)
 	if n := len(s.Clusters[0].Services[0].Containers); n != 3 {
@@ -184,7 +185,7 @@ func TestSimLifecycle(t *testing.T) {
 // and upgrades: each must be a full answer (web's running members never
 // fall below what the operations allow) or an error.
 func TestSimSnapshotDuringChanges(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsCattle)
+	sim := newSim(t, ranchersim.EventsCattle)
 	c := simClient(t, sim, sim.SchemasURL(), func(o *Options) { o.PageSize = 2 }) // pages shift under changes
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -221,7 +222,7 @@ func TestSimSnapshotDuringChanges(t *testing.T) {
 // TestSimAPIFaultsNeverShrink: 500s, hangs and dropped streams in the
 // middle of passes give errors, never fewer members than the truth.
 func TestSimAPIFaultsNeverShrink(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsCattle)
+	sim := newSim(t, ranchersim.EventsCattle)
 	c := simClient(t, sim, sim.SchemasURL(), func(o *Options) { o.Timeout = 300 * time.Millisecond; o.PageSize = 2 })
 	want := truth(sim, "demo", "web")
 	var ok, failed atomic.Int64
@@ -273,7 +274,7 @@ func TestSimAPIFaultsNeverShrink(t *testing.T) {
 // reconnects by itself, triggers a resync, and the first good snapshot
 // after the outage is the full truth. No snapshot ever has fewer members.
 func TestSimWatchRecoversAndResyncs(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsCattle)
+	sim := newSim(t, ranchersim.EventsCattle)
 	c := simClient(t, sim, sim.SchemasURL(), func(o *Options) { o.ResyncInterval = 200 * time.Millisecond })
 	want := truth(sim, "demo", "web")
 	var goodAfter, errs atomic.Int64
@@ -309,7 +310,7 @@ func TestSimWatchRecoversAndResyncs(t *testing.T) {
 // TestSimWatchSeesChanges: a scale change reaches onChange through
 // Cattle-like (coalesced) events, with no periodic resync to help.
 func TestSimWatchSeesChanges(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsCattle)
+	sim := newSim(t, ranchersim.EventsCattle)
 	c := simClient(t, sim, sim.SchemasURL(), func(o *Options) { o.ResyncInterval = time.Hour })
 	var calls atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
@@ -324,7 +325,7 @@ func TestSimWatchSeesChanges(t *testing.T) {
 }
 
 func TestSim401(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsExact)
+	sim := newSim(t, ranchersim.EventsExact)
 	before := sim.Requests()
 	_, err := New(context.Background(), Options{URL: sim.SchemasURL(), AccessKey: sim.AccessKey(), SecretKey: "not-the-secret",
 		Clusters: []ClusterRef{{Name: "demo", Stack: "demo", Services: []string{"web"}}}})
@@ -345,7 +346,7 @@ func TestSim401(t *testing.T) {
 }
 
 func TestSimContainerByIP(t *testing.T) {
-	sim := newSim(t, ranchertest.EventsExact)
+	sim := newSim(t, ranchersim.EventsExact)
 	c := simClient(t, sim, sim.SchemasURL())
 	if _, err := c.Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
@@ -384,14 +385,14 @@ func totalRequests(m map[string]int) int {
 // 100 services (one stack, 100 clusters of one service) against the
 // in-process simulator, and reports the requests it cost.
 func BenchmarkSnapshot2000(b *testing.B) {
-	sim := ranchertest.NewServer(b, ranchertest.Options{IPRange: simIPRange, StepDelay: time.Millisecond, StopTimeout: 10 * time.Millisecond})
+	sim := ranchertest.NewServer(b, ranchersim.Options{IPRange: simIPRange, StepDelay: time.Millisecond, StopTimeout: 10 * time.Millisecond})
 	if _, err := sim.CreateStack("bench"); err != nil {
 		b.Fatal(err)
 	}
 	var refs []ClusterRef
 	for i := range 100 {
 		name := fmt.Sprintf("svc%03d", i)
-		if _, err := sim.CreateService("bench", ranchertest.ServiceSpec{Name: name, Scale: 20, StartOnCreate: true}); err != nil {
+		if _, err := sim.CreateService("bench", ranchersim.ServiceSpec{Name: name, Scale: 20, StartOnCreate: true}); err != nil {
 			b.Fatal(err)
 		}
 		refs = append(refs, ClusterRef{Name: name, Stack: "bench", Services: []string{name}})

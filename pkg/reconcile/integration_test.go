@@ -16,6 +16,7 @@ import (
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 	"github.com/drover-mesh/drover/pkg/rancherapi"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 )
 
@@ -28,7 +29,7 @@ const integrationToken = "integration-token"
 // simRuntime adapts simruntime to the simulator's Runtime contract.
 type simRuntime struct{ *simruntime.Runtime }
 
-func (r simRuntime) Start(ctx context.Context, c ranchertest.ContainerSpec, exited func(error)) error {
+func (r simRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exited func(error)) error {
 	return r.StartContainer(ctx, simruntime.Container{ID: c.ID, Name: c.Name, IP: c.IP, Stack: c.Stack, Service: c.Service}, exited)
 }
 
@@ -43,7 +44,7 @@ func (r *countingRecorder) Push(Action, string, time.Duration) { r.pushes.Add(1)
 // world is one simulated Rancher environment with a running controller.
 type world struct {
 	t        *testing.T
-	sim      *ranchertest.Sim
+	sim      *ranchersim.Sim
 	rt       *simruntime.Runtime
 	rancher  *rancherapi.Client
 	nodes    *nodeapi.Client
@@ -76,14 +77,14 @@ func startWorld(t *testing.T, n int, announce, healthCheck bool) *world {
 	}
 	t.Cleanup(rt.Close)
 	w.rt = rt
-	w.sim = ranchertest.NewServer(t, ranchertest.Options{IPRange: "127.43.0.0/16", EventMode: ranchertest.EventsCattle,
+	w.sim = ranchertest.NewServer(t, ranchersim.Options{IPRange: "127.43.0.0/16", EventMode: ranchersim.EventsCattle,
 		Tick: 200 * time.Millisecond, StepDelay: 5 * time.Millisecond, Runtime: simRuntime{rt}, StopTimeout: time.Second})
 	if _, err := w.sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)
 	}
-	spec := ranchertest.ServiceSpec{Name: "hello", Scale: n, StartOnCreate: true}
+	spec := ranchersim.ServiceSpec{Name: "hello", Scale: n, StartOnCreate: true}
 	if healthCheck {
-		spec.HealthCheck = &ranchertest.HealthCheck{Port: 4001, RequestLine: "GET /v1/health HTTP/1.0", Interval: 100,
+		spec.HealthCheck = &ranchersim.HealthCheck{Port: 4001, RequestLine: "GET /v1/health HTTP/1.0", Interval: 100,
 			ResponseTimeout: 500, HealthyThreshold: 1, UnhealthyThreshold: 2}
 	}
 	if _, err := w.sim.CreateService("demo", spec); err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 )
 
@@ -24,11 +24,11 @@ func TestWithSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	sim, err := ranchertest.New(ranchertest.Options{
+	sim, err := ranchersim.New(ranchersim.Options{
 		IPRange: "127.42.0.0/16", Runtime: rt, StopTimeout: 5 * time.Second,
-		Fixture: &ranchertest.Fixture{Project: ranchertest.FixtureProject{ID: "1a5", Name: "Default"}, Stacks: []ranchertest.FixtureStack{{Name: "demo", Services: []ranchertest.ServiceSpec{{
+		Fixture: &ranchersim.Fixture{Project: ranchersim.FixtureProject{ID: "1a5", Name: "Default"}, Stacks: []ranchersim.FixtureStack{{Name: "demo", Services: []ranchersim.ServiceSpec{{
 			Name: "hello", Scale: 3,
-			HealthCheck: &ranchertest.HealthCheck{Port: int64(port), RequestLine: "GET /v1/health HTTP/1.0", Interval: 100, HealthyThreshold: 1},
+			HealthCheck: &ranchersim.HealthCheck{Port: int64(port), RequestLine: "GET /v1/health HTTP/1.0", Interval: 100, HealthyThreshold: 1},
 		}}}}},
 	})
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -29,7 +29,7 @@ type variant struct {
 	joinKey   string // series of member (or published) -> meshed; "" to skip
 	readyKey  string // series of VM ready -> meshed; "" to skip
 	leaveKey  string // series of SIGTERM -> dropped by every member
-	envHook   func(c *ranchertest.ContainerSpec)
+	envHook   func(c *ranchersim.ContainerSpec)
 	byRunning bool // the joiner counts from running, not from member
 }
 
@@ -71,7 +71,7 @@ func (e *env) runDrover(ctx context.Context, res *results) error {
 	}
 	if !e.o.skipNoAnnounce {
 		v = variant{name: "drover, announcements off", stack: droverStack, cookie: droverCook, joinKey: "noannounce_join",
-			leaveKey: "noannounce_leave_clean", envHook: func(c *ranchertest.ContainerSpec) {
+			leaveKey: "noannounce_leave_clean", envHook: func(c *ranchersim.ContainerSpec) {
 				delete(c.Environment, "DROVER_ANNOUNCE_URL")
 			}}
 		if err := e.joins(ctx, res, v); err != nil {
@@ -102,7 +102,7 @@ func (e *env) runRecipe(ctx context.Context, res *results) error {
 		return err
 	}
 	v := variant{name: "recipe, joiner does not resolve the members", stack: baseStack, cookie: baseCookie,
-		joinKey: "baseline_join", leaveKey: "baseline_leave_clean", envHook: func(c *ranchertest.ContainerSpec) {
+		joinKey: "baseline_join", leaveKey: "baseline_leave_clean", envHook: func(c *ranchersim.ContainerSpec) {
 			c.Environment["HELLO_DNS_NAME"] = nowhereName
 		}}
 	if err := e.joins(ctx, res, v); err != nil {

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -107,7 +107,7 @@ type env struct {
 	o       options
 	build   *harness.Build
 	net     *harness.Net
-	sim     *ranchertest.Sim
+	sim     *ranchersim.Sim
 	hsim    *harness.Sim // the simulator as the harness's controller starter sees it
 	rt      *benchRuntime
 	count   counters
@@ -123,23 +123,23 @@ type env struct {
 // one running the recipe, both at scale 0, with Rancher's default health
 // check timing (interval configurable). drover's health check hits the agent's health endpoint;
 // the recipe has no agent, so its check is a TCP connect to epmd.
-func fixture(interval time.Duration) *ranchertest.Fixture {
-	hc := func(port int64, line string) *ranchertest.HealthCheck {
-		return &ranchertest.HealthCheck{Port: port, RequestLine: line, Interval: interval.Milliseconds(), ResponseTimeout: 2000,
+func fixture(interval time.Duration) *ranchersim.Fixture {
+	hc := func(port int64, line string) *ranchersim.HealthCheck {
+		return &ranchersim.HealthCheck{Port: port, RequestLine: line, Interval: interval.Milliseconds(), ResponseTimeout: 2000,
 			HealthyThreshold: 2, UnhealthyThreshold: 3, InitializingTimeout: 60000, ReinitializingTimeout: 60000,
 			Strategy: "recreate"}
 	}
 	announce := fmt.Sprintf("http://%s:%d", harness.Gateway, announcePrt)
-	return &ranchertest.Fixture{
-		Project: ranchertest.FixtureProject{ID: "1a5", Name: "bench"},
-		Hosts:   []ranchertest.FixtureHost{{Name: "bench-host-1"}},
-		Stacks: []ranchertest.FixtureStack{
-			{Name: droverStack, Services: []ranchertest.ServiceSpec{{Name: serviceName, Scale: 0,
+	return &ranchersim.Fixture{
+		Project: ranchersim.FixtureProject{ID: "1a5", Name: "bench"},
+		Hosts:   []ranchersim.FixtureHost{{Name: "bench-host-1"}},
+		Stacks: []ranchersim.FixtureStack{
+			{Name: droverStack, Services: []ranchersim.ServiceSpec{{Name: serviceName, Scale: 0,
 				Environment: map[string]string{"HELLO_MODE": "agent", "RELEASE_COOKIE": droverCook,
 					"DROVER_NODE_TOKEN": harness.NodeToken, "DROVER_ANNOUNCE_URL": announce,
 					"DROVER_ANNOUNCE_TOKEN": harness.AnnounceToken},
 				HealthCheck: hc(4001, "GET /v1/health HTTP/1.0")}}},
-			{Name: baseStack, Services: []ranchertest.ServiceSpec{{Name: serviceName, Scale: 0,
+			{Name: baseStack, Services: []ranchersim.ServiceSpec{{Name: serviceName, Scale: 0,
 				Environment: map[string]string{"HELLO_MODE": "dns", "RELEASE_COOKIE": baseCookie},
 				HealthCheck: hc(4369, "")}}},
 		},
@@ -229,9 +229,9 @@ func (e *env) startSim(ctx context.Context) error {
 		return fmt.Errorf("creating the simulator log: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	e.rt = newBenchRuntime(&ranchertest.ExecRuntime{Command: []string{e.build.SimNode()},
+	e.rt = newBenchRuntime(&ranchersim.ExecRuntime{Command: []string{e.build.SimNode()},
 		Dir: e.build.Root, Logger: logger})
-	sim, err := ranchertest.New(ranchertest.Options{Fixture: fixture(e.o.healthInterval), Runtime: e.rt, Logger: logger,
+	sim, err := ranchersim.New(ranchersim.Options{Fixture: fixture(e.o.healthInterval), Runtime: e.rt, Logger: logger,
 		IPRange: benchIPRange})
 	if err != nil {
 		return fmt.Errorf("building the simulator: %w", err)

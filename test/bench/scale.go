@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 	"github.com/drover-mesh/drover/test/harness"
 )
@@ -32,7 +32,7 @@ const (
 type scaleEnv struct {
 	o        options
 	build    *harness.Build
-	sim      *ranchertest.Sim
+	sim      *ranchersim.Sim
 	hsim     *harness.Sim
 	rt       *simruntime.Runtime
 	announce string
@@ -114,18 +114,18 @@ func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
 	if err != nil {
 		return err
 	}
-	fx := &ranchertest.Fixture{Project: ranchertest.FixtureProject{ID: "1a5", Name: "scale"}}
-	st := ranchertest.FixtureStack{Name: scaleStack}
+	fx := &ranchersim.Fixture{Project: ranchersim.FixtureProject{ID: "1a5", Name: "scale"}}
+	st := ranchersim.FixtureStack{Name: scaleStack}
 	for i := range s.o.scaleClusters {
 		s.services = append(s.services, scaleServiceName(i))
-		st.Services = append(st.Services, ranchertest.ServiceSpec{Name: scaleServiceName(i), Scale: s.o.scaleSize})
+		st.Services = append(st.Services, ranchersim.ServiceSpec{Name: scaleServiceName(i), Scale: s.o.scaleSize})
 	}
-	fx.Stacks = []ranchertest.FixtureStack{st}
+	fx.Stacks = []ranchersim.FixtureStack{st}
 	logf, err := os.Create(filepath.Join(s.o.workDir, "scale-sim.log"))
 	if err != nil {
 		return fmt.Errorf("creating the simulator log: %w", err)
 	}
-	s.sim, err = ranchertest.New(ranchertest.Options{Fixture: fx, Runtime: s.rt, IPRange: scaleIPRange,
+	s.sim, err = ranchersim.New(ranchersim.Options{Fixture: fx, Runtime: s.rt, IPRange: scaleIPRange,
 		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		_ = logf.Close()

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 // benchRuntime wraps the exec runtime: it records when each container was
@@ -13,28 +13,28 @@ import (
 // container's environment before it starts (announcements off, a joiner
 // that does not resolve the members), and tells the observer about it.
 type benchRuntime struct {
-	inner *ranchertest.ExecRuntime
+	inner *ranchersim.ExecRuntime
 
 	mu       sync.Mutex
 	stopAt   map[string]time.Time
-	envHook  func(c *ranchertest.ContainerSpec)
+	envHook  func(c *ranchersim.ContainerSpec)
 	onStart  func(stack, ip string)
 	startErr map[string]error
 }
 
-func newBenchRuntime(inner *ranchertest.ExecRuntime) *benchRuntime {
+func newBenchRuntime(inner *ranchersim.ExecRuntime) *benchRuntime {
 	return &benchRuntime{inner: inner, stopAt: map[string]time.Time{}, startErr: map[string]error{}}
 }
 
 // setEnvHook sets the function that edits each new container's spec.
-func (r *benchRuntime) setEnvHook(fn func(c *ranchertest.ContainerSpec)) {
+func (r *benchRuntime) setEnvHook(fn func(c *ranchersim.ContainerSpec)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.envHook = fn
 }
 
-// Start implements ranchertest.Runtime.
-func (r *benchRuntime) Start(ctx context.Context, c ranchertest.ContainerSpec, exited func(error)) error {
+// Start implements ranchersim.Runtime.
+func (r *benchRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exited func(error)) error {
 	r.mu.Lock()
 	hook, onStart := r.envHook, r.onStart
 	r.mu.Unlock()
@@ -53,7 +53,7 @@ func (r *benchRuntime) Start(ctx context.Context, c ranchertest.ContainerSpec, e
 	return err
 }
 
-// Stop implements ranchertest.Runtime: it records the instant SIGTERM is
+// Stop implements ranchersim.Runtime: it records the instant SIGTERM is
 // sent.
 func (r *benchRuntime) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	r.mu.Lock()
@@ -74,7 +74,7 @@ func (r *benchRuntime) stoppedAt(id string) (time.Time, bool) {
 
 // ctrRecord is what the tracker knows of one container.
 type ctrRecord struct {
-	view      ranchertest.ContainerView
+	view      ranchersim.ContainerView
 	stack     string
 	runningAt time.Time // first time it was seen running
 	memberAt  time.Time // first time running with a member health state
@@ -98,7 +98,7 @@ func memberHealth(h string) bool {
 }
 
 // observe is the simulator's WatchContainers callback.
-func (t *tracker) observe(cc ranchertest.ContainerChange) {
+func (t *tracker) observe(cc ranchersim.ContainerChange) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.ctrs[cc.Container.ID]

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -39,8 +39,8 @@ const (
 // scenarioServices are the services of the stack; each scenario owns one.
 // The cut-off scenario's nodes run with net_ticktime 300 s, so that only
 // the controller can remove a silent host within the test's bounds.
-func scenarioServices() []ranchertest.ServiceSpec {
-	return []ranchertest.ServiceSpec{
+func scenarioServices() []ranchersim.ServiceSpec {
+	return []ranchersim.ServiceSpec{
 		service("scale", nil), service("restart", nil), service("upgrade", nil), service("kill", nil),
 		service("cut", map[string]string{"HELLO_NET_TICKTIME": "300"}),
 		service("ctlrestart", nil), service("apidown", nil), service("twoctl", nil),
@@ -48,15 +48,15 @@ func scenarioServices() []ranchertest.ServiceSpec {
 	}
 }
 
-func service(name string, env map[string]string) ranchertest.ServiceSpec {
-	return ranchertest.ServiceSpec{Name: name, Scale: 0, Environment: env,
-		HealthCheck: &ranchertest.HealthCheck{Port: harness.AgentPort, RequestLine: "GET /v1/health HTTP/1.0",
+func service(name string, env map[string]string) ranchersim.ServiceSpec {
+	return ranchersim.ServiceSpec{Name: name, Scale: 0, Environment: env,
+		HealthCheck: &ranchersim.HealthCheck{Port: harness.AgentPort, RequestLine: "GET /v1/health HTTP/1.0",
 			Interval: 1000, HealthyThreshold: 2, UnhealthyThreshold: 3}}
 }
 
 // serviceNoRecreate is a service whose unhealthy containers keep running
 // (health check strategy none): they stop being members while alive.
-func serviceNoRecreate(name string) ranchertest.ServiceSpec {
+func serviceNoRecreate(name string) ranchersim.ServiceSpec {
 	s := service(name, nil)
 	s.HealthCheck.Strategy = "none"
 	return s
@@ -128,9 +128,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.sim, err = harness.StartSim(ctx, b, harness.SimOptions{
-		Fixture: &ranchertest.Fixture{
-			Hosts:  []ranchertest.FixtureHost{{Name: "host-1"}, {Name: "host-2"}, {Name: "host-3"}, {Name: "host-4"}},
-			Stacks: []ranchertest.FixtureStack{{Name: e2eStack, Services: scenarioServices()}},
+		Fixture: &ranchersim.Fixture{
+			Hosts:  []ranchersim.FixtureHost{{Name: "host-1"}, {Name: "host-2"}, {Name: "host-3"}, {Name: "host-4"}},
+			Stacks: []ranchersim.FixtureStack{{Name: e2eStack, Services: scenarioServices()}},
 		},
 		Dir: dir, IPRange: e2eIPRange, MetadataAddr: meta, DNSAddr: "-", Isolate: true,
 		Env: []string{"DROVER_ANNOUNCE_URL=http://" + e.announce},
@@ -228,7 +228,7 @@ func (s *svc) scale(t *testing.T, n int) {
 
 // members returns the IPs of the service's members (running and healthy)
 // and every container, by the simulator's truth.
-func (s *svc) members(ctx context.Context) ([]string, []ranchertest.ContainerView, error) {
+func (s *svc) members(ctx context.Context) ([]string, []ranchersim.ContainerView, error) {
 	views, err := s.e.sim.Containers(ctx, s.ref.Stack, s.ref.Service)
 	if err != nil {
 		return nil, nil, err
@@ -259,7 +259,7 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 	var ips []string
 	err := harness.Eventually(ctx, convergeTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		var err error
-		var views []ranchertest.ContainerView
+		var views []ranchersim.ContainerView
 		if ips, views, err = s.members(ctx); err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *svc) checkVMs(t *testing.T, ips []string) {
 	}
 }
 
-func countLive(views []ranchertest.ContainerView) int {
+func countLive(views []ranchersim.ContainerView) int {
 	n := 0
 	for _, v := range views {
 		if v.State != "removed" && v.State != "stopped" && v.State != "error" {
@@ -310,7 +310,7 @@ func countLive(views []ranchertest.ContainerView) int {
 	return n
 }
 
-func describe(views []ranchertest.ContainerView) string {
+func describe(views []ranchersim.ContainerView) string {
 	var parts []string
 	for _, v := range views {
 		if v.State != "removed" {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -46,7 +46,7 @@ func testScale(t *testing.T, e *env) {
 }
 
 // waitTruth waits until the service's containers satisfy ok.
-func (s *svc) waitTruth(t *testing.T, what string, ok func([]ranchertest.ContainerView) error) {
+func (s *svc) waitTruth(t *testing.T, what string, ok func([]ranchersim.ContainerView) error) {
 	t.Helper()
 	err := harness.Eventually(context.Background(), convergeTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		_, views, err := s.members(ctx)
@@ -75,7 +75,7 @@ func (s *svc) waitState(t *testing.T, state string) {
 	}
 }
 
-func startCounts(views []ranchertest.ContainerView) map[string]int64 {
+func startCounts(views []ranchersim.ContainerView) map[string]int64 {
 	m := map[string]int64{}
 	for _, v := range views {
 		m[v.ID] = v.StartCount
@@ -96,7 +96,7 @@ func testRollingRestart(t *testing.T, e *env) {
 	if err := e.sim.Restart(context.Background(), s.ref, 1, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	s.waitTruth(t, "every container restarted", func(views []ranchertest.ContainerView) error {
+	s.waitTruth(t, "every container restarted", func(views []ranchersim.ContainerView) error {
 		now := startCounts(views)
 		for id, n := range was {
 			if now[id] <= n {
@@ -150,7 +150,7 @@ func testKillVM(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	t.Logf("killed the VM of %s (%s): pids %v", victim.Name, victim.IP, pids)
-	s.waitTruth(t, "the simulator to restart the container", func(views []ranchertest.ContainerView) error {
+	s.waitTruth(t, "the simulator to restart the container", func(views []ranchersim.ContainerView) error {
 		for _, v := range views {
 			if v.ID == victim.ID && v.StartCount > victim.StartCount {
 				return nil

@@ -16,9 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"sigs.k8s.io/yaml"
-
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 )
 
 // Defaults of SimOptions.
@@ -39,7 +38,7 @@ const (
 // SimOptions configure StartSim.
 type SimOptions struct {
 	// Fixture is the environment (required); written to a file in Dir.
-	Fixture *ranchertest.Fixture
+	Fixture *ranchersim.Fixture
 	// Dir holds the fixture and the log (required: e.g. a temp dir).
 	Dir string
 	// Runtime is exec (default: hello releases through hack/sim-node.sh),
@@ -119,11 +118,11 @@ func StartSim(ctx context.Context, b *Build, o SimOptions) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{proc: proc, net: NewNet(b.Root), URL: "http://" + o.APIAddr,
-		AccessKey: ranchertest.DefaultAccessKey, SecretKey: ranchertest.DefaultSecretKey,
+		AccessKey: ranchersim.DefaultAccessKey, SecretKey: ranchersim.DefaultSecretKey,
 		ProjectID: o.Fixture.Project.ID, MetadataAddr: offIfDash(o.MetadataAddr), DNSAddr: offIfDash(o.DNSAddr),
 		IPRange: o.IPRange, client: &http.Client{}}
 	if s.ProjectID == "" {
-		s.ProjectID = ranchertest.DefaultProjectID
+		s.ProjectID = ranchersim.DefaultProjectID
 	}
 	if err := s.waitAPI(ctx); err != nil {
 		s.Stop()
@@ -140,7 +139,7 @@ func (o SimOptions) withDefaults() (SimOptions, error) {
 		o.Events = "cattle"
 	}
 	if o.IPRange == "" {
-		o.IPRange = ranchertest.DefaultIPRange
+		o.IPRange = ranchersim.DefaultIPRange
 	}
 	if o.MetadataAddr == "" {
 		o.MetadataAddr = DefaultMetadataAddr

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 // This file is the typed client of the simulator's control API (/_sim/).
@@ -21,8 +21,8 @@ func (s *Sim) State(ctx context.Context) (map[string]any, error) {
 
 // Containers returns the containers of a service (every state), sorted by
 // create index: the truth.
-func (s *Sim) Containers(ctx context.Context, stack, service string) ([]ranchertest.ContainerView, error) {
-	var views []ranchertest.ContainerView
+func (s *Sim) Containers(ctx context.Context, stack, service string) ([]ranchersim.ContainerView, error) {
+	var views []ranchersim.ContainerView
 	q := url.Values{"stack": {stack}, "service": {service}}
 	err := s.do(ctx, http.MethodGet, "/_sim/containers?"+q.Encode(), nil, &views)
 	return views, err
@@ -42,10 +42,10 @@ type ServiceRef struct {
 }
 
 // CreateService creates (and activates, when spec.StartOnCreate) a service.
-func (s *Sim) CreateService(ctx context.Context, stack string, spec ranchertest.ServiceSpec) error {
+func (s *Sim) CreateService(ctx context.Context, stack string, spec ranchersim.ServiceSpec) error {
 	body := struct {
 		Stack string `json:"stack"`
-		ranchertest.ServiceSpec
+		ranchersim.ServiceSpec
 	}{stack, spec}
 	return s.Control(ctx, "services", body, nil)
 }
@@ -99,7 +99,7 @@ func (s *Sim) FailHealth(ctx context.Context, id string, failing bool) error {
 	return s.Control(ctx, "fail-health", map[string]any{"id": id, "failing": failing}, nil)
 }
 
-// Fault is a fault to inject (see ranchertest's control API).
+// Fault is a fault to inject (see ranchersim's control API).
 type Fault struct {
 	// Kind is api-status, api-hang, drop-websockets, delay-events,
 	// drop-events, metadata-down, cut-off-host or clear.
@@ -133,8 +133,8 @@ func (s *Sim) WaitSettled(ctx context.Context, timeout time.Duration) error {
 // Members returns the containers that are members under the default
 // membership rule: running, with health state healthy, updating-healthy
 // or none (no health check).
-func Members(views []ranchertest.ContainerView) []ranchertest.ContainerView {
-	var out []ranchertest.ContainerView
+func Members(views []ranchersim.ContainerView) []ranchersim.ContainerView {
+	var out []ranchersim.ContainerView
 	for _, v := range views {
 		if v.State != "running" {
 			continue

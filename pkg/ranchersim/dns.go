@@ -1,0 +1,290 @@
+package ranchersim
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// This file is Rancher DNS (rancher-dns): A records, TTL 1 s, for
+// <service>, <service>.<stack> and <service>.<stack>.rancher.internal
+// (running containers that pass or have no health check), container names,
+// and rancher-metadata[.rancher.internal]. Other names are NXDOMAIN (there
+// is no upstream to forward to). UDP answers are truncated (TC) beyond 512
+// bytes, or the EDNS size, so resolvers retry over TCP.
+
+// DNS wire constants.
+const (
+	dnsTypeA    = 1
+	dnsTypeOPT  = 41
+	dnsTypeANY  = 255
+	dnsClassIN  = 1
+	dnsTTL      = 1
+	dnsRcodeOK  = 0
+	dnsFormErr  = 1
+	dnsNXDomain = 3
+	dnsNotImp   = 4
+	dnsMaxUDP   = 512
+	dnsEDNSSize = 4096
+)
+
+// dnsQuery is a parsed single-question query.
+type dnsQuery struct {
+	id       uint16
+	flags    uint16
+	name     string // lowercase, no trailing dot
+	qtype    uint16
+	question []byte // the raw question section
+	edns     bool
+	udpSize  int
+}
+
+var errDNSFormat = errors.New("malformed dns message")
+
+// parseDNSQuery decodes a query with one question and an optional OPT.
+func parseDNSQuery(msg []byte) (dnsQuery, error) {
+	var q dnsQuery
+	if len(msg) < 12 {
+		return q, errDNSFormat
+	}
+	q.id = binary.BigEndian.Uint16(msg[0:])
+	q.flags = binary.BigEndian.Uint16(msg[2:])
+	if binary.BigEndian.Uint16(msg[4:]) != 1 {
+		return q, errDNSFormat
+	}
+	off := 12
+	var labels []string
+	for {
+		if off >= len(msg) {
+			return q, errDNSFormat
+		}
+		n := int(msg[off])
+		off++
+		if n == 0 {
+			break
+		}
+		if n > 63 || off+n > len(msg) {
+			return q, errDNSFormat
+		}
+		labels = append(labels, strings.ToLower(string(msg[off:off+n])))
+		off += n
+	}
+	if off+4 > len(msg) {
+		return q, errDNSFormat
+	}
+	q.name = strings.Join(labels, ".")
+	q.qtype = binary.BigEndian.Uint16(msg[off:])
+	q.question = msg[12 : off+4]
+	off += 4
+	q.udpSize = dnsMaxUDP
+	if binary.BigEndian.Uint16(msg[10:]) > 0 && off+11 <= len(msg) && msg[off] == 0 &&
+		binary.BigEndian.Uint16(msg[off+1:]) == dnsTypeOPT {
+		q.edns = true
+		q.udpSize = max(dnsMaxUDP, min(int(binary.BigEndian.Uint16(msg[off+3:])), dnsEDNSSize))
+	}
+	return q, nil
+}
+
+// buildDNSResponse encodes an answer with A records; maxSize 0 means no
+// limit (TCP). Answers that do not fit are dropped and TC is set.
+func buildDNSResponse(q dnsQuery, rcode int, ips []netip.Addr, maxSize int) []byte {
+	const rrLen = 16
+	optLen := 0
+	if q.edns {
+		optLen = 11
+	}
+	tc := false
+	if maxSize > 0 {
+		room := (maxSize - 12 - len(q.question) - optLen) / rrLen
+		if len(ips) > room {
+			ips, tc = ips[:max(room, 0)], true
+		}
+	}
+	flags := uint16(0x8000) | q.flags&0x7800 | 0x0400 | q.flags&0x0100 | 0x0080 | uint16(rcode)
+	if tc {
+		flags |= 0x0200
+	}
+	out := make([]byte, 12, 12+len(q.question)+len(ips)*rrLen+optLen)
+	binary.BigEndian.PutUint16(out[0:], q.id)
+	binary.BigEndian.PutUint16(out[2:], flags)
+	binary.BigEndian.PutUint16(out[4:], 1)
+	binary.BigEndian.PutUint16(out[6:], uint16(len(ips)))
+	if q.edns {
+		binary.BigEndian.PutUint16(out[10:], 1)
+	}
+	out = append(out, q.question...)
+	for _, ip := range ips {
+		a := ip.As4()
+		out = append(out, 0xc0, 0x0c, 0, dnsTypeA, 0, dnsClassIN, 0, 0, 0, dnsTTL, 0, 4, a[0], a[1], a[2], a[3])
+	}
+	if q.edns {
+		out = append(out, 0, 0, dnsTypeOPT, byte(dnsEDNSSize>>8), byte(dnsEDNSSize&0xff), 0, 0, 0, 0, 0, 0)
+	}
+	return out
+}
+
+// answerDNS resolves one query for a client at callerIP.
+func (s *Sim) answerDNS(msg []byte, callerIP string, maxSize int) []byte {
+	q, err := parseDNSQuery(msg)
+	if err != nil {
+		if len(msg) < 12 {
+			return nil
+		}
+		return buildDNSResponse(dnsQuery{id: binary.BigEndian.Uint16(msg[0:])}, dnsFormErr, nil, maxSize)
+	}
+	if q.flags&0x7800 != 0 {
+		return buildDNSResponse(q, dnsNotImp, nil, maxSize)
+	}
+	ips, known := s.resolve(q.name, callerIP)
+	if !known {
+		return buildDNSResponse(q, dnsNXDomain, nil, maxSize)
+	}
+	if q.qtype != dnsTypeA && q.qtype != dnsTypeANY {
+		ips = nil // the name exists, with no record of that type
+	}
+	return buildDNSResponse(q, dnsRcodeOK, ips, maxSize)
+}
+
+// resolve returns the A records of a name and whether the name is known.
+func (s *Sim) resolve(name, callerIP string) ([]netip.Addr, bool) {
+	name = strings.TrimSuffix(name, ".rancher.internal")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == "rancher-metadata" {
+		return s.metadataIPsLocked(), true
+	}
+	labels := strings.Split(name, ".")
+	var svc *service
+	switch len(labels) {
+	case 1:
+		svc = s.serviceForCallerLocked(labels[0], callerIP)
+		if svc == nil {
+			return s.containerNameLocked(labels[0])
+		}
+	case 2:
+		if st := s.stackByNameLocked(labels[1]); st != nil {
+			svc = s.serviceByNameLocked(st, labels[0])
+		}
+	}
+	if svc == nil {
+		return nil, false
+	}
+	var ips []netip.Addr
+	for _, c := range s.metadataContainersLocked(svc.id) {
+		ok := c.healthState == "" || c.healthState == "healthy" || c.healthState == "updating-healthy"
+		if a, err := netip.ParseAddr(c.ip); err == nil && c.state == "running" && ok && !c.upgradeOld {
+			ips = append(ips, a)
+		}
+	}
+	return ips, true
+}
+
+// serviceForCallerLocked resolves a bare service name in the caller's own
+// stack first (Rancher's search domains), then in the first stack that has
+// a service of that name.
+func (s *Sim) serviceForCallerLocked(name, callerIP string) *service {
+	for _, c := range s.containers {
+		if c.ip == callerIP && c.state != "removed" {
+			if st := s.stacks[c.stackID]; st != nil {
+				if svc := s.serviceByNameLocked(st, name); svc != nil {
+					return svc
+				}
+			}
+		}
+	}
+	for _, st := range s.sortedStacksLocked() {
+		if svc := s.serviceByNameLocked(st, name); svc != nil {
+			return svc
+		}
+	}
+	return nil
+}
+
+func (s *Sim) containerNameLocked(name string) ([]netip.Addr, bool) {
+	for _, c := range s.containers {
+		if strings.EqualFold(c.name, name) && inMetadata(c) {
+			if a, err := netip.ParseAddr(c.ip); err == nil && c.state == "running" {
+				return []netip.Addr{a}, true
+			}
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+// metadataIPsLocked is the address rancher-metadata listens on (loopback
+// when it listens on every address).
+func (s *Sim) metadataIPsLocked() []netip.Addr {
+	ap, err := netip.ParseAddrPort(s.addrs.metadata)
+	if err != nil {
+		return nil
+	}
+	a := ap.Addr().Unmap()
+	if a.IsUnspecified() {
+		a = netip.MustParseAddr("127.0.0.1")
+	}
+	if !a.Is4() {
+		return nil
+	}
+	return []netip.Addr{a}
+}
+
+// serveDNSPacket answers UDP queries until the connection is closed.
+func (s *Sim) serveDNSPacket(conn net.PacketConn) {
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		host, _, _ := net.SplitHostPort(from.String())
+		q, perr := parseDNSQuery(buf[:n])
+		size := dnsMaxUDP
+		if perr == nil {
+			size = q.udpSize
+		}
+		if resp := s.answerDNS(buf[:n], host, size); resp != nil {
+			_, _ = conn.WriteTo(resp, from)
+		}
+	}
+}
+
+// serveDNSStream answers TCP queries (2-byte length prefix) until the
+// listener is closed.
+func (s *Sim) serveDNSStream(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.serveDNSConn(conn)
+	}
+}
+
+func (s *Sim) serveDNSConn(conn net.Conn) {
+	defer conn.Close()
+	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+	var hdr [2]byte
+	for {
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+			return
+		}
+		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+		if _, err := io.ReadFull(conn, msg); err != nil {
+			return
+		}
+		resp := s.answerDNS(msg, host, 0)
+		if resp == nil {
+			return
+		}
+		out := binary.BigEndian.AppendUint16(nil, uint16(len(resp)))
+		if _, err := conn.Write(append(out, resp...)); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package ranchersim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/drover-mesh/drover/pkg/ranchersim"
+	client "github.com/rancher/go-rancher/v2"
+)
+
+func helloService(t *testing.T, c *client.RancherClient) *client.Service {
+	t.Helper()
+	svcs, err := c.Service.List(&client.ListOpts{Filters: map[string]interface{}{"name": "hello"}})
+	if err != nil || len(svcs.Data) != 1 {
+		t.Fatalf("%v %v", svcs, err)
+	}
+	return &svcs.Data[0]
+}
+
+func TestUpgradeStartFirstFinishUpgradeOverTheAPI(t *testing.T) {
+	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 3, fastHealth())
+	c := newClient(t, s, s.SchemasURL())
+	svc := helloService(t, c)
+	before := s.Containers("demo", "hello")
+	got, err := c.Service.ActionUpgrade(svc, &client.ServiceUpgrade{InServiceStrategy: &client.InServiceUpgradeStrategy{
+		BatchSize: 2, IntervalMillis: 10, StartFirst: true,
+		LaunchConfig: &client.LaunchConfig{Labels: map[string]interface{}{"app": "hello", "v": "2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != "upgrading" || got.Id != svc.Id {
+		t.Fatalf("upgrade answered %+v", got)
+	}
+	settle(t, s)
+	svc, _ = c.Service.ById(svc.Id)
+	if svc.State != "upgraded" || svc.Actions["finishupgrade"] == "" {
+		t.Fatalf("after upgrade: state %s actions %v", svc.State, svc.Actions)
+	}
+	all := s.Containers("demo", "hello")
+	if len(all) != 6 || len(svc.InstanceIds) != 6 {
+		t.Fatalf("containers %d, instanceIds %d; want 6 and 6", len(all), len(svc.InstanceIds))
+	}
+	for i, v := range all {
+		if i < 3 && (v.ID != before[i].ID || v.State != "stopped") {
+			t.Errorf("old %d: %+v", i, v)
+		}
+		if i >= 3 && (v.State != "running" || v.HealthState != "healthy" || v.Name != before[i-3].Name) {
+			t.Errorf("new %d: %+v", i, v)
+		}
+	}
+	newest, _ := c.Container.ById(all[5].ID)
+	if newest.Labels["v"] != "2" {
+		t.Errorf("new launch config labels not applied: %v", newest.Labels)
+	}
+	if _, err := c.Service.ActionFinishupgrade(svc); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	all = s.Containers("demo", "hello")
+	for i, v := range all {
+		if (i < 3 && v.State != "removed") || (i >= 3 && v.State != "running") {
+			t.Errorf("after finish %d: %+v", i, v)
+		}
+	}
+	if svc, _ = c.Service.ById(svc.Id); svc.State != "active" || len(svc.InstanceIds) != 3 {
+		t.Fatalf("after finish: %s %v", svc.State, svc.InstanceIds)
+	}
+}
+
+func TestUpgradeRollback(t *testing.T) {
+	s := demo(t, ranchersim.Options{}, 2, nil)
+	before := s.Containers("demo", "hello")
+	if err := s.Upgrade("demo", "hello", 1, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	if err := s.Rollback("demo", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	for _, v := range s.Containers("demo", "hello") {
+		old := v.ID == before[0].ID || v.ID == before[1].ID
+		if old && (v.State != "running" || v.StartCount != 2) {
+			t.Errorf("old container after rollback: %+v", v)
+		}
+		if !old && v.State != "removed" {
+			t.Errorf("new container after rollback: %+v", v)
+		}
+	}
+}
+
+func TestRollingRestartKeepsIDs(t *testing.T) {
+	s := demo(t, ranchersim.Options{}, 3, fastHealth())
+	c := newClient(t, s, s.SchemasURL())
+	before := s.Containers("demo", "hello")
+	if _, err := c.Service.ActionRestart(helloService(t, c), &client.ServiceRestart{
+		RollingRestartStrategy: client.RollingRestartStrategy{BatchSize: 1, IntervalMillis: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	after := s.Containers("demo", "hello")
+	if len(after) != 3 {
+		t.Fatalf("%d containers", len(after))
+	}
+	for i := range after {
+		if after[i].ID != before[i].ID || after[i].StartCount != 2 || after[i].IP != before[i].IP ||
+			after[i].State != "running" || after[i].HealthState != "healthy" {
+			t.Errorf("%+v after restart of %+v", after[i], before[i])
+		}
+	}
+}
+
+func TestContainerActions(t *testing.T) {
+	s := demo(t, ranchersim.Options{}, 1, nil)
+	c := newClient(t, s, s.SchemasURL())
+	list, _ := c.Container.List(nil)
+	ct := &list.Data[0]
+	inst, err := c.Container.ActionRestart(ct)
+	if err != nil || inst.Id != ct.Id {
+		t.Fatalf("restart: %+v %v", inst, err)
+	}
+	settle(t, s)
+	if v := s.Containers("demo", "hello")[0]; v.StartCount != 2 || v.State != "running" {
+		t.Fatalf("after restart %+v", v)
+	}
+	// A stopped service container is started again by the service.
+	ct, _ = c.Container.ById(ct.Id)
+	if _, err := c.Container.ActionStop(ct, &client.InstanceStop{Timeout: 1}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	if v := s.Containers("demo", "hello")[0]; v.StartCount != 3 || v.State != "running" {
+		t.Fatalf("after stop %+v", v)
+	}
+	// Removing it makes the service create a replacement.
+	ct, _ = c.Container.ById(ct.Id)
+	if _, err := c.Container.ActionRemove(ct); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	vs := s.Containers("demo", "hello")
+	if len(vs) != 2 || vs[0].State != "removed" || vs[1].State != "running" || vs[1].CreateIndex != 2 {
+		t.Fatalf("after remove %+v", vs)
+	}
+	// An action that is not available in the state is refused.
+	ct, _ = c.Container.ById(vs[1].ID)
+	ct.Actions["start"] = ct.Links["self"] + "/?action=start"
+	if _, err := c.Container.ActionStart(ct); err == nil {
+		t.Fatal("start of a running container accepted")
+	}
+}
+
+func TestKilledContainerRestartsWithSameID(t *testing.T) {
+	s := demo(t, ranchersim.Options{}, 2, fastHealth())
+	v := s.Containers("demo", "hello")[0]
+	if err := s.KillContainer(v.ID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	after := s.Containers("demo", "hello")
+	if len(after) != 2 || after[0].ID != v.ID || after[0].StartCount != 2 || after[0].State != "running" ||
+		after[0].HealthState != "healthy" || after[0].IP != v.IP {
+		t.Fatalf("after kill: %+v", after)
+	}
+}
+
+func TestFailingHealthCheckRecreates(t *testing.T) {
+	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 2, fastHealth())
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	v := s.Containers("demo", "hello")[0]
+	if err := s.FailHealth(v.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "replacement", func() bool {
+		vs := s.Containers("demo", "hello")
+		return len(vs) == 3 && vs[0].State == "removed" && vs[2].State == "running" && vs[2].HealthState == "healthy"
+	})
+	settle(t, s)
+	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy stopped/unhealthy removing/unhealthy removed/unhealthy"
+	eventually(t, 30*time.Second, "unhealthy trail", func() bool {
+		tr := containerTrail(t, rec.all())[v.ID]
+		got := ""
+		for i, x := range tr {
+			if i > 0 {
+				got += " "
+			}
+			got += x
+		}
+		return got == want
+	})
+}
+
+func TestHealthStrategyNoneKeepsUnhealthy(t *testing.T) {
+	hc := fastHealth()
+	hc.Strategy = "none"
+	s := demo(t, ranchersim.Options{}, 1, hc)
+	v := s.Containers("demo", "hello")[0]
+	if err := s.FailHealth(v.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "unhealthy", func() bool {
+		return s.Containers("demo", "hello")[0].HealthState == "unhealthy"
+	})
+	if err := s.FailHealth(v.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "healthy again", func() bool {
+		return s.Containers("demo", "hello")[0].HealthState == "healthy"
+	})
+	if n := len(s.Containers("demo", "hello")); n != 1 {
+		t.Fatalf("%d containers, want 1", n)
+	}
+}
+
+func TestIPsAreNeverReusedWhileInUse(t *testing.T) {
+	s := demo(t, ranchersim.Options{IPRange: "127.42.7.0/24"}, 250, nil)
+	seen := map[string]bool{}
+	for _, v := range s.Containers("demo", "hello") {
+		last := v.IP[len("127.42.7."):]
+		if seen[v.IP] || last == "0" || last == "1" || last == "255" {
+			t.Fatalf("bad or repeated ip %s", v.IP)
+		}
+		seen[v.IP] = true
+	}
+	if err := s.Scale("demo", "hello", 254); err == nil {
+		settle(t, s)
+	}
+	if n := len(s.Containers("demo", "hello")); n > 253 {
+		t.Fatalf("%d containers in a /24 with 253 usable addresses", n)
+	}
+}
