@@ -3,11 +3,16 @@
 # and runs its eunit tests. Exits non-zero when a test fails.
 #   agent/eunit.sh          build + test
 #   agent/eunit.sh build    build only (ebin: agent/_build/eunit/ebin)
+#   agent/eunit.sh build DIR    build only, into DIR (an absolute path)
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")"
 
 out=_build/eunit/ebin
-rm -rf "$out"
+if [ -n "${2:-}" ]; then
+  out=$2
+else
+  rm -rf "$out"
+fi
 mkdir -p "$out"
 erlc -Wall -Werror +debug_info -o "$out" src/*.erl
 cp src/drover_agent.app.src "$out/drover_agent.app"
@@ -17,7 +22,7 @@ sed -i "s/{registered,/{modules, [$modules]},\n  {registered,/" "$out/drover_age
 
 erlc -Wall +debug_info -o "$out" test/*.erl
 tests=$(cd test && ls *_tests.erl | sed 's/\.erl$//' | paste -sd, -)
-erl -noshell -pa "$out" -eval "
+erl -noshell -kernel logger_level warning -pa "$out" -eval "
   case eunit:test([$tests], [verbose]) of
     ok -> halt(0);
     _ -> halt(1)

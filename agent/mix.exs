@@ -3,6 +3,8 @@ defmodule DroverAgent.MixProject do
   #   {:drover_agent, path: "../agent"}
   # and start it with the child spec {:drover_agent, port: 4001, token: "..."}.
   # The Erlang sources in src/ are the whole application; no Hex packages.
+  # TLS (the tls_* options) needs OTP's ssl application in the release:
+  # it is started only when TLS is configured.
   use Mix.Project
 
   def project do
@@ -20,7 +22,7 @@ defmodule DroverAgent.MixProject do
     [
       mod: {:drover_agent_app, []},
       registered: [:drover_agent_app_sup, :drover_agent_mesh, :drover_agent_http],
-      extra_applications: [:kernel, :stdlib]
+      extra_applications: [:kernel, :stdlib, :crypto]
     ]
   end
 end

@@ -21,8 +21,20 @@
 %% <li>`connect_timeout' (1500 ms): how long a peer set waits for its
 %%     connects (net_kernel:connect_node/1 blocks 3-7 s on a dead host);
 %%     below the controller's 2 s per-attempt timeout.</li>
-%% <li>`announce_timeout' (1000 ms), `read_timeout' (10000 ms),
-%%     `idle_timeout' (60000 ms, keep-alive).</li>
+%% <li>`announce_timeout' (1000 ms).</li>
+%% <li>`head_timeout' (5000 ms): the TLS handshake and the whole request
+%%     head must arrive within it; `body_timeout' (10000 ms): the whole
+%%     body; `idle_timeout' (60000 ms): a kept-alive connection's wait for
+%%     its next request.</li>
+%% <li>`max_connections' (1024, lowered to fit the descriptor limit) and
+%%     `max_connections_per_source' (64): connections beyond are closed at
+%%     once.</li>
+%% <li>`max_new_atoms' (100000): the atom budget of the VM (see
+%%     drover_agent_atoms).</li>
+%% <li>`tls_certfile', `tls_keyfile' (PEM, none): serve HTTPS;
+%%     `tls_cacertfile' (none): also require client certificates signed by
+%%     these CAs. `announce_cacertfile' (none: the system's CAs): the CAs
+%%     that an https:// announce URL's certificate is checked against.</li>
 %% </ul>
 -module(drover_agent).
 
@@ -31,11 +43,21 @@
 -export([child_spec/1, start_link/1, status/0, flags/0, port/0,
          normalize_options/1, normalize_options/2]).
 
+%% The defaults; docs/nodeapi.md and docs/agent.md state each limit.
 -define(DEFAULTS, #{port => 4001, ip => {0, 0, 0, 0}, token => <<>>,
                     announce_url => undefined, announce_token => <<>>,
                     connect_timeout => 1500, announce_timeout => 1000,
-                    read_timeout => 10000, idle_timeout => 60000,
-                    max_body => 1048576}).
+                    head_timeout => 5000, body_timeout => 10000, idle_timeout => 60000,
+                    max_body => 1048576,
+                    max_connections => 1024, max_connections_per_source => 64,
+                    max_new_atoms => 100000,
+                    tls_certfile => undefined, tls_keyfile => undefined,
+                    tls_cacertfile => undefined, announce_cacertfile => undefined}).
+%% Options holding integers, and options holding file paths.
+-define(INTEGERS, [port, connect_timeout, announce_timeout, head_timeout, body_timeout,
+                   idle_timeout, max_body, max_connections, max_connections_per_source,
+                   max_new_atoms]).
+-define(PATHS, [tls_certfile, tls_keyfile, tls_cacertfile, announce_cacertfile]).
 
 %% @doc A supervisor child spec for one agent.
 -spec child_spec(map() | proplists:proplist()) -> supervisor:child_spec().
@@ -62,8 +84,11 @@ status() ->
     Base = #{node => atom_to_binary(node(), utf8), connected => Connected,
              managed => Managed, revision => Rev, leaving => Leaving,
              otpRelease => list_to_binary(erlang:system_info(otp_release)),
-             flags => flags()},
-    case [#{node => P, reason => Why} || {P, Why} <- Failed, not lists:member(P, Connected)] of
+             flags => flags(),
+             atoms_created => drover_agent_atoms:created(),
+             atom_budget => drover_agent_mesh:atom_budget()},
+    IsConnected = maps:from_keys(Connected, true),
+    case [#{node => P, reason => Why} || {P, Why} <- Failed, not is_map_key(P, IsConnected)] of
         [] -> Base;
         F -> Base#{failed => F}
     end.
@@ -108,11 +133,13 @@ normalize_options(Opts, Env) when is_list(Opts) ->
 normalize_options(Opts, Env) ->
     M = maps:merge(maps:merge(?DEFAULTS, maps:with(maps:keys(?DEFAULTS) ++ [token_file, token_env], Env)),
                    Opts),
-    M#{ip := ip(maps:get(ip, M)),
-       port := integer(maps:get(port, M)),
-       token := token(M),
-       announce_url := announce_url(maps:get(announce_url, M)),
-       announce_token := bin(maps:get(announce_token, M))}.
+    Integers = maps:map(fun(_, V) -> integer(V) end, maps:with(?INTEGERS, M)),
+    Paths = maps:map(fun(_, V) -> path(V) end, maps:with(?PATHS, M)),
+    M1 = maps:merge(M, maps:merge(Integers, Paths)),
+    M1#{ip := ip(maps:get(ip, M)),
+        token := token(M),
+        announce_url := announce_url(maps:get(announce_url, M)),
+        announce_token := bin(maps:get(announce_token, M))}.
 
 ip(T) when is_tuple(T) -> T;
 ip(any) -> {0, 0, 0, 0};
@@ -139,6 +166,9 @@ token(_) ->
 
 announce_url(U) when U =:= undefined; U =:= nil; U =:= ""; U =:= <<>>; U =:= false -> undefined;
 announce_url(U) -> str(U).
+
+path(P) when P =:= undefined; P =:= nil; P =:= ""; P =:= <<>>; P =:= false -> undefined;
+path(P) -> str(P).
 
 bin(undefined) -> <<>>;
 bin(nil) -> <<>>;

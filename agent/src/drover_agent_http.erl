@@ -1,30 +1,37 @@
-%% @doc The agent's HTTP/1.1 server: a listener that owns the socket, an
-%% acceptor, and one process per connection (a crash or a slow client
-%% touches only its own connection). Requests are parsed with the
-%% runtime's `{packet, http_bin}' parser; bodies are capped, reads time out.
+%% @doc The agent's HTTP/1.1 server: a listener process that owns the
+%% listening socket (plain TCP, or TLS with the `tls_*' options), and one
+%% acceptor that accepts, counts and limits the connections, after
+%% ninenines/ranch's ranch_conns_sup: every connection process is linked to
+%% the acceptor, which traps their exits, so the count cannot leak when one
+%% crashes or is killed.
+%%
+%% Limits (docs/nodeapi.md): at most `max_connections_per_source' (64)
+%% connections at once from one address and `max_connections' (1024) in
+%% all, lowered to fit the process's file-descriptor limit. A connection
+%% beyond them is closed at once with a TCP reset, before anything is read,
+%% so one source cannot keep another's health checks from being answered.
+%% An accept that fails for want of file descriptors (emfile) is retried
+%% after 100 ms; accepting never stops while the listener lives.
 -module(drover_agent_http).
 -behaviour(gen_server).
 
 -include_lib("kernel/include/logger.hrl").
 
--export([start_link/1, port/0]).
+-export([start_link/1, port/0, health_answered/1, connection_limits/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
-%% Internal, spawned.
--export([accept_loop/2, connection/2]).
 
-%% At most this many header lines per request.
--define(MAX_HEADERS, 100).
-%% Longest request or header line.
--define(MAX_LINE, 8192).
-%% After an early error answer, discard at most this much of the unread
-%% body, for at most DRAIN_TIMEOUT, so that the client reads the answer.
--define(MAX_DRAIN, 4 * 1024 * 1024).
--define(DRAIN_TIMEOUT, 1000).
 %% Until the controller has applied a peer set, a health probe answered
 %% re-announces "up", at most every REANNOUNCE_GAP ms and only during the
-%% first REANNOUNCE_FOR ms after the listener opened (see maybe_reannounce/1).
+%% first REANNOUNCE_FOR ms after the listener opened (see health_answered/1).
 -define(REANNOUNCE_GAP, 500).
 -define(REANNOUNCE_FOR, 120000).
+%% File descriptors left to the rest of the VM (distribution, epmd, files)
+%% when the connection cap is fitted to the descriptor limit.
+-define(FD_RESERVE, 64).
+%% An accept that failed for want of resources is retried after this.
+-define(ACCEPT_BACKOFF, 100).
+%% Refused connections and failed accepts are logged at most this often.
+-define(LOG_EVERY, 10000).
 
 %% @doc Starts the listener. Opts: see drover_agent:normalize_options/1.
 start_link(Opts) ->
@@ -35,23 +42,35 @@ start_link(Opts) ->
 port() ->
     gen_server:call(?MODULE, port).
 
+%% @doc The connection caps for the options and a descriptor limit
+%% (undefined: unknown): `{PerSource, Total}'. Total is lowered to leave
+%% ?FD_RESERVE descriptors to the rest of the VM.
+-spec connection_limits(map(), pos_integer() | undefined) -> {pos_integer(), pos_integer()}.
+connection_limits(#{max_connections := Max, max_connections_per_source := PerSource}, MaxFds) ->
+    Total = case MaxFds of
+                undefined -> Max;
+                _ -> max(1, min(Max, MaxFds - ?FD_RESERVE))
+            end,
+    {max(1, min(PerSource, Total)), Total}.
+
 init(#{port := Port, ip := IP} = Opts) ->
     process_flag(trap_exit, true),
-    SockOpts = [binary, {active, false}, {packet, http_bin}, {reuseaddr, true},
-                {ip, IP}, {backlog, 1024}, {packet_size, ?MAX_LINE}, {nodelay, true}],
-    case gen_tcp:listen(Port, SockOpts) of
-        {ok, LSock} ->
-            {ok, Actual} = inet:port(LSock),
-            Acceptor = spawn_link(?MODULE, accept_loop, [LSock, Opts]),
-            ?LOG_NOTICE(#{what => "drover_agent: listening", ip => inet:ntoa(IP), port => Actual}),
+    case listen(Port, IP, Opts) of
+        {ok, LSock, Actual, Scheme} ->
+            Limits = connection_limits(Opts, max_fds()),
+            Self = self(),
+            Acceptor = proc_lib:spawn_link(fun() -> acceptor(Self, LSock, Limits, Opts) end),
+            ?LOG_NOTICE(#{what => "drover_agent: listening", ip => inet:ntoa(IP), port => Actual,
+                          scheme => Scheme, max_connections => element(2, Limits),
+                          max_connections_per_source => element(1, Limits)}),
             Opened = erlang:monotonic_time(millisecond),
             LastAnnounce = atomics:new(1, [{signed, true}]),
             atomics:put(LastAnnounce, 1, Opened - ?REANNOUNCE_GAP),
             persistent_term:put({?MODULE, reannounce}, {Opened, LastAnnounce}),
             _ = spawn(fun() -> drover_agent_announce:announce(up, Opts) end),
-            {ok, #{lsock => LSock, port => Actual, acceptor => Acceptor, opts => Opts}};
+            {ok, #{lsock => LSock, port => Actual, acceptor => Acceptor}};
         {error, Reason} ->
-            {stop, {listen, Port, Reason}}
+            {stop, Reason}
     end.
 
 handle_call(port, _From, #{port := Port} = S) ->
@@ -68,199 +87,158 @@ handle_info(_, S) ->
     {noreply, S}.
 
 terminate(_, #{lsock := LSock}) ->
-    gen_tcp:close(LSock).
+    drover_agent_sock:close(LSock).
 
-%% @private
-accept_loop(LSock, Opts) ->
-    case gen_tcp:accept(LSock) of
-        {ok, Sock} ->
-            Pid = spawn(?MODULE, connection, [Sock, Opts]),
-            case gen_tcp:controlling_process(Sock, Pid) of
-                ok -> Pid ! go;
-                _ -> gen_tcp:close(Sock), exit(Pid, kill)
-            end,
-            accept_loop(LSock, Opts);
-        {error, closed} ->
-            exit(normal);
-        {error, Reason} ->
-            %% emfile and the like: back off a little instead of spinning.
-            ?LOG_WARNING(#{what => "drover_agent: accept failed", reason => Reason}),
-            timer:sleep(100),
-            accept_loop(LSock, Opts)
+%%% Listening
+
+listen(Port, IP, Opts) ->
+    case drover_agent_tls:server_options(Opts) of
+        {ok, Tls} ->
+            case drover_agent_sock:listen(Port, IP, Tls) of
+                {ok, LSock} ->
+                    Scheme = case Tls of none -> http; _ -> https end,
+                    {ok, LSock, local_port(LSock), Scheme};
+                {error, Reason} ->
+                    {error, {listen, Port, Reason}}
+            end;
+        {error, _} = Err ->
+            Err
     end.
 
-%% @private One connection: requests one after another (keep-alive).
-connection(Sock, Opts) ->
-    receive go -> ok after 5000 -> exit(normal) end,
-    try
-        serve(Sock, Opts, maps:get(read_timeout, Opts))
-    catch
-        Class:Reason:Stack ->
-            ?LOG_ERROR(#{what => "drover_agent: connection crashed", class => Class, reason => Reason, stack => Stack}),
-            _ = send(Sock, 500, error_body(internal, <<"internal error">>), false, [])
-    end,
-    gen_tcp:close(Sock).
+local_port({tcp, L}) -> {ok, P} = inet:port(L), P;
+local_port({ssl, L}) -> {ok, {_, P}} = ssl:sockname(L), P.
 
-serve(Sock, Opts, FirstTimeout) ->
-    case read_head(Sock, FirstTimeout, maps:get(read_timeout, Opts)) of
-        {ok, Req} ->
-            case handle(Sock, Req, Opts) of
-                {keep_alive, true} -> serve(Sock, Opts, maps:get(idle_timeout, Opts));
-                _ -> ok
+max_fds() ->
+    case [F || PollSet <- erlang:system_info(check_io), {max_fds, F} <- PollSet,
+               is_integer(F)] of
+        [F | _] -> F;
+        [] -> undefined
+    end.
+
+%%% The acceptor: accepts, counts, limits
+
+-record(acc, {parent :: pid(),
+              lsock :: drover_agent_sock:socket(),
+              opts :: map(),
+              per_source :: pos_integer(),
+              total_max :: pos_integer(),
+              conns = #{} :: #{pid() => inet:ip_address()},
+              sources = #{} :: #{inet:ip_address() => pos_integer()},
+              %% refusals and accept failures since the last log line
+              refused = 0 :: non_neg_integer(),
+              failed = 0 :: non_neg_integer(),
+              logged = -?LOG_EVERY * 2 :: integer()}).
+
+acceptor(Parent, LSock, {PerSource, Total}, Opts) ->
+    process_flag(trap_exit, true),
+    accept_loop(#acc{parent = Parent, lsock = LSock, opts = Opts,
+                     per_source = PerSource, total_max = Total}).
+
+accept_loop(#acc{lsock = LSock} = A0) ->
+    A = reap(A0),
+    case drover_agent_sock:accept(LSock) of
+        {ok, Sock} -> accept_loop(admit(Sock, A));
+        {error, closed} -> exit(normal);
+        {error, Reason} -> accept_loop(accept_failed(Reason, A))
+    end.
+
+%% Counts down the connections that ended while the acceptor waited in
+%% accept: the counts are read only when a connection is admitted, right
+%% after this.
+reap(#acc{parent = Parent, conns = Conns, sources = Sources} = A) ->
+    receive
+        {'EXIT', Parent, Reason} ->
+            exit(Reason);
+        {'EXIT', Pid, _} when is_map_key(Pid, Conns) ->
+            IP = map_get(Pid, Conns),
+            Sources1 = case map_get(IP, Sources) of
+                           1 -> maps:remove(IP, Sources);
+                           N -> Sources#{IP := N - 1}
+                       end,
+            reap(A#acc{conns = maps:remove(Pid, Conns), sources = Sources1});
+        {'EXIT', _, _} ->
+            reap(A)
+    after 0 ->
+        A
+    end.
+
+admit(Sock, #acc{conns = Conns, sources = Sources, per_source = PerSource,
+                 total_max = Total} = A) ->
+    case drover_agent_sock:peer_ip(Sock) of
+        {ok, IP} ->
+            Count = maps:get(IP, Sources, 0),
+            if
+                map_size(Conns) >= Total -> refuse(Sock, total, IP, A);
+                Count >= PerSource -> refuse(Sock, per_source, IP, A);
+                true -> start(Sock, IP, Count, A)
             end;
-        {error, {Status, Code, Msg}} ->
-            _ = send(Sock, Status, error_body(Code, Msg), false, []),
-            drain(Sock);
         {error, _} ->
-            ok
+            drover_agent_sock:close(Sock),
+            A
     end.
 
-%%% Reading
-
-read_head(Sock, FirstTimeout, Timeout) ->
-    case gen_tcp:recv(Sock, 0, FirstTimeout) of
-        {ok, {http_request, Method, {abs_path, Path}, {1, Minor}}} ->
-            read_headers(Sock, Timeout, #{method => Method, path => Path, minor => Minor,
-                                          headers => #{}, count => 0});
-        {ok, {http_request, _, _, _}} ->
-            {error, {400, bad_request, <<"unsupported request target or version">>}};
-        {ok, {http_error, _}} ->
-            {error, {400, bad_request, <<"malformed request line">>}};
-        {ok, _} ->
-            {error, {400, bad_request, <<"malformed request">>}};
-        {error, emsgsize} ->
-            {error, {400, bad_request, <<"request line too long">>}};
-        {error, _} = Err ->
-            Err
+start(Sock, IP, Count, #acc{conns = Conns, sources = Sources, opts = Opts} = A) ->
+    Accepted = erlang:monotonic_time(millisecond),
+    Pid = proc_lib:spawn_link(drover_agent_http_conn, start, [Opts, Accepted]),
+    case drover_agent_sock:controlling_process(Sock, Pid) of
+        ok ->
+            Pid ! {socket, Sock},
+            A#acc{conns = Conns#{Pid => IP}, sources = Sources#{IP => Count + 1}};
+        {error, _} ->
+            drover_agent_sock:close(Sock),
+            unlink(Pid),
+            exit(Pid, kill),
+            A
     end.
 
-read_headers(_, _, #{count := N}) when N > ?MAX_HEADERS ->
-    {error, {400, bad_request, <<"too many headers">>}};
-read_headers(Sock, Timeout, #{headers := H, count := N} = Req) ->
-    case gen_tcp:recv(Sock, 0, Timeout) of
-        {ok, {http_header, _, Name, _, Value}} ->
-            Key = header_key(Name),
-            case {Key, maps:find(Key, H)} of
-                {<<"content-length">>, {ok, Old}} when Old =/= Value ->
-                    {error, {400, bad_request, <<"conflicting content-length">>}};
-                _ ->
-                    read_headers(Sock, Timeout, Req#{headers := H#{Key => Value}, count := N + 1})
-            end;
-        {ok, http_eoh} ->
-            {ok, Req};
-        {ok, {http_error, _}} ->
-            {error, {400, bad_request, <<"malformed header">>}};
-        {error, emsgsize} ->
-            {error, {400, bad_request, <<"header line too long">>}};
-        {ok, _} ->
-            {error, {400, bad_request, <<"malformed request">>}};
-        {error, _} = Err ->
-            Err
+refuse(Sock, Limit, IP, #acc{refused = R} = A) ->
+    drover_agent_sock:reset(Sock),
+    maybe_log(A#acc{refused = R + 1}, Limit, IP).
+
+accept_failed(Reason, #acc{failed = F} = A) ->
+    A1 = maybe_log(A#acc{failed = F + 1}, Reason, undefined),
+    %% Out of descriptors or memory: wait for connections to end. Anything
+    %% else (a client that reset before the accept, a TLS set-up error):
+    %% go on at once.
+    case lists:member(Reason, [emfile, enfile, enobufs, enomem, system_limit]) of
+        true -> timer:sleep(?ACCEPT_BACKOFF);
+        false -> ok
+    end,
+    A1.
+
+%% One warning per ?LOG_EVERY ms at most, with the counts since the last.
+maybe_log(#acc{logged = Logged, refused = R, failed = F, per_source = PerSource,
+               total_max = Total} = A, Why, IP) ->
+    Now = erlang:monotonic_time(millisecond),
+    case Now - Logged >= ?LOG_EVERY of
+        true ->
+            ?LOG_WARNING(#{what => "drover_agent: connections refused or accepts failed",
+                           last_reason => Why, last_source => format_ip(IP),
+                           refused => R, accept_failures => F,
+                           connections => map_size(A#acc.conns),
+                           max_connections => Total, max_connections_per_source => PerSource}),
+            A#acc{logged = Now, refused = 0, failed = 0};
+        false ->
+            A
     end.
 
-header_key(Name) when is_atom(Name) -> string:lowercase(atom_to_binary(Name, latin1));
-header_key(Name) -> string:lowercase(Name).
+format_ip(undefined) -> undefined;
+format_ip(IP) -> list_to_binary(inet:ntoa(IP)).
 
-%% Reads the body, at most Max bytes. {error, {Status, Code, Msg}} leaves
-%% the connection unusable (the caller closes it).
-read_body(Sock, #{headers := H}, Max, Timeout) ->
-    TE = maps:get(<<"transfer-encoding">>, H, undefined),
-    CL = maps:get(<<"content-length">>, H, undefined),
-    case {TE, CL} of
-        {undefined, undefined} -> {ok, <<>>};
-        {undefined, _} -> read_fixed(Sock, CL, Max, Timeout);
-        {_, undefined} ->
-            case string:lowercase(string:trim(TE)) of
-                <<"chunked">> ->
-                    continue(Sock, H),
-                    read_chunked(Sock, Max, Timeout, []);
-                _ -> {error, {400, bad_request, <<"unsupported transfer-encoding">>}}
-            end;
-        _ -> {error, {400, bad_request, <<"both transfer-encoding and content-length">>}}
-    end.
+%%% Re-announcements
 
-read_fixed(Sock, CL, Max, Timeout) ->
-    case string:to_integer(string:trim(CL)) of
-        {N, <<>>} when is_integer(N), N > Max ->
-            {error, {413, too_large, too_large_msg(Max)}};
-        {0, <<>>} -> {ok, <<>>};
-        {N, <<>>} when is_integer(N), N > 0 ->
-            continue(Sock, #{}),
-            ok = inet:setopts(Sock, [{packet, raw}]),
-            Result = gen_tcp:recv(Sock, N, Timeout),
-            ok = inet:setopts(Sock, [{packet, http_bin}]),
-            Result;
-        _ -> {error, {400, bad_request, <<"bad content-length">>}}
-    end.
-
-read_chunked(Sock, Left, Timeout, Acc) ->
-    ok = inet:setopts(Sock, [{packet, line}]),
-    case gen_tcp:recv(Sock, 0, Timeout) of
-        {ok, Line} ->
-            [Hex | _] = binary:split(string:trim(Line), <<";">>),
-            case catch binary_to_integer(string:trim(Hex), 16) of
-                0 -> skip_trailers(Sock, Timeout, Acc);
-                N when is_integer(N), N > Left ->
-                    {error, {413, too_large, too_large_msg(Left)}};
-                N when is_integer(N), N > 0 ->
-                    ok = inet:setopts(Sock, [{packet, raw}]),
-                    case gen_tcp:recv(Sock, N + 2, Timeout) of
-                        {ok, <<Chunk:N/binary, "\r\n">>} ->
-                            read_chunked(Sock, Left - N, Timeout, [Acc, Chunk]);
-                        {ok, _} -> {error, {400, bad_request, <<"malformed chunk">>}};
-                        Err -> Err
-                    end;
-                _ -> {error, {400, bad_request, <<"malformed chunk size">>}}
-            end;
-        Err -> Err
-    end.
-
-skip_trailers(Sock, Timeout, Acc) ->
-    case gen_tcp:recv(Sock, 0, Timeout) of
-        {ok, <<"\r\n">>} ->
-            ok = inet:setopts(Sock, [{packet, http_bin}]),
-            {ok, iolist_to_binary(Acc)};
-        {ok, _} -> skip_trailers(Sock, Timeout, Acc);
-        Err -> Err
-    end.
-
-too_large_msg(_) ->
-    <<"request body larger than 1048576 bytes">>.
-
-%% Answers `Expect: 100-continue' before the body is read.
-continue(Sock, H) ->
-    case string:lowercase(maps:get(<<"expect">>, H, <<>>)) of
-        <<"100-continue">> -> _ = gen_tcp:send(Sock, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
-        _ -> ok
-    end.
-
-%% Discards what the client still sends after an early answer, so that the
-%% close does not reset the connection before the client read the answer.
-drain(Sock) ->
-    _ = gen_tcp:shutdown(Sock, write),
-    _ = inet:setopts(Sock, [{packet, raw}]),
-    Deadline = erlang:monotonic_time(millisecond) + ?DRAIN_TIMEOUT,
-    drain(Sock, ?MAX_DRAIN, Deadline).
-
-drain(_, Left, _) when Left =< 0 -> ok;
-drain(Sock, Left, Deadline) ->
-    case gen_tcp:recv(Sock, 0, max(0, Deadline - erlang:monotonic_time(millisecond))) of
-        {ok, Data} -> drain(Sock, Left - byte_size(Data), Deadline);
-        _ -> ok
-    end.
-
-%%% Handling
-
-%% @doc Re-announces "up" after a health probe was answered, while the
-%% controller has not applied a peer set yet (revision 0, not leaving), at
-%% most every ?REANNOUNCE_GAP ms, during the agent's first ?REANNOUNCE_FOR
-%% ms. Rancher turns a container healthy right after the probe that passes
-%% its healthy threshold; the announcement makes the controller read the
-%% container at that moment instead of waiting for Cattle's next 1 s event
-%% tick. Rancher still decides: the controller only reads.
-maybe_reannounce(#{announce_url := undefined}) ->
+%% @doc Called after a health probe was answered: re-announces "up" while
+%% the controller has not applied a peer set yet (revision 0, not leaving),
+%% at most every ?REANNOUNCE_GAP ms, during the agent's first
+%% ?REANNOUNCE_FOR ms. Rancher turns a container healthy right after the
+%% probe that passes its healthy threshold; the announcement makes the
+%% controller read the container at that moment instead of waiting for
+%% Cattle's next 1 s event tick. Rancher still decides: the controller only
+%% reads.
+-spec health_answered(map()) -> ok.
+health_answered(#{announce_url := undefined}) ->
     ok;
-maybe_reannounce(Opts) ->
+health_answered(Opts) ->
     Now = erlang:monotonic_time(millisecond),
     case {unapplied(), persistent_term:get({?MODULE, reannounce}, undefined)} of
         {true, {Started, Last}} when Now - Started < ?REANNOUNCE_FOR ->
@@ -281,130 +259,3 @@ unapplied() ->
     catch
         _:_ -> false
     end.
-
-handle(Sock, #{method := Method, path := Path, headers := H, minor := Minor} = Req, Opts) ->
-    KeepAlive = keep_alive(Minor, H),
-    case dispatch(Method, Path, H, Opts) of
-        {ok, health} ->
-            Body = drover_agent_json:encode(#{status => ok, node => atom_to_binary(node(), utf8)}),
-            Result = with_body(Sock, Req, Opts, KeepAlive, fun(_) -> {200, Body} end),
-            maybe_reannounce(Opts),
-            Result;
-        {ok, Route} ->
-            with_body(Sock, Req, Opts, KeepAlive, fun(B) -> answer(Route, B) end);
-        {error, Status, Code, Msg, Extra} ->
-            _ = send(Sock, Status, error_body(Code, Msg), false, Extra),
-            drain(Sock),
-            {keep_alive, false}
-    end.
-
-dispatch(Method, Path, H, #{token := Token}) ->
-    Authorized = fun() ->
-                         case drover_agent_rules:bearer_token(maps:get(<<"authorization">>, H, undefined)) of
-                             {ok, Got} -> drover_agent_rules:token_equal(Token, Got);
-                             error -> false
-                         end
-                 end,
-    case drover_agent_rules:route(Method, Path) of
-        {ok, health} -> {ok, health};
-        Route ->
-            case Authorized() of
-                false -> {error, 401, unauthorized, <<"missing or wrong bearer token">>,
-                          [{<<"WWW-Authenticate">>, <<"Bearer realm=\"drover\"">>}]};
-                true -> authorized_route(Route, Path)
-            end
-    end.
-
-authorized_route({ok, Route}, _) -> {ok, Route};
-authorized_route({error, not_found}, Path) ->
-    {error, 404, not_found, <<"no such path: ", (printable(Path))/binary>>, []};
-authorized_route({error, method_not_allowed, Allow}, _) ->
-    {error, 405, method_not_allowed, <<"method not allowed; allowed: ", Allow/binary>>,
-     [{<<"Allow">>, Allow}]}.
-
-printable(B) when byte_size(B) > 64 -> printable(binary:part(B, 0, 64));
-printable(B) -> << <<(if C >= 16#20, C < 16#7F -> C; true -> $? end)>> || <<C>> <= B >>.
-
-with_body(Sock, Req, #{max_body := Max, read_timeout := T}, KeepAlive, Fun) ->
-    case read_body(Sock, Req, Max, T) of
-        {ok, Body} ->
-            {Status, RespBody} = Fun(Body),
-            Sent = case maps:get(method, Req) of
-                       'HEAD' -> send_head(Sock, Status, iolist_size(RespBody), KeepAlive);
-                       _ -> send(Sock, Status, RespBody, KeepAlive, [])
-                   end,
-            ok_or_close(Sent, KeepAlive);
-        {error, {Status, Code, Msg}} ->
-            _ = send(Sock, Status, error_body(Code, Msg), false, []),
-            drain(Sock),
-            {keep_alive, false};
-        {error, _} ->
-            {keep_alive, false}
-    end.
-
-ok_or_close(ok, KeepAlive) -> {keep_alive, KeepAlive};
-ok_or_close(_, _) -> {keep_alive, false}.
-
-keep_alive(Minor, H) ->
-    case {Minor, string:lowercase(maps:get(<<"connection">>, H, <<>>))} of
-        {_, <<"close">>} -> false;
-        {1, _} -> true;
-        {_, <<"keep-alive">>} -> true;
-        _ -> false
-    end.
-
-%% The protocol's three authenticated routes; returns {Status, Body}.
-answer(status, _) ->
-    {200, drover_agent_json:encode(drover_agent:status())};
-answer(Route, Body) ->
-    case drover_agent_json:decode(Body) of
-        {ok, Json} -> apply_request(Route, Json);
-        {error, _} -> {400, error_body(bad_request, <<"malformed JSON body">>)}
-    end.
-
-apply_request(peers, Json) ->
-    case drover_agent_rules:decode_set_peers(Json) of
-        {ok, Rev, Peers} -> result(drover_agent_mesh:set_peers(Rev, Peers));
-        {error, Code, Msg} -> {400, error_body(Code, Msg)}
-    end;
-apply_request(leave, Json) ->
-    case drover_agent_rules:decode_leave(Json) of
-        {ok, Rev} -> result(drover_agent_mesh:leave(Rev));
-        {error, Code, Msg} -> {400, error_body(Code, Msg)}
-    end.
-
-result(ok) ->
-    {200, drover_agent_json:encode(drover_agent:status())};
-result({error, stale}) ->
-    {409, error_body(stale_revision, <<"revision is older than the applied one, "
-                                        "or equal with a different request">>)};
-result({error, stopping}) ->
-    {503, error_body(internal, <<"node is stopping">>)}.
-
-error_body(Code, Msg) ->
-    drover_agent_json:encode(#{code => atom_to_binary(Code, utf8), message => Msg}).
-
-send_head(Sock, Status, Len, KeepAlive) ->
-    Conn = case KeepAlive of true -> <<"keep-alive">>; false -> <<"close">> end,
-    gen_tcp:send(Sock, [<<"HTTP/1.1 ">>, integer_to_binary(Status), $\s, reason(Status),
-                        <<"\r\nContent-Type: application/json\r\nContent-Length: ">>,
-                        integer_to_binary(Len), <<"\r\nConnection: ">>, Conn, <<"\r\n\r\n">>]).
-
-send(Sock, Status, Body, KeepAlive, Extra) ->
-    Conn = case KeepAlive of true -> <<"keep-alive">>; false -> <<"close">> end,
-    Headers = [[N, <<": ">>, V, <<"\r\n">>] || {N, V} <- Extra],
-    gen_tcp:send(Sock, [<<"HTTP/1.1 ">>, integer_to_binary(Status), $\s, reason(Status),
-                        <<"\r\nContent-Type: application/json\r\nContent-Length: ">>,
-                        integer_to_binary(iolist_size(Body)), <<"\r\nConnection: ">>, Conn,
-                        <<"\r\n">>, Headers, <<"\r\n">>, Body]).
-
-reason(200) -> <<"OK">>;
-reason(400) -> <<"Bad Request">>;
-reason(401) -> <<"Unauthorized">>;
-reason(404) -> <<"Not Found">>;
-reason(405) -> <<"Method Not Allowed">>;
-reason(409) -> <<"Conflict">>;
-reason(413) -> <<"Content Too Large">>;
-reason(500) -> <<"Internal Server Error">>;
-reason(503) -> <<"Service Unavailable">>;
-reason(_) -> <<"Unknown">>.

@@ -8,7 +8,7 @@
 
 -include_lib("kernel/include/logger.hrl").
 
--export([start_link/1, set_peers/2, leave/1, stopping/0, state/0]).
+-export([start_link/1, set_peers/2, leave/1, stopping/0, state/0, atom_budget/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 -define(TABLE, drover_agent_state).
@@ -21,9 +21,11 @@
 start_link(Opts) ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, Opts, []).
 
-%% @doc Applies a peer set. Returns ok, or {error, stale} for a refused
-%% revision, or {error, stopping} once the VM is stopping.
--spec set_peers(non_neg_integer(), [binary()]) -> ok | {error, stale | stopping}.
+%% @doc Applies a peer set (valid names, sorted, no duplicates). Returns
+%% ok, or {error, stale} for a refused revision, {error, atom_budget} when
+%% new names do not fit the atom budget (drover_agent_atoms), or {error,
+%% stopping} once the VM is stopping. A refused set changes nothing.
+-spec set_peers(non_neg_integer(), [binary()]) -> ok | {error, stale | atom_budget | stopping}.
 set_peers(Rev, Peers) ->
     gen_server:call(?MODULE, {set_peers, Rev, Peers}, call_timeout()).
 
@@ -47,6 +49,12 @@ state() ->
     [{state, S}] = ets:lookup(?TABLE, state),
     S.
 
+%% @doc The atom budget the running agent applies.
+-spec atom_budget() -> non_neg_integer().
+atom_budget() ->
+    [{max_new_atoms, B}] = ets:lookup(?TABLE, max_new_atoms),
+    B.
+
 call_timeout() ->
     [{connect_timeout, T}] = ets:lookup(?TABLE, connect_timeout),
     T + ?CALL_MARGIN.
@@ -54,9 +62,12 @@ call_timeout() ->
 init(Opts) ->
     process_flag(trap_exit, true),
     ?TABLE = ets:new(?TABLE, [named_table, protected, {read_concurrency, true}]),
-    ets:insert(?TABLE, {connect_timeout, maps:get(connect_timeout, Opts)}),
+    ets:insert(?TABLE, [{connect_timeout, maps:get(connect_timeout, Opts)},
+                        {max_new_atoms, maps:get(max_new_atoms, Opts)}]),
     Signal = drover_agent_signal:install(),
-    S = #{opts => Opts, signal => Signal, stopping => false, pending => #{},
+    %% pending: connects still running (ref => peer); inflight: the same
+    %% by peer, so that a peer never has two connects at once.
+    S = #{opts => Opts, signal => Signal, stopping => false, pending => #{}, inflight => #{},
           applied => #{revision => 0, managed => [], leaving => false, failed => []}},
     publish(S),
     {ok, S}.
@@ -67,8 +78,13 @@ handle_call({set_peers, Rev, Peers0}, _From, #{applied := A} = S) ->
     %% A node never manages itself (docs/nodeapi.md).
     Peers = lists:delete(atom_to_binary(node(), utf8), Peers0),
     case drover_agent_rules:decide(A, Rev, {Peers, false}) of
-        stale -> {reply, {error, stale}, S};
-        Decision -> {reply, ok, apply_peers(Decision, Rev, Peers, S)}
+        stale ->
+            {reply, {error, stale}, S};
+        Decision ->
+            case drover_agent_atoms:to_atoms(Peers, maps:get(max_new_atoms, maps:get(opts, S))) of
+                {ok, Atoms} -> {reply, ok, apply_peers(Decision, Rev, lists:zip(Peers, Atoms), S)};
+                {error, exhausted} -> {reply, {error, atom_budget}, S}
+            end
     end;
 handle_call({leave, _}, _From, #{stopping := true} = S) ->
     {reply, {error, stopping}, S};
@@ -103,11 +119,9 @@ handle_cast(_, S) ->
 
 %% A connect that finished after its peer set stopped waiting: keep it
 %% only if the peer is still managed.
-handle_info({connected, Ref, Peer, Result}, #{pending := P, applied := A} = S) ->
+handle_info({connected, Ref, Peer, Result}, #{applied := A} = S) ->
     late_connect(Peer, Result, A),
-    {noreply, S#{pending := maps:remove(Ref, P)}};
-handle_info({'DOWN', Ref, process, _, _}, #{pending := P} = S) ->
-    {noreply, S#{pending := maps:remove(Ref, P)}};
+    {noreply, forget_pending([Ref], S)};
 handle_info(_, S) ->
     {noreply, S}.
 
@@ -123,24 +137,25 @@ terminate(_Reason, #{signal := Signal, stopping := Stopping} = S) ->
 
 %%% Internal
 
-apply_peers(Decision, Rev, Peers, #{applied := A} = S) ->
-    Me = atom_to_binary(node(), utf8),
-    Old = maps:get(managed, A),
-    Removed = [P || P <- Old, not lists:member(P, Peers), P =/= Me],
-    lists:foreach(fun(P) -> disconnect(P) end, Removed),
-    Connected = [atom_to_binary(N, utf8) || N <- nodes()],
-    Missing = [P || P <- Peers, P =/= Me, not lists:member(P, Connected)],
-    {Failed, Pending} = connect_all(Missing, maps:get(connect_timeout, maps:get(opts, S))),
+%% Peers: [{Name, Atom}], sorted by name. Sets are maps: a set of 1000
+%% peers costs no more than linear work here.
+apply_peers(Decision, Rev, Peers, #{applied := A, opts := Opts} = S) ->
+    Wanted = maps:from_list(Peers),
+    Removed = [P || P <- maps:get(managed, A), not is_map_key(P, Wanted)],
+    lists:foreach(fun disconnect/1, Removed),
+    Connected = maps:from_keys(nodes(), true),
+    Missing = [PA || {_, Atom} = PA <- Peers, not is_map_key(Atom, Connected)],
+    {Failed, S1} = connect_all(Missing, maps:get(connect_timeout, Opts), S),
     case Decision of
         apply ->
             ?LOG_INFO(#{what => "drover_agent: peer set applied", revision => Rev,
-                      peers => length(Peers), removed => Removed, failed => length(Failed)});
+                        peers => length(Peers), removed => length(Removed), failed => length(Failed)});
         noop -> ok
     end,
-    S1 = S#{applied := #{revision => Rev, managed => Peers, leaving => false, failed => Failed},
-            pending := maps:merge(maps:get(pending, S), Pending)},
-    publish(S1),
-    S1.
+    S2 = S1#{applied := #{revision => Rev, managed => [P || {P, _} <- Peers], leaving => false,
+                          failed => Failed}},
+    publish(S2),
+    S2.
 
 do_leave(Rev, #{applied := A} = S) ->
     Global = global_disconnect(),
@@ -158,47 +173,64 @@ global_disconnect() ->
         false -> 0
     end.
 
+%% Only a managed peer is ever disconnected: its atom exists.
 disconnect(Peer) ->
-    Node = drover_agent_rules:node_atom(Peer),
-    case lists:member(Node, nodes()) of
-        true -> erlang:disconnect_node(Node);
-        false -> ok
+    case drover_agent_atoms:existing(Peer) of
+        {ok, Node} ->
+            case lists:member(Node, nodes()) of
+                true -> erlang:disconnect_node(Node);
+                false -> ok
+            end;
+        error ->
+            ok
     end.
 
 %% Connects every peer in its own process and waits up to Timeout for all
-%% of them (net_kernel:connect_node/1 blocks for seconds on a dead host).
-%% Returns the failures and the connects still running.
-connect_all([], _) ->
-    {[], #{}};
-connect_all(Peers, Timeout) ->
+%% of them (net_kernel:connect_node/1 blocks for seconds on a dead host). A
+%% peer whose connect from an earlier set still runs gets no second one:
+%% this set waits for that one. Returns the failures, sorted.
+connect_all([], _, S) ->
+    {[], S};
+connect_all(Peers, Timeout, #{pending := Pending, inflight := Inflight} = S) ->
     Self = self(),
-    Refs = maps:from_list(
-             [begin
-                  Ref = make_ref(),
-                  spawn(fun() -> Self ! {connected, Ref, P, connect(P)} end),
-                  {Ref, P}
-              end || P <- Peers]),
+    Started = [{P, spawn_connect(Self, P, A)} || {P, A} <- Peers, not is_map_key(P, Inflight)],
+    Waiting = maps:merge(maps:from_list([{Ref, P} || {P, Ref} <- Started]),
+                         maps:from_list([{map_get(P, Inflight), P} || {P, _} <- Peers,
+                                                                      is_map_key(P, Inflight)])),
+    S1 = S#{pending := maps:merge(Pending, maps:from_list([{Ref, P} || {P, Ref} <- Started])),
+            inflight := maps:merge(Inflight, maps:from_list(Started))},
     Deadline = erlang:monotonic_time(millisecond) + Timeout,
-    collect(Refs, [], Deadline).
+    {Failed, Done} = collect(Waiting, [], [], Deadline),
+    {lists:sort(Failed), forget_pending(Done, S1)}.
 
-collect(Refs, Failed, _) when map_size(Refs) =:= 0 ->
-    {lists:sort(Failed), #{}};
-collect(Refs, Failed, Deadline) ->
+spawn_connect(Self, Peer, Node) ->
+    Ref = make_ref(),
+    _ = spawn(fun() -> Self ! {connected, Ref, Peer, connect(Node)} end),
+    Ref.
+
+%% Waits for the connects of Waiting (ref => peer) until Deadline. Returns
+%% the failures (timeouts included) and the refs that finished.
+collect(Waiting, Failed, Done, _) when map_size(Waiting) =:= 0 ->
+    {Failed, Done};
+collect(Waiting, Failed, Done, Deadline) ->
     Left = max(0, Deadline - erlang:monotonic_time(millisecond)),
     receive
-        {connected, Ref, P, Result} when is_map_key(Ref, Refs) ->
+        {connected, Ref, P, Result} when is_map_key(Ref, Waiting) ->
             Failed1 = case Result of
                           true -> Failed;
                           Other -> [{P, reason(Other)} | Failed]
                       end,
-            collect(maps:remove(Ref, Refs), Failed1, Deadline)
+            collect(maps:remove(Ref, Waiting), Failed1, [Ref | Done], Deadline)
     after Left ->
-        Timeouts = [{P, <<"connect timed out">>} || P <- maps:values(Refs)],
-        {lists:sort(Timeouts ++ Failed), Refs}
+        {[{P, <<"connect timed out">>} || P <- maps:values(Waiting)] ++ Failed, Done}
     end.
 
-connect(Peer) ->
-    try net_kernel:connect_node(drover_agent_rules:node_atom(Peer))
+forget_pending(Refs, #{pending := Pending, inflight := Inflight} = S) ->
+    Peers = [map_get(R, Pending) || R <- Refs, is_map_key(R, Pending)],
+    S#{pending := maps:without(Refs, Pending), inflight := maps:without(Peers, Inflight)}.
+
+connect(Node) ->
+    try net_kernel:connect_node(Node)
     catch C:E -> {C, E}
     end.
 

@@ -3,7 +3,7 @@
 -module(drover_agent_rules).
 
 -export([decide/3, decode_set_peers/1, decode_leave/1, valid_node_name/1,
-         node_atom/1, route/2, bearer_token/1, token_equal/2]).
+         route/2, dispatch/3, bearer_token/1, token_equal/2, quote/1, max_peers/0]).
 
 -export_type([applied/0, decision/0, route/0]).
 
@@ -16,8 +16,19 @@
 
 %% Revisions are uint64 on the Go side.
 -define(MAX_REVISION, 18446744073709551615).
+%% The methods of /v1/health and /v1/status.
+-define(HEALTH_ALLOW, <<"GET, HEAD">>).
 %% Erlang atoms (and so node names) are at most 255 characters.
 -define(MAX_NODE_NAME, 255).
+%% Peers per PUT /v1/peers (docs/nodeapi.md): bounds the connects, the
+%% atoms and the work of one request; 1000 fit the controller's 2 s.
+-define(MAX_PEERS, 1000).
+%% Error messages quote at most this many bytes of any input.
+-define(MAX_QUOTE, 64).
+
+%% @doc The most peers one PUT /v1/peers may carry.
+-spec max_peers() -> pos_integer().
+max_peers() -> ?MAX_PEERS.
 
 %% @doc Decides what a request does to the applied state. The request is
 %% the revision it carries and the state it asks for ({Managed, Leaving}).
@@ -36,6 +47,10 @@ decode_set_peers(#{<<"revision">> := _, <<"peers">> := _} = M) when map_size(M) 
     unknown_fields(M, [<<"revision">>, <<"peers">>]);
 decode_set_peers(#{<<"revision">> := Rev, <<"peers">> := Peers}) ->
     case check_revision(Rev) of
+        ok when is_list(Peers), length(Peers) > ?MAX_PEERS ->
+            {error, too_many_peers,
+             <<"at most ", (integer_to_binary(?MAX_PEERS))/binary, " peers per request, got ",
+               (integer_to_binary(length(Peers)))/binary>>};
         ok when is_list(Peers) -> check_peers(Rev, Peers);
         ok -> {error, bad_request, <<"peers must be an array of strings">>};
         Err -> Err
@@ -58,12 +73,17 @@ check_peers(Rev, Peers) ->
             end
     end.
 
-bad_name_message(Bad) when byte_size(Bad) =< 64 ->
-    <<"bad node name \"", (printable(Bad))/binary, "\": want name@host">>;
-bad_name_message(_) ->
-    <<"bad node name (too long or malformed): want name@host">>.
+bad_name_message(Bad) ->
+    <<"bad node name \"", (quote(Bad))/binary, "\": want name@host">>.
 
-printable(B) -> << <<(safe_char(C))>> || <<C>> <= B >>.
+%% @doc Input made fit to quote in an error message: at most the first 64
+%% bytes (then "..."), every byte outside printable ASCII, `"' and `\'
+%% replaced by `?'.
+-spec quote(binary()) -> binary().
+quote(B) when byte_size(B) > ?MAX_QUOTE ->
+    <<(quote(binary:part(B, 0, ?MAX_QUOTE)))/binary, "...">>;
+quote(B) ->
+    << <<(safe_char(C))>> || <<C>> <= B >>.
 
 safe_char(C) when C >= 16#20, C < 16#7F, C =/= $", C =/= $\\ -> C;
 safe_char(_) -> $?.
@@ -84,11 +104,7 @@ decode_leave(_) ->
 
 unknown_fields(M, Known) ->
     [F | _] = lists:sort(maps:keys(M) -- Known),
-    Name = case byte_size(F) =< 32 of
-               true -> printable(F);
-               false -> <<(printable(binary:part(F, 0, 32)))/binary, "...">>
-           end,
-    {error, bad_request, <<"unknown field \"", Name/binary, "\"">>}.
+    {error, bad_request, <<"unknown field \"", (quote(F))/binary, "\"">>}.
 
 check_revision(Rev) when is_integer(Rev), Rev >= 0, Rev =< ?MAX_REVISION -> ok;
 check_revision(_) ->
@@ -115,31 +131,50 @@ host_char(C) -> name_char(C) orelse C =:= $..
 alnum(C) -> (C >= $a andalso C =< $z) orelse (C >= $A andalso C =< $Z)
                 orelse (C >= $0 andalso C =< $9).
 
-%% @doc The atom of a node name that passed valid_node_name/1. An existing
-%% atom is reused; only validated names ever become new atoms.
--spec node_atom(binary()) -> node().
-node_atom(B) ->
-    true = valid_node_name(B),
-    try binary_to_existing_atom(B, utf8)
-    catch error:badarg -> binary_to_atom(B, utf8)
-    end.
-
 %% @doc Maps a method and a path (query string allowed) to a route.
 -spec route(atom() | binary(), binary()) ->
           {ok, route()} | {error, not_found} | {error, method_not_allowed, binary()}.
 route(Method, RawPath) ->
-    [Path | _] = binary:split(RawPath, <<"?">>),
-    case {Path, Method} of
+    case {path(RawPath), Method} of
         {<<"/v1/health">>, M} when M =:= 'GET'; M =:= 'HEAD' -> {ok, health};
-        {<<"/v1/health">>, _} -> {error, method_not_allowed, <<"GET, HEAD">>};
+        {<<"/v1/health">>, _} -> {error, method_not_allowed, ?HEALTH_ALLOW};
         {<<"/v1/status">>, M} when M =:= 'GET'; M =:= 'HEAD' -> {ok, status};
-        {<<"/v1/status">>, _} -> {error, method_not_allowed, <<"GET, HEAD">>};
+        {<<"/v1/status">>, _} -> {error, method_not_allowed, ?HEALTH_ALLOW};
         {<<"/v1/peers">>, 'PUT'} -> {ok, peers};
         {<<"/v1/peers">>, _} -> {error, method_not_allowed, <<"PUT">>};
         {<<"/v1/leave">>, 'POST'} -> {ok, leave};
         {<<"/v1/leave">>, _} -> {error, method_not_allowed, <<"POST">>};
         _ -> {error, not_found}
     end.
+
+%% @doc Applies the protocol's check order (docs/nodeapi.md) to a request
+%% line: /v1/health first (GET and HEAD answer, any other method is 405,
+%% no token needed), then the token (401) for every other path, known or
+%% not, then the path (404) and the method (405).
+-spec dispatch(atom() | binary(), binary(), boolean()) ->
+          {ok, route()} | {error, 401 | 404 | 405, atom(), binary(), [{binary(), binary()}]}.
+dispatch(Method, RawPath, Authorized) ->
+    case {path(RawPath), route(Method, RawPath)} of
+        {<<"/v1/health">>, {ok, health}} -> {ok, health};
+        {<<"/v1/health">>, {error, method_not_allowed, Allow}} -> method_not_allowed(Allow);
+        _ when not Authorized -> unauthorized();
+        {_, {ok, Route}} -> {ok, Route};
+        {Path, {error, not_found}} ->
+            {error, 404, not_found, <<"no such path: ", (quote(Path))/binary>>, []};
+        {_, {error, method_not_allowed, Allow}} -> method_not_allowed(Allow)
+    end.
+
+unauthorized() ->
+    {error, 401, unauthorized, <<"missing or wrong bearer token">>,
+     [{<<"WWW-Authenticate">>, <<"Bearer realm=\"drover\"">>}]}.
+
+method_not_allowed(Allow) ->
+    {error, 405, method_not_allowed, <<"method not allowed; allowed: ", Allow/binary>>,
+     [{<<"Allow">>, Allow}]}.
+
+path(RawPath) ->
+    [Path | _] = binary:split(RawPath, <<"?">>),
+    Path.
 
 %% @doc The token of an `Authorization: Bearer TOKEN' header value.
 -spec bearer_token(binary() | undefined) -> {ok, binary()} | error.
@@ -155,12 +190,11 @@ bearer_token(<<S:6/binary, " ", Rest/binary>>) ->
 bearer_token(_) ->
     error.
 
-%% @doc Compares two tokens in time independent of where they differ. An
-%% empty expected token never matches (no token configured = no access).
+%% @doc Compares two tokens in constant time: it compares their SHA-256
+%% digests (always 32 bytes) with crypto:hash_equals/2, so neither where
+%% they differ nor their lengths show in the time taken. An empty expected
+%% token never matches (no token configured = no access).
 -spec token_equal(binary(), binary()) -> boolean().
-token_equal(<<>>, _) -> false;
-token_equal(Want, Got) when byte_size(Want) =/= byte_size(Got) -> false;
 token_equal(Want, Got) ->
-    Diff = lists:foldl(fun({A, B}, Acc) -> Acc bor (A bxor B) end, 0,
-                       lists:zip(binary_to_list(Want), binary_to_list(Got))),
-    Diff =:= 0.
+    Same = crypto:hash_equals(crypto:hash(sha256, Want), crypto:hash(sha256, Got)),
+    Same andalso Want =/= <<>>.

@@ -41,15 +41,13 @@ start() ->
     Url = "http://127.0.0.1:" ++ integer_to_list(CtlPort),
     {ok, Pid} = drover_agent:start_link(#{port => 0, ip => "127.0.0.1", token => ?TOKEN,
                                           announce_url => Url, announce_token => <<"ann">>,
-                                          read_timeout => 500, connect_timeout => 200}),
+                                          head_timeout => 500, body_timeout => 500, connect_timeout => 200}),
     unlink(Pid),
     {drover_agent:port(), Ctl}.
 
 stop({_, Ctl}) ->
     exit(Ctl, kill),
-    Sup = whereis(drover_agent_mesh),
-    [exit(P, shutdown) || {links, Ls} <- [process_info(Sup, links)], P <- Ls, is_pid(P)],
-    ok.
+    drover_agent_test_client:stop_agent().
 
 %% A fake controller: answers 202 and records each body's event.
 controller(L) ->

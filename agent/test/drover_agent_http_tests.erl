@@ -3,6 +3,8 @@
 -module(drover_agent_http_tests).
 -include_lib("eunit/include/eunit.hrl").
 
+-import(drover_agent_test_client, [req/5, head/4, raw/2, response/1]).
+
 -define(TOKEN, <<"s3cret">>).
 
 http_test_() ->
@@ -33,20 +35,15 @@ http_test_() ->
               {"revisions: apply, retry, stale", fun() -> revisions(Port) end},
               {"garbage gets 400 and the agent lives on", fun() -> garbage(Port) end},
               {"keep-alive serves two requests on one connection", fun() -> keep_alive(Port) end},
-              {"a silent client is dropped", fun() -> silent(Port) end}]
+              {"a half-sent head gets 408 at the head deadline", fun() -> half_head(Port) end},
+              {"a client that sends nothing is closed without an answer", fun() -> silent(Port) end}]
      end}.
 
 start() ->
-    {ok, Pid} = drover_agent:start_link(#{port => 0, ip => "127.0.0.1", token => ?TOKEN,
-                                          read_timeout => 500, connect_timeout => 200}),
-    unlink(Pid),
-    put(agent, Pid),
-    drover_agent:port().
+    drover_agent_test_client:start_agent(#{token => ?TOKEN}).
 
 stop(_) ->
-    Sup = whereis(drover_agent_mesh),
-    [exit(P, shutdown) || {links, Ls} <- [process_info(Sup, links)], P <- Ls, is_pid(P)],
-    ok.
+    drover_agent_test_client:stop_agent().
 
 status(Port) ->
     {200, S} = req(Port, get, "/v1/status", ?TOKEN, <<>>),
@@ -94,13 +91,10 @@ garbage(Port) ->
               <<"GET http://x/v1/status HTTP/1.1\r\n\r\n">>,
               <<"PUT /v1/peers HTTP/1.1\r\nAuthorization: Bearer s3cret\r\nContent-Length: abc\r\n\r\n">>,
               <<"GET /v1/health HTTP/1.1\r\nBad Header Line\r\n\r\n">>,
-              <<"GET /v1/health HTTP/1.1\r\n", (binary:copy(<<"X-A: b\r\n">>, 200))/binary, "\r\n">>],
+              <<"GET /v1/health HTTP/1.1\r\nX-A: b\r\n c\r\n\r\n">>],
     [?assertMatch({400, _}, raw(Port, I)) || I <- Inputs],
-    %% A line longer than the parser's limit: the runtime closes the socket.
-    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
-    _ = gen_tcp:send(S, <<"GET /", (binary:copy(<<"a">>, 10000))/binary, " HTTP/1.1\r\n\r\n">>),
-    ?assertMatch({error, _}, gen_tcp:recv(S, 0, 10000)),
-    gen_tcp:close(S),
+    ?assertMatch({431, _}, raw(Port, <<"GET /v1/health HTTP/1.1\r\n",
+                                       (binary:copy(<<"X-A: b\r\n">>, 200))/binary, "\r\n">>)),
     ?assertMatch({200, _}, req(Port, get, "/v1/health", none, <<>>)).
 
 keep_alive(Port) ->
@@ -112,41 +106,13 @@ keep_alive(Port) ->
     ?assertMatch({200, _}, response(S)),
     gen_tcp:close(S).
 
-silent(Port) ->
-    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+half_head(Port) ->
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}, {packet, http_bin}]),
     ok = gen_tcp:send(S, <<"GET /v1/health HTTP/1.1\r\n">>),
-    %% read_timeout is 500 ms: the agent closes the connection.
+    %% head_timeout is 500 ms: the agent answers 408 and closes.
+    ?assertMatch({408, #{<<"code">> := <<"request_timeout">>}}, response(S)),
     ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 10000)).
 
-%%% Client helpers
-
-req(Port, Method, Path, Token, Body) ->
-    raw(Port, [head(Method, Path, Token, [{"Content-Length", integer_to_list(byte_size(Body))}]), Body]).
-
-head(Method, Path, Token, Extra) ->
-    Auth = case Token of none -> []; _ -> [{"Authorization", ["Bearer ", Token]}] end,
-    [string:uppercase(atom_to_list(Method)), " ", Path, " HTTP/1.1\r\nHost: x\r\n",
-     [[N, ": ", V, "\r\n"] || {N, V} <- Auth ++ Extra], "\r\n"].
-
-raw(Port, Data) ->
-    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}, {packet, http_bin}]),
-    _ = gen_tcp:send(S, Data),
-    R = response(S),
-    gen_tcp:close(S),
-    R.
-
-response(S) ->
-    {ok, {http_response, _, Code, _}} = gen_tcp:recv(S, 0, 10000),
-    Len = headers(S, 0),
-    ok = inet:setopts(S, [{packet, raw}]),
-    {ok, Body} = case Len of 0 -> {ok, <<>>}; _ -> gen_tcp:recv(S, Len, 10000) end,
-    ok = inet:setopts(S, [{packet, http_bin}]),
-    {ok, Json} = case Body of <<>> -> {ok, #{}}; _ -> drover_agent_json:decode(Body) end,
-    {Code, Json}.
-
-headers(S, Len) ->
-    case gen_tcp:recv(S, 0, 10000) of
-        {ok, {http_header, _, 'Content-Length', _, V}} -> headers(S, binary_to_integer(V));
-        {ok, {http_header, _, _, _, _}} -> headers(S, Len);
-        {ok, http_eoh} -> Len
-    end.
+silent(Port) ->
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}]),
+    ?assertEqual({error, closed}, gen_tcp:recv(S, 0, 10000)).

@@ -61,10 +61,6 @@ node_name_test_() ->
     [{binary_to_list(iolist_to_binary(io_lib:format("~0p", [G]))), ?_assert(valid_node_name(G))} || G <- Good] ++
         [?_assertNot(valid_node_name(B)) || B <- Bad].
 
-node_atom_test() ->
-    ?assertEqual('existing@atom', drover_agent_rules:node_atom(<<"existing@atom">>)),
-    ?assertError(_, drover_agent_rules:node_atom(<<"not a node">>)).
-
 route_test_() ->
     Cases = [{'GET', <<"/v1/health">>, {ok, health}},
              {'HEAD', <<"/v1/health">>, {ok, health}},
