@@ -26,11 +26,9 @@ new_names_are_counted_test() ->
 over_the_budget_nothing_is_created_test() ->
     Names = fresh(5),
     Before = drover_agent_atoms:created(),
-    Count = erlang:system_info(atom_count),
     ?assertEqual({error, exhausted}, drover_agent_atoms:to_atoms(Names, Before + 4)),
     ?assertEqual(Before, drover_agent_atoms:created()),
-    ?assertEqual([error || _ <- Names], [drover_agent_atoms:existing(N) || N <- Names]),
-    ?assert(erlang:system_info(atom_count) - Count < 5).
+    ?assertEqual([error || _ <- Names], [drover_agent_atoms:existing(N) || N <- Names]).
 
 existing_test() ->
     ?assertEqual({ok, node()}, drover_agent_atoms:existing(atom_to_binary(node()))),

@@ -2,7 +2,8 @@
 -include_lib("eunit/include/eunit.hrl").
 
 -import(drover_agent_rules, [decide/3, decode_set_peers/1, decode_leave/1,
-                             valid_node_name/1, route/2, bearer_token/1, token_equal/2]).
+                             valid_node_name/1, route/2, dispatch/3, bearer_token/1, token_equal/2,
+                             quote/1]).
 
 applied(Rev, Managed, Leaving) -> #{revision => Rev, managed => Managed, leaving => Leaving}.
 
@@ -40,9 +41,16 @@ decode_set_peers_test_() ->
            {#{<<"peers">> => []}, bad_request},
            {#{<<"revision">> => 1, <<"peers">> => [], <<"extra">> => 1}, bad_request},
            {[], bad_request}, {null, bad_request}, {<<"x">>, bad_request},
-           {#{<<"revision">> => 1, <<"peers">> => [<<"a@1">>, <<"nohost">>]}, bad_node_name}],
+           {#{<<"revision">> => 1, <<"peers">> => [<<"a@1">>, <<"nohost">>]}, bad_node_name},
+           {#{<<"revision">> => 1, <<"peers">> => peers(1001)}, too_many_peers},
+           {#{<<"revision">> => 1, <<"peers">> => [<<"bad">> | peers(1000)]}, too_many_peers},
+           {#{<<"Revision">> => 1, <<"peers">> => []}, bad_request},
+           {#{<<"revision">> => 1, <<"Peers">> => []}, bad_request}],
     [?_assertEqual(Want, decode_set_peers(In)) || {In, Want} <- Ok] ++
+        [?_assertMatch({ok, 1, [_ | _]}, decode_set_peers(#{<<"revision">> => 1, <<"peers">> => peers(1000)}))] ++
         [?_assertMatch({error, Code, _}, decode_set_peers(In)) || {In, Code} <- Bad].
+
+peers(N) -> [<<"n", (integer_to_binary(I))/binary, "@h">> || I <- lists:seq(1, N)].
 
 decode_leave_test_() ->
     [?_assertEqual({ok, 3}, decode_leave(#{<<"revision">> => 3})),
@@ -76,6 +84,31 @@ route_test_() ->
              {'GET', <<"/v2/status">>, {error, not_found}}],
     [?_assertEqual(Want, route(M, P)) || {M, P, Want} <- Cases].
 
+%% The check order of docs/nodeapi.md: health first, then the token, then
+%% path and method.
+dispatch_test_() ->
+    Cases = [{"health without a token", 'GET', <<"/v1/health">>, false, {ok, health}},
+             {"health with a query", 'HEAD', <<"/v1/health?x">>, false, {ok, health}},
+             {"non-GET health without a token is 405", 'POST', <<"/v1/health">>, false, 405},
+             {"non-GET health with a token is 405", <<"BREW">>, <<"/v1/health">>, true, 405},
+             {"status without a token is 401", 'GET', <<"/v1/status">>, false, 401},
+             {"wrong method without a token is 401", 'POST', <<"/v1/status">>, false, 401},
+             {"unknown path without a token is 401", 'GET', <<"/nope">>, false, 401},
+             {"unknown path with a token is 404", 'GET', <<"/nope">>, true, 404},
+             {"wrong method with a token is 405", 'GET', <<"/v1/peers">>, true, 405},
+             {"peers with a token", 'PUT', <<"/v1/peers">>, true, {ok, peers}}],
+    [{Name, ?_assert(dispatched(Want, dispatch(M, P, Auth)))} || {Name, M, P, Auth, Want} <- Cases].
+
+dispatched({ok, _} = Want, Got) -> Want =:= Got;
+dispatched(Status, {error, Status, _, Msg, _}) -> is_binary(Msg);
+dispatched(_, _) -> false.
+
+quote_test_() ->
+    Long = binary:copy(<<"x">>, 1000),
+    [?_assertEqual(<<"a?b?c">>, quote(<<"a\"b", 0, "c">>)),
+     ?_assertEqual(<<(binary:copy(<<"x">>, 64))/binary, "...">>, quote(Long)),
+     ?_assertEqual(binary:copy(<<"x">>, 64), quote(binary:copy(<<"x">>, 64)))].
+
 bearer_test_() ->
     [?_assertEqual({ok, <<"tok">>}, bearer_token(<<"Bearer tok">>)),
      ?_assertEqual({ok, <<"tok">>}, bearer_token(<<"bearer  tok ">>)),
@@ -89,4 +122,5 @@ token_equal_test_() ->
      ?_assertNot(token_equal(<<"secret">>, <<"secreT">>)),
      ?_assertNot(token_equal(<<"secret">>, <<"secret2">>)),
      ?_assertNot(token_equal(<<"secret">>, <<>>)),
+     ?_assertNot(token_equal(<<"secret">>, binary:copy(<<"secret">>, 1000))),
      ?_assertNot(token_equal(<<>>, <<>>))].

@@ -14,7 +14,9 @@ defmodule Hello.MixProject do
       releases: [
         hello: [
           include_executables_for: [:unix],
-          applications: [drover_agent: :permanent, hello: :permanent]
+          # ssl is loaded, not started: the agent starts it only when
+          # TLS is configured (DROVER_AGENT_TLS_*, an https announce URL).
+          applications: [drover_agent: :permanent, hello: :permanent, ssl: :load]
         ]
       ]
     ]

@@ -23,4 +23,21 @@ defmodule Hello.ConfigTest do
     assert cfg.agent[:token] == "t"
     assert cfg.agent[:announce_url] == "http://10.42.0.1:4002"
   end
+
+  test "TLS files come from the environment, unset by default" do
+    assert Hello.Config.from_env(%{}).agent[:tls_certfile] == nil
+
+    cfg =
+      Hello.Config.from_env(%{
+        "DROVER_AGENT_TLS_CERTFILE" => "/etc/drover/tls/agent.pem",
+        "DROVER_AGENT_TLS_KEYFILE" => "/etc/drover/tls/agent-key.pem",
+        "DROVER_AGENT_TLS_CACERTFILE" => "/etc/drover/tls/clients-ca.pem",
+        "DROVER_ANNOUNCE_CACERTFILE" => "/etc/drover/tls/controller-ca.pem"
+      })
+
+    assert cfg.agent[:tls_certfile] == "/etc/drover/tls/agent.pem"
+    assert cfg.agent[:tls_keyfile] == "/etc/drover/tls/agent-key.pem"
+    assert cfg.agent[:tls_cacertfile] == "/etc/drover/tls/clients-ca.pem"
+    assert cfg.agent[:announce_cacertfile] == "/etc/drover/tls/controller-ca.pem"
+  end
 end

@@ -7,6 +7,11 @@ defmodule Hello.Config do
       baseline) or `both`.
     * `DROVER_AGENT_PORT` (4001), `DROVER_NODE_TOKEN`, `DROVER_ANNOUNCE_URL`,
       `DROVER_ANNOUNCE_TOKEN`: the agent's settings.
+    * `DROVER_AGENT_TLS_CERTFILE`, `DROVER_AGENT_TLS_KEYFILE` (PEM files):
+      the agent serves HTTPS; `DROVER_AGENT_TLS_CACERTFILE`: it also
+      requires client certificates signed by these CAs;
+      `DROVER_ANNOUNCE_CACERTFILE`: the CAs an https announce URL is
+      checked against (default: the system's). See docs/agent.md.
     * `HELLO_DNS_NAME` (`hello`), `HELLO_DNS_INTERVAL_MS` (5000): the recipe's.
   """
 
@@ -25,7 +30,11 @@ defmodule Hello.Config do
         port: env |> Map.get("DROVER_AGENT_PORT", "4001") |> String.to_integer(),
         token: Map.get(env, "DROVER_NODE_TOKEN", ""),
         announce_url: Map.get(env, "DROVER_ANNOUNCE_URL"),
-        announce_token: Map.get(env, "DROVER_ANNOUNCE_TOKEN", "")
+        announce_token: Map.get(env, "DROVER_ANNOUNCE_TOKEN", ""),
+        tls_certfile: Map.get(env, "DROVER_AGENT_TLS_CERTFILE"),
+        tls_keyfile: Map.get(env, "DROVER_AGENT_TLS_KEYFILE"),
+        tls_cacertfile: Map.get(env, "DROVER_AGENT_TLS_CACERTFILE"),
+        announce_cacertfile: Map.get(env, "DROVER_ANNOUNCE_CACERTFILE")
       ],
       dns: [
         name: Map.get(env, "HELLO_DNS_NAME", "hello"),
