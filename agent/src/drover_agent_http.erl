@@ -1,23 +1,22 @@
 %% @doc The agent's HTTP/1.1 server: a listener process that owns the
-%% listening socket (plain TCP, or TLS with the `tls_*' options), and one
-%% acceptor that accepts, counts and limits the connections, after
-%% ninenines/ranch's ranch_conns_sup: every connection process is linked to
-%% the acceptor, which traps their exits, so the count cannot leak when one
-%% crashes or is killed.
+%% listening socket (plain TCP, or TLS with the `tls_*' options) and the
+%% connection counts, and one acceptor per scheduler (drover_agent_acceptor)
+%% that accepts, counts and limits the connections.
 %%
 %% Limits (docs/nodeapi.md): at most `max_connections_per_source' (64)
 %% connections at once from one address and `max_connections' (1024) in
 %% all, lowered to fit the process's file-descriptor limit. A connection
 %% beyond them is closed at once with a TCP reset, before anything is read,
 %% so one source cannot keep another's health checks from being answered.
-%% An accept that fails for want of file descriptors (emfile) is retried
-%% after 100 ms; accepting never stops while the listener lives.
+%% The counts live in an ETS table owned by the listener: when an acceptor
+%% dies, its connections die with it (linked) and the listener stops (it
+%% is linked too), so counts and connections always end together.
 -module(drover_agent_http).
 -behaviour(gen_server).
 
 -include_lib("kernel/include/logger.hrl").
 
--export([start_link/1, port/0, health_answered/1, connection_limits/2]).
+-export([start_link/1, port/0, connections/0, health_answered/1, connection_limits/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 %% Until the controller has applied a peer set, a health probe answered
@@ -28,10 +27,9 @@
 %% File descriptors left to the rest of the VM (distribution, epmd, files)
 %% when the connection cap is fitted to the descriptor limit.
 -define(FD_RESERVE, 64).
-%% An accept that failed for want of resources is retried after this.
--define(ACCEPT_BACKOFF, 100).
-%% Refused connections and failed accepts are logged at most this often.
--define(LOG_EVERY, 10000).
+%% At most this many acceptors (one per online scheduler): under a flood
+%% of connections, every scheduler thread takes its share of the CPU.
+-define(MAX_ACCEPTORS, 8).
 
 %% @doc Starts the listener. Opts: see drover_agent:normalize_options/1.
 start_link(Opts) ->
@@ -41,6 +39,11 @@ start_link(Opts) ->
 -spec port() -> inet:port_number().
 port() ->
     gen_server:call(?MODULE, port).
+
+%% @doc How many connections are open now (the acceptors' count).
+-spec connections() -> non_neg_integer().
+connections() ->
+    gen_server:call(?MODULE, connections).
 
 %% @doc The connection caps for the options and a descriptor limit
 %% (undefined: unknown): `{PerSource, Total}'. Total is lowered to leave
@@ -57,32 +60,38 @@ init(#{port := Port, ip := IP} = Opts) ->
     process_flag(trap_exit, true),
     case listen(Port, IP, Opts) of
         {ok, LSock, Actual, Scheme} ->
-            Limits = connection_limits(Opts, max_fds()),
-            Self = self(),
-            Acceptor = proc_lib:spawn_link(fun() -> acceptor(Self, LSock, Limits, Opts) end),
+            {PerSource, Total} = connection_limits(Opts, max_fds()),
+            Counts = drover_agent_acceptor:new_counts(PerSource, Total),
+            N = min(?MAX_ACCEPTORS, erlang:system_info(schedulers_online)),
+            Acceptors = [drover_agent_acceptor:start_link(LSock, Counts, Opts) || _ <- lists:seq(1, N)],
             ?LOG_NOTICE(#{what => "drover_agent: listening", ip => inet:ntoa(IP), port => Actual,
-                          scheme => Scheme, max_connections => element(2, Limits),
-                          max_connections_per_source => element(1, Limits)}),
+                          scheme => Scheme, max_connections => Total,
+                          max_connections_per_source => PerSource, acceptors => N}),
             Opened = erlang:monotonic_time(millisecond),
             LastAnnounce = atomics:new(1, [{signed, true}]),
             atomics:put(LastAnnounce, 1, Opened - ?REANNOUNCE_GAP),
             persistent_term:put({?MODULE, reannounce}, {Opened, LastAnnounce}),
             _ = spawn(fun() -> drover_agent_announce:announce(up, Opts) end),
-            {ok, #{lsock => LSock, port => Actual, acceptor => Acceptor}};
+            {ok, #{lsock => LSock, port => Actual, acceptors => Acceptors, counts => Counts}};
         {error, Reason} ->
             {stop, Reason}
     end.
 
 handle_call(port, _From, #{port := Port} = S) ->
     {reply, Port, S};
+handle_call(connections, _From, #{counts := Counts} = S) ->
+    {reply, drover_agent_acceptor:count(Counts), S};
 handle_call(_, _From, S) ->
     {reply, {error, unknown_call}, S}.
 
 handle_cast(_, S) ->
     {noreply, S}.
 
-handle_info({'EXIT', Pid, Reason}, #{acceptor := Pid} = S) ->
-    {stop, {acceptor, Reason}, S};
+handle_info({'EXIT', Pid, Reason}, #{acceptors := As} = S) ->
+    case lists:member(Pid, As) of
+        true -> {stop, {acceptor, Reason}, S};
+        false -> {noreply, S}
+    end;
 handle_info(_, S) ->
     {noreply, S}.
 
@@ -114,116 +123,6 @@ max_fds() ->
         [F | _] -> F;
         [] -> undefined
     end.
-
-%%% The acceptor: accepts, counts, limits
-
--record(acc, {parent :: pid(),
-              lsock :: drover_agent_sock:socket(),
-              opts :: map(),
-              per_source :: pos_integer(),
-              total_max :: pos_integer(),
-              conns = #{} :: #{pid() => inet:ip_address()},
-              sources = #{} :: #{inet:ip_address() => pos_integer()},
-              %% refusals and accept failures since the last log line
-              refused = 0 :: non_neg_integer(),
-              failed = 0 :: non_neg_integer(),
-              logged = -?LOG_EVERY * 2 :: integer()}).
-
-acceptor(Parent, LSock, {PerSource, Total}, Opts) ->
-    process_flag(trap_exit, true),
-    accept_loop(#acc{parent = Parent, lsock = LSock, opts = Opts,
-                     per_source = PerSource, total_max = Total}).
-
-accept_loop(#acc{lsock = LSock} = A0) ->
-    A = reap(A0),
-    case drover_agent_sock:accept(LSock) of
-        {ok, Sock} -> accept_loop(admit(Sock, A));
-        {error, closed} -> exit(normal);
-        {error, Reason} -> accept_loop(accept_failed(Reason, A))
-    end.
-
-%% Counts down the connections that ended while the acceptor waited in
-%% accept: the counts are read only when a connection is admitted, right
-%% after this.
-reap(#acc{parent = Parent, conns = Conns, sources = Sources} = A) ->
-    receive
-        {'EXIT', Parent, Reason} ->
-            exit(Reason);
-        {'EXIT', Pid, _} when is_map_key(Pid, Conns) ->
-            IP = map_get(Pid, Conns),
-            Sources1 = case map_get(IP, Sources) of
-                           1 -> maps:remove(IP, Sources);
-                           N -> Sources#{IP := N - 1}
-                       end,
-            reap(A#acc{conns = maps:remove(Pid, Conns), sources = Sources1});
-        {'EXIT', _, _} ->
-            reap(A)
-    after 0 ->
-        A
-    end.
-
-admit(Sock, #acc{conns = Conns, sources = Sources, per_source = PerSource,
-                 total_max = Total} = A) ->
-    case drover_agent_sock:peer_ip(Sock) of
-        {ok, IP} ->
-            Count = maps:get(IP, Sources, 0),
-            if
-                map_size(Conns) >= Total -> refuse(Sock, total, IP, A);
-                Count >= PerSource -> refuse(Sock, per_source, IP, A);
-                true -> start(Sock, IP, Count, A)
-            end;
-        {error, _} ->
-            drover_agent_sock:close(Sock),
-            A
-    end.
-
-start(Sock, IP, Count, #acc{conns = Conns, sources = Sources, opts = Opts} = A) ->
-    Accepted = erlang:monotonic_time(millisecond),
-    Pid = proc_lib:spawn_link(drover_agent_http_conn, start, [Opts, Accepted]),
-    case drover_agent_sock:controlling_process(Sock, Pid) of
-        ok ->
-            Pid ! {socket, Sock},
-            A#acc{conns = Conns#{Pid => IP}, sources = Sources#{IP => Count + 1}};
-        {error, _} ->
-            drover_agent_sock:close(Sock),
-            unlink(Pid),
-            exit(Pid, kill),
-            A
-    end.
-
-refuse(Sock, Limit, IP, #acc{refused = R} = A) ->
-    drover_agent_sock:reset(Sock),
-    maybe_log(A#acc{refused = R + 1}, Limit, IP).
-
-accept_failed(Reason, #acc{failed = F} = A) ->
-    A1 = maybe_log(A#acc{failed = F + 1}, Reason, undefined),
-    %% Out of descriptors or memory: wait for connections to end. Anything
-    %% else (a client that reset before the accept, a TLS set-up error):
-    %% go on at once.
-    case lists:member(Reason, [emfile, enfile, enobufs, enomem, system_limit]) of
-        true -> timer:sleep(?ACCEPT_BACKOFF);
-        false -> ok
-    end,
-    A1.
-
-%% One warning per ?LOG_EVERY ms at most, with the counts since the last.
-maybe_log(#acc{logged = Logged, refused = R, failed = F, per_source = PerSource,
-               total_max = Total} = A, Why, IP) ->
-    Now = erlang:monotonic_time(millisecond),
-    case Now - Logged >= ?LOG_EVERY of
-        true ->
-            ?LOG_WARNING(#{what => "drover_agent: connections refused or accepts failed",
-                           last_reason => Why, last_source => format_ip(IP),
-                           refused => R, accept_failures => F,
-                           connections => map_size(A#acc.conns),
-                           max_connections => Total, max_connections_per_source => PerSource}),
-            A#acc{logged = Now, refused = 0, failed = 0};
-        false ->
-            A
-    end.
-
-format_ip(undefined) -> undefined;
-format_ip(IP) -> list_to_binary(inet:ntoa(IP)).
 
 %%% Re-announcements
 

@@ -21,7 +21,7 @@
           {ok, socket()} | {error, term()}.
 listen(Port, IP, Tls) ->
     Opts = [binary, {active, false}, {packet, raw}, {reuseaddr, true}, {ip, IP},
-            {backlog, 1024}, {nodelay, true}, {send_timeout, ?SEND_TIMEOUT},
+            {backlog, 4096}, {nodelay, true}, {send_timeout, ?SEND_TIMEOUT},
             {send_timeout_close, true}],
     case Tls of
         none -> wrap(tcp, gen_tcp:listen(Port, Opts));

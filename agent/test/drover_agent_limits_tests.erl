@@ -124,7 +124,7 @@ per_source(Port) ->
     ?assertMatch({200, _}, eventually(fun() -> raw(Port, head(get, "/v1/health", none, []), {127, 0, 0, 2}) end)).
 
 total(Port) ->
-    Held = hold(Port, {127, 0, 0, 3}, ?PER_SOURCE) ++ hold(Port, {127, 0, 0, 4}, ?PER_SOURCE),
+    Held = hold(Port, [{{127, 0, 0, 3}, ?PER_SOURCE}, {{127, 0, 0, 4}, ?PER_SOURCE}]),
     ?assert(refused(Port, {127, 0, 0, 5})),
     release(Held),
     ?assertMatch({200, _}, eventually(fun() -> raw(Port, head(get, "/v1/health", none, []), {127, 0, 0, 5}) end)).
@@ -132,23 +132,39 @@ total(Port) ->
 killed(Port) ->
     Held = hold(Port, {127, 0, 0, 6}, ?PER_SOURCE),
     ?assert(refused(Port, {127, 0, 0, 6})),
-    #{acceptor := Acceptor} = sys:get_state(drover_agent_http),
-    {links, Links} = process_info(Acceptor, links),
-    Listener = whereis(drover_agent_http),
-    [exit(P, kill) || P <- Links, P =/= Listener],
+    %% The connection processes: linked to the acceptors' conns processes.
+    #{acceptors := Acceptors} = sys:get_state(drover_agent_http),
+    ConnsProcs = [P || A <- Acceptors, {links, Ls} <- [process_info(A, links)], P <- Ls,
+                       P =/= whereis(drover_agent_http)],
+    [exit(P, kill) || C <- ConnsProcs, {links, Ls} <- [process_info(C, links)], P <- Ls,
+                      not lists:member(P, Acceptors)],
     ?assertMatch({200, _}, eventually(fun() -> raw(Port, head(get, "/v1/health", none, []), {127, 0, 0, 6}) end)),
     release(Held).
 
-%% N connections from From, each with half a head sent. The acceptor
-%% takes connections in the order they were made, so a connection made
-%% after these is judged with these counted. Each test holds connections
-%% from addresses of its own.
+%% N connections from From, each with half a head sent, opened once the
+%% earlier tests' connections are gone and returned once the agent counts
+%% them. Each test holds connections from addresses of its own.
 hold(Port, From, N) ->
-    [begin
-         {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}, {ip, From}]),
-         ok = gen_tcp:send(S, <<"GET /v1/health HTTP/1.1\r\n">>),
-         S
-     end || _ <- lists:seq(1, N)].
+    hold(Port, [{From, N}]).
+
+hold(Port, Sources) ->
+    wait_count(0, 200),
+    Held = [begin
+                {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {active, false}, {ip, From}]),
+                ok = gen_tcp:send(S, <<"GET /v1/health HTTP/1.1\r\n">>),
+                S
+            end || {From, N} <- Sources, _ <- lists:seq(1, N)],
+    wait_count(length(Held), 200),
+    Held.
+
+%% Waits until the agent counts Want connections.
+wait_count(Want, 0) ->
+    ?assertEqual(Want, drover_agent_http:connections());
+wait_count(Want, Tries) ->
+    case drover_agent_http:connections() =:= Want of
+        true -> ok;
+        false -> timer:sleep(10), wait_count(Want, Tries - 1)
+    end.
 
 release(Held) ->
     [gen_tcp:close(S) || S <- Held],
