@@ -100,21 +100,36 @@ func partialf(format string, args ...any) error {
 	return transient(fmt.Errorf(format, args...))
 }
 
-// scrub removes the secret from an error's text, as a last line of defence:
-// no message built here contains it, but a server could echo it back.
-func scrub(err error, secret string) error {
-	if err == nil || len(secret) < 4 || !strings.Contains(err.Error(), secret) {
+// scrub removes the secrets from an error's text, as a last line of
+// defence: no message built here contains them, but a server could echo
+// them back. Secrets shorter than 4 bytes are not scrubbed (they would
+// garble every message and protect nothing).
+func scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var found []string
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(err.Error(), s) {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 0 {
 		return err
 	}
-	return &scrubbedError{err: err, secret: secret}
+	return &scrubbedError{err: err, secrets: found}
 }
 
 type scrubbedError struct {
-	err    error
-	secret string
+	err     error
+	secrets []string
 }
 
 func (e *scrubbedError) Error() string {
-	return strings.ReplaceAll(e.err.Error(), e.secret, "REDACTED")
+	s := e.err.Error()
+	for _, secret := range e.secrets {
+		s = strings.ReplaceAll(s, secret, "REDACTED")
+	}
+	return s
 }
 func (e *scrubbedError) Unwrap() error { return e.err }
