@@ -168,7 +168,18 @@ func TestRelevant(t *testing.T) {
 	}
 	named := func(name string) func(*event) { return func(ev *event) { ev.Data.Resource.Name = name } }
 	stackID := func(id string) func(*event) { return func(ev *event) { ev.Data.Resource.StackID = id } }
-	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}}
+	ids := func(stackID string, serviceIDs ...string) func(*event) {
+		return func(ev *event) { ev.Data.Resource.StackID = stackID; ev.Data.Resource.ServiceIDs = serviceIDs }
+	}
+	both := func(mods ...func(*event)) func(*event) {
+		return func(ev *event) {
+			for _, m := range mods {
+				m(ev)
+			}
+		}
+	}
+	id := func(v string) func(*event) { return func(ev *event) { ev.ResourceID = v } }
+	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}, serviceIDs: []string{"1s1"}, members: map[string]string{"1i5": "10.42.0.5"}}
 	cold := scope{stackNames: []string{"demo"}}
 	tests := []struct {
 		name string
@@ -180,6 +191,12 @@ func TestRelevant(t *testing.T) {
 		{"container of a configured stack", change("container", inStack("demo")), sc, true},
 		{"container of another stack", change("container", inStack("other")), sc, false},
 		{"instance", change("instance", nil), sc, true},
+		{"container of a renamed stack: stackId wins over the old label", change("container", both(inStack("old"), ids("1st1"))), sc, true},
+		{"container of a renamed service, no stackId: serviceIds win", change("container", both(inStack("old"), ids("", "1s1"))), sc, true},
+		{"container labelled for the stack but in another stack by id", change("container", both(inStack("demo"), ids("1st9"))), sc, false},
+		{"container of other services by serviceIds", change("container", both(inStack("demo"), ids("", "1s9"))), sc, false},
+		{"a member with a stale label of another stack", change("container", both(inStack("other"), id("1i5"))), sc, true},
+		{"container with stackId before any snapshot", change("container", both(inStack("demo"), ids("1st9"))), cold, true},
 		{"service of a configured stack", change("service", stackID("1st1")), sc, true},
 		{"service of another stack", change("service", stackID("1st9")), sc, false},
 		{"service before any snapshot", change("service", stackID("1st9")), cold, true},
