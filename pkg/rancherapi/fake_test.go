@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,14 +46,27 @@ type fakeRancher struct {
 
 const fakeProject = "1a5"
 
-func newFakeRancher(t testing.TB) *fakeRancher {
+func newFakeRancher(t testing.TB) *fakeRancher { return startFake(t, false) }
+
+// newFakeRancherTLS serves the fake over HTTPS (and wss) with httptest's
+// self-signed certificate; f.srv.Certificate() is its CA.
+func newFakeRancherTLS(t testing.TB) *fakeRancher { return startFake(t, true) }
+
+func startFake(t testing.TB, useTLS bool) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
 		honour:    map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	if useTLS {
+		// Handshakes a test makes fail on purpose are not news.
+		f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(func() {
 		f.dropWebsockets()
 		f.srv.Close()

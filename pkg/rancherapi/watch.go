@@ -241,7 +241,7 @@ func (c *Client) readError(err error) error {
 // Websocket, whose package-level dialer has no handshake timeout and no
 // context: a hung Rancher would block the watch for ever.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: c.opts.Timeout, Proxy: http.ProxyFromEnvironment}
+	d := websocket.Dialer{HandshakeTimeout: c.opts.Timeout, Proxy: http.ProxyFromEnvironment, TLSClientConfig: c.opts.TLS}
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.access+":"+c.secret)))
 	conn, resp, err := d.DialContext(ctx, c.subscribe, h)
