@@ -270,19 +270,25 @@ func TestCattleCorpus(t *testing.T) {
 	}
 }
 
-// TestCattleCorpusNeverEmptyWithoutConfirmation judges the corpus's
-// Concrete5 stack as a snapshot would: CMSMysql has its container (by
-// label); Concrete5App, whose containers are not in the payloads and whose
-// server renders no instanceIds, is not taken for an empty service.
+// TestCattleCorpusNeverEmptyWithoutConfirmation judges the corpus's v1
+// server as a snapshot would: CMSMysql has its (stopped) container, found
+// by label; Concrete5App is inactive, so having no container is believed;
+// ghost is active with scale 1, its container is not in the payloads and
+// the server renders no instanceIds: it is not taken for an empty service.
 func TestCattleCorpusNeverEmptyWithoutConfirmation(t *testing.T) {
 	c := loadCorpus(t)
-	refs := corpusRefs()[:1]
+	refs := corpusRefs()[:2]
 	r := resolved{
-		stacks:   map[string]client.Stack{"Concrete5": {Resource: client.Resource{Id: "1e1"}, Name: "Concrete5"}},
+		stacks: map[string]client.Stack{
+			"Concrete5": {Resource: client.Resource{Id: "1e1"}, Name: "Concrete5"},
+			"ghost":     {Resource: client.Resource{Id: "1e2"}, Name: "ghost"},
+		},
 		services: map[serviceKey]client.Service{},
 	}
-	for _, name := range refs[0].Services {
-		r.services[serviceKey{"1e1", name}] = c.service(name)
+	for _, ref := range refs {
+		for _, name := range ref.Services {
+			r.services[serviceKey{r.stacks[ref.Stack].Id, name}] = c.service(name)
+		}
 	}
 	cts := map[string]client.Container{}
 	for _, ct := range c.containers["v1-1.1-containers-collection.json"] {
@@ -292,8 +298,8 @@ func TestCattleCorpusNeverEmptyWithoutConfirmation(t *testing.T) {
 	if got := memberIDs(snapshotOf(j)); !slices.Equal(got, []string{"1i1"}) {
 		t.Errorf("members = %v, want [1i1]", got)
 	}
-	if len(j.doubts) != 1 || !strings.Contains(j.doubts[0], "Concrete5App") || !strings.Contains(j.doubts[0], "no instanceIds") {
-		t.Errorf("doubts = %q, want one about Concrete5App lacking instanceIds", j.doubts)
+	if len(j.doubts) != 1 || !strings.Contains(j.doubts[0], "ghost/ghost") || !strings.Contains(j.doubts[0], "no instanceIds") {
+		t.Errorf("doubts = %q, want one about ghost/ghost lacking instanceIds", j.doubts)
 	}
 }
 

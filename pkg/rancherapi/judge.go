@@ -142,7 +142,7 @@ func judge(refs []ClusterRef, r resolved, cts map[string]client.Container) judge
 			svc := r.services[serviceKey{st.Id, name}]
 			ms, doubts := judgeService(svc, ref.Stack, ix.candidates(svc, ref.Stack), r.claimedBy)
 			j.doubts = append(j.doubts, doubts...)
-			if n := len(ms.Containers); svc.Scale > 0 && (n == 0 || (svc.Scale > int64(n) && svc.InstanceIds == nil)) {
+			if n := len(ms.Containers); svc.Scale > 0 && expectsContainers(svc.State) && (n == 0 || (svc.Scale > int64(n) && svc.InstanceIds == nil)) {
 				j.short = append(j.short, fmt.Sprintf("%s/%s has %d of scale %d", ref.Stack, name, len(ms.Containers), svc.Scale))
 			}
 			j.members += len(ms.Containers)
@@ -171,11 +171,24 @@ func judgeService(svc client.Service, stack string, candidates []client.Containe
 		}
 	}
 	slices.SortFunc(out.Containers, compareMembers)
-	if svc.Scale > 0 && len(out.Containers) == 0 && svc.InstanceIds == nil && len(doubts) == 0 {
+	if svc.Scale > 0 && expectsContainers(svc.State) && len(out.Containers) == 0 && svc.InstanceIds == nil && len(doubts) == 0 {
 		doubts = append(doubts, fmt.Sprintf("service %s/%s (%s) has scale %d but no container links to it, and rancher renders no instanceIds that could confirm it has none",
 			stack, svc.Name, svc.Id, svc.Scale))
 	}
 	return out, doubts
+}
+
+// expectsContainers reports whether a service in this state should have
+// containers for its scale. One that is inactive (never activated, or
+// deactivated: its containers are stopped, so none is a peer anyway),
+// being created or being removed may well have none; any other state, and
+// any state this code does not know, is expected to have them.
+func expectsContainers(state string) bool {
+	switch state {
+	case "inactive", "requested", "registering", "deactivating", "updating-inactive", "removing", "removed", "purging", "purged":
+		return false
+	}
+	return true
 }
 
 // assemble is judge's clusters alone, for callers that checked the doubts.

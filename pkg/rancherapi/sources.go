@@ -88,13 +88,29 @@ type evidence struct {
 	// claimed: some other listed service names the container in its
 	// instanceIds (a renamed service, or a selector).
 	claimed bool
+	// live: the container runs or is about to (see mayBePeer); only such
+	// a container can be a peer, so only its sources must agree.
+	live bool
+}
+
+// mayBePeer reports whether a container in this state can be, or is about
+// to be, a mesh peer. A container on its way out (stopping, removing,
+// stopped, error) is none whatever its sources say, and Cattle drops it
+// from serviceExposeMap, so from instanceIds and serviceIds, while its
+// label stays: disagreement there is expected, not a reason to distrust.
+func mayBePeer(state string) bool {
+	switch state {
+	case "running", "starting", "restarting", "updating-running", "creating", "requested":
+		return true
+	}
+	return false
 }
 
 // gather collects the evidence about container ct and service svc of the
 // stack named stack. claimedBy, if not nil, tells which other services
 // name a container in their instanceIds.
 func gather(ct client.Container, svc client.Service, stack string, claimedBy func(containerID string) []string) evidence {
-	e := evidence{gone: isGone(ct.State, ct.Removed)}
+	e := evidence{gone: isGone(ct.State, ct.Removed), live: mayBePeer(ct.State)}
 	if svc.InstanceIds != nil {
 		e.present |= srcInstanceIDs
 		if slices.Contains(svc.InstanceIds, ct.Id) {
@@ -172,12 +188,16 @@ const (
 // the two id sources disagree, the ids link a container whose stackId names
 // another stack, or a container labelled for the service is missing from
 // the ids that are rendered and no other service claims it (a renamed
-// service's containers keep their old label and are claimed by it).
+// service's containers keep their old label and are claimed by it). Only
+// a container that may be a peer (mayBePeer) can conflict.
 func (e evidence) verdict() verdict {
 	if e.gone {
 		return verdict{why: whyGone}
 	}
 	v := e.decide()
+	if !e.live {
+		return v
+	}
 	ids := e.present & idSources
 	switch agreeIDs := e.agree & idSources; {
 	case agreeIDs != 0 && agreeIDs != ids:

@@ -80,6 +80,9 @@ func TestVerdictConflicts(t *testing.T) {
 		{"labelled, stackId of another stack (a renamed stack's old name)", ctr("1i1", "running", 1, noSvcIDs, inStackID("1st9")), webService("1i2"), nil, false, ""},
 		{"sidekick missing from instanceIds is no conflict", ctr("1i1", "running", 1, noSvcIDs, label("demo/web/side")), webService("1i2"), nil, false, ""},
 		{"removed container is never a conflict", ctr("1i1", "removed", 1), webService("1i2"), nil, false, ""},
+		{"a removing container Cattle already dropped from its ids is no conflict", ctr("1i1", "removing", 1, svcIDs("1s9")), webService("1i2"), nil, false, ""},
+		{"a stopping container whose ids disagree is no conflict", ctr("1i1", "stopping", 1), webService("1i2"), nil, true, ""},
+		{"a starting container missing from instanceIds conflicts", ctr("1i1", "starting", 1, noSvcIDs), webService("1i2"), nil, false, "missing from its instanceIds"},
 		{"label only, no id source rendered", ctr("1i1", "running", 1, noSvcIDs), webService(), nil, true, ""},
 		{"another service's container, all sources agree it is not ours", ctr("1i1", "running", 1, svcIDs("1s9"), label("demo/db")), webService("1i2"), nil, false, ""},
 	}
@@ -143,6 +146,7 @@ func TestJudgeDoubts(t *testing.T) {
 		{"scale > 0, nothing found, instanceIds absent: cannot confirm", at(noIDs), 0, 1, 1},
 		{"scale > 0, nothing found, instanceIds [] confirm it", at(empty), 0, 0, 1},
 		{"scale 0, nothing found, no instanceIds: nothing to confirm", at(scaled(0)), 0, 0, 0},
+		{"inactive, nothing found, no instanceIds: believed", at(func() client.Service { s := noIDs; s.State = "inactive"; return s }()), 0, 0, 0},
 		{"old shapes: label only, instanceIds absent", at(noIDs, ctr("1i1", "running", 1, noSvcIDs), ctr("1i2", "running", 2, noSvcIDs)), 2, 0, 0},
 	}
 	for _, tt := range tests {
