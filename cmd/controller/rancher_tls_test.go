@@ -7,8 +7,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,21 +38,7 @@ func startSimTLS(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string, st
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted case fails handshakes on purpose
 	srv.StartTLS()
 	t.Cleanup(func() { sim.Close(); srv.Close() })
-	if _, err := sim.CreateStack("demo"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: 2, StartOnCreate: true}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := sim.WaitSettled(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte(testConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := seedDemo(t, sim, 2)
 	return sim, rt, srv.URL, writeCA(t, srv), cfg
 }
 
