@@ -25,7 +25,9 @@ const maxByID = 20
 //
 // Cost: a list of stacks, a list of services and a list of containers,
 // each followed through its pages (Options.PageSize rows a page), plus at
-// most maxByID by-id reads; the count is in Snapshot.Requests.
+// most maxByID by-id reads; when the answer must be checked (see observe),
+// one more list of containers and one more of services. The count is in
+// Snapshot.Requests.
 func (c *Client) Snapshot(ctx context.Context) (mesh.Snapshot, error) {
 	return c.flights.do(ctx, c.snapshot)
 }

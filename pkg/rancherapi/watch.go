@@ -164,7 +164,7 @@ func (c *Client) streamLoop(ctx context.Context, kick func()) {
 	log := c.opts.Logger
 	for failures := 0; ; {
 		started := time.Now()
-		err := c.stream(ctx, kick)
+		err := scrub(c.stream(ctx, kick), c.secrets()...)
 		if ctx.Err() != nil {
 			return
 		}
