@@ -93,15 +93,26 @@ type PlanOptions struct {
 func Calculate(desired Desired, observed map[mesh.NodeName]mesh.NodeStatus, opts PlanOptions) Changes {
 	var out Changes
 	for _, c := range desired.Clusters {
-		for _, d := range c.Departing {
-			if s, ok := observed[d.Endpoint.Node]; ok {
-				if ch, act := planDeparting(d, s, opts); act {
-					out.Leave = append(out.Leave, ch)
-				}
+		part := CalculateCluster(c, observed, opts)
+		out.Leave = append(out.Leave, part.Leave...)
+		out.SetPeers = append(out.SetPeers, part.SetPeers...)
+	}
+	sortChanges(out.Leave)
+	sortChanges(out.SetPeers)
+	return out
+}
+
+// CalculateCluster is Calculate for one cluster: pure, sorted by node.
+func CalculateCluster(c DesiredCluster, observed map[mesh.NodeName]mesh.NodeStatus, opts PlanOptions) Changes {
+	var out Changes
+	for _, d := range c.Departing {
+		if s, ok := observed[d.Endpoint.Node]; ok {
+			if ch, act := planDeparting(d, s, opts); act {
+				out.Leave = append(out.Leave, ch)
 			}
 		}
-		out.SetPeers = append(out.SetPeers, planMembers(c, observed, opts)...)
 	}
+	out.SetPeers = planMembers(c, observed, opts)
 	sortChanges(out.Leave)
 	sortChanges(out.SetPeers)
 	return out
