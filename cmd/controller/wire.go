@@ -29,6 +29,11 @@ const (
 	connectRetryMax = 30 * time.Second
 )
 
+// rancherTickerOff keeps rancherapi.Watch's own resync ticker out of the
+// way: the reconciler's scheduler owns the resync (spec.controller.
+// resyncInterval). The ticker goes when pkg/rancherapi gets its cache.
+const rancherTickerOff = 24 * time.Hour
+
 // wiring is the built controller and what the ops server needs.
 type wiring struct {
 	controller *reconcile.Controller
@@ -109,7 +114,7 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	}
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
-		Clusters: refs, ResyncInterval: f.Spec.Controller.ResyncInterval.Duration, Logger: log.WithName("rancher"),
+		Clusters: refs, ResyncInterval: rancherTickerOff, Logger: log.WithName("rancher"),
 		OnRequest: m.OnRequest,
 	}
 	delay := connectRetryMin

@@ -85,7 +85,7 @@ func (p *pass) refresh(ctx context.Context) error {
 		}
 		for _, m := range w.desired.Members {
 			f := p.mem.nodes.get(m.Endpoint)
-			if st := f.known(now); st != nil && !m.Held && len(m.Peers.Minus(st.Connected)) > 0 {
+			if st := f.known(now); st != nil && !m.Held && !m.Peers.Equal(st.Connected) && len(m.Peers.Minus(st.Connected)) > 0 {
 				targets = append(targets, statusTarget{m.Endpoint, true})
 			}
 		}

@@ -137,7 +137,11 @@ func planMembers(c DesiredCluster, observed map[mesh.NodeName]mesh.NodeStatus, o
 		}
 	}
 	for _, ch := range idle {
-		missing := slices.DeleteFunc(ch.Peers.Minus(observed[ch.Endpoint.Node].Connected), func(n mesh.NodeName) bool { return pushed[n] })
+		connected := observed[ch.Endpoint.Node].Connected
+		if ch.Peers.Equal(connected) {
+			continue
+		}
+		missing := slices.DeleteFunc(ch.Peers.Minus(connected), func(n mesh.NodeName) bool { return pushed[n] })
 		if len(missing) > 0 {
 			ch.Missing, ch.Reason = missing, ReasonMissingConnections
 			out = append(out, ch)
@@ -155,8 +159,9 @@ func planMember(m DesiredNode, s mesh.NodeStatus, opts PlanOptions) (Change, boo
 		Endpoint: m.Endpoint,
 		Revision: NextRevision(s.Revision, opts.MinRevision),
 		Peers:    m.Peers,
-		Added:    m.Peers.Minus(s.Managed),
-		Removed:  s.Managed.Minus(m.Peers),
+	}
+	if !m.Peers.Equal(s.Managed) {
+		ch.Added, ch.Removed = m.Peers.Minus(s.Managed), s.Managed.Minus(m.Peers)
 	}
 	switch {
 	case s.Leaving:
