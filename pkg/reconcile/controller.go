@@ -39,7 +39,7 @@ const (
 //   - records: a Status built from the pass (buildStatus), then metrics
 //     and one log line per condition change, from that status.
 //
-// When passes and announcement reads run is the Scheduler's decision,
+// When passes and announcement reads run is the scheduler's decision,
 // on the one clock of Options.Now and Options.After. A pass reads state;
 // it never replays events.
 type Controller struct {
@@ -49,7 +49,7 @@ type Controller struct {
 	wake     chan struct{}            // a trigger arrived: the loop asks the scheduler again
 
 	mu     sync.Mutex // guards sched and status
-	sched  *Scheduler
+	sched  *scheduler
 	status Status
 
 	passMu sync.Mutex // serialises passes; guards mem
@@ -87,12 +87,12 @@ func New(opts Options) (*Controller, error) {
 // observed (nothing was done), or some nodes could not be read or changed
 // (the others were).
 func (c *Controller) RunOnce(ctx context.Context) error {
-	_, err := c.runPass(ctx, Job{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
+	_, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
 	return err
 }
 
 // runPass runs one pass of job and publishes its status.
-func (c *Controller) runPass(ctx context.Context, job Job) (PassOutcome, error) {
+func (c *Controller) runPass(ctx context.Context, job work) (outcome, error) {
 	c.passMu.Lock()
 	defer c.passMu.Unlock()
 	c.mem.passes++
@@ -162,7 +162,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.opts.Watcher != nil {
 		wg.Go(func() { c.watch(ctx) })
 	}
-	passDone := make(chan PassOutcome, 1) // one pass at a time
+	passDone := make(chan outcome, 1) // one pass at a time
 	readDone := make(chan announce.Read, 1)
 	for {
 		now := c.opts.Now()
@@ -204,14 +204,14 @@ func (c *Controller) Run(ctx context.Context) error {
 
 // watch runs the Watcher: every change is a trigger.
 func (c *Controller) watch(ctx context.Context) {
-	err := c.opts.Watcher.Watch(ctx, func() { c.request(Trigger{Kind: TriggerEvent}) })
+	err := c.opts.Watcher.Watch(ctx, func() { c.request(trigger{Kind: triggerEvent}) })
 	if err != nil && ctx.Err() == nil {
 		c.log.Error(err, "watching rancher stopped")
 	}
 }
 
 // request hands a trigger to the scheduler and wakes the loop.
-func (c *Controller) request(t Trigger) {
+func (c *Controller) request(t trigger) {
 	c.mu.Lock()
 	c.sched.Request(c.opts.Now(), t)
 	c.mu.Unlock()
@@ -235,7 +235,7 @@ func (c *Controller) Announce(event, ip string) {
 		c.log.V(1).Info("ignoring a malformed announcement", "event", event, "ip", ip)
 		return
 	}
-	c.request(Trigger{Kind: TriggerAnnouncement, Event: event, IP: ip})
+	c.request(trigger{Kind: triggerAnnouncement, Event: event, IP: ip})
 }
 
 // read reads announced containers, bounded by LookupTimeout.

@@ -15,7 +15,7 @@
 //   - controller.go: Controller (Options, New, Run, RunOnce, Announce,
 //     Status); the loop hands every trigger to the scheduler and runs what it
 //     says is due.
-//   - schedule.go: Scheduler, the one place that decides when passes and
+//   - schedule.go: the scheduler, the one place that decides when passes and
 //     announcement reads run (TestSchedulerTable); the follow-up reads of
 //     announcements are pkg/announce's Tracker, driven by it.
 //   - pass.go: one pass (observe, desire, plan, result) and the memory
@@ -28,7 +28,7 @@
 // # One clock, one scheduler
 //
 // Every timer runs on Options.Now and Options.After, and every trigger is a
-// request to the Scheduler: Rancher events (merged by MinEventGap), the
+// request to the scheduler: Rancher events (merged by MinEventGap), the
 // resync (ResyncInterval after the last pass that re-listed: the observer
 // re-lists Rancher), drift (every DriftInterval: every node's status is
 // re-read; Rancher is not re-listed), the confirming pass of a held drop

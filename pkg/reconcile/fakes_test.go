@@ -325,7 +325,7 @@ func newTestController(t *testing.T, obs *fakeObserver, nodes Nodes, mod func(*O
 // eventPass runs a pass as an event triggers it: no re-list, cached
 // statuses.
 func eventPass(c *Controller) error {
-	_, err := c.runPass(context.Background(), Job{Kind: KindEvent, Reasons: []Kind{KindEvent}})
+	_, err := c.runPass(context.Background(), work{Kind: KindEvent, Reasons: []Kind{KindEvent}})
 	return err
 }
 

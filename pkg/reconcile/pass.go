@@ -42,7 +42,7 @@ func newMemory() *memory {
 type pass struct {
 	c        *Controller
 	mem      *memory
-	job      Job
+	job      work
 	number   int64
 	start    time.Time
 	log      logr.Logger
@@ -201,11 +201,11 @@ func (p *pass) plan() {
 
 // result remembers what the pass computed and returns it for the status
 // builder, with the pass's outcome for the scheduler.
-func (p *pass) result(err error) (passResult, PassOutcome) {
+func (p *pass) result(err error) (passResult, outcome) {
 	now := p.c.opts.Now()
 	r := passResult{number: p.number, job: p.job, start: p.start, err: err, changes: p.changes.Len(),
 		clusters: make([]clusterResult, len(p.clusters))}
-	var o PassOutcome
+	var o outcome
 	o.StaleReads = p.stale
 	for i, w := range p.clusters {
 		cr := clusterResult{desired: w.desired, holds: w.holds, recomputed: w.recompute}
@@ -241,9 +241,9 @@ func (p *pass) views(d DesiredCluster, now time.Time) map[mesh.NodeName]nodeView
 // status builder, the outcome for the scheduler, and the pass's error:
 // Rancher could not be observed (nothing was done), or some nodes could
 // not be read or changed (the others were).
-func (p *pass) run(ctx context.Context) (passResult, PassOutcome, error) {
+func (p *pass) run(ctx context.Context) (passResult, outcome, error) {
 	if err := p.observe(ctx); err != nil {
-		return passResult{number: p.number, job: p.job, start: p.start, err: err, aborted: true}, PassOutcome{Aborted: true}, err
+		return passResult{number: p.number, job: p.job, start: p.start, err: err, aborted: true}, outcome{Aborted: true}, err
 	}
 	p.desire()
 	readErr := p.readStatuses(ctx)

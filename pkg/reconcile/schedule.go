@@ -12,7 +12,7 @@ import (
 // announced containers.
 type Kind string
 
-// Job kinds, in the order that names a merged pass (the first that
+// Kinds, in the order that names a merged pass (the first that
 // applies).
 const (
 	// KindStart is the first pass: it re-lists Rancher and re-reads every
@@ -51,8 +51,8 @@ func (k Kind) relists() bool {
 // full reports whether a pass of kind k re-reads every node.
 func (k Kind) full() bool { return k == KindStart || k == KindDrift }
 
-// Job is work the scheduler hands to the loop.
-type Job struct {
+// work is what the scheduler hands to the loop: a pass or a read.
+type work struct {
 	// Kind names the job; for a merged pass, the first of passKinds among
 	// Reasons.
 	Kind Kind
@@ -71,23 +71,23 @@ type Job struct {
 	IPs []string
 }
 
-// Trigger kinds, for Request.
+// Trigger kinds, for request.
 const (
-	// TriggerEvent: Rancher reported a change.
-	TriggerEvent = "event"
-	// TriggerAnnouncement: a node announced itself (Event, IP).
-	TriggerAnnouncement = "announcement"
+	// triggerEvent: Rancher reported a change.
+	triggerEvent = "event"
+	// triggerAnnouncement: a node announced itself (Event, IP).
+	triggerAnnouncement = "announcement"
 )
 
-// Trigger is something that asks for work.
-type Trigger struct {
+// trigger is something that asks for work.
+type trigger struct {
 	Kind      string
 	Event, IP string
 }
 
-// PassOutcome is what a finished pass tells the scheduler; the scheduler
+// outcome is what a finished pass tells the scheduler; the scheduler
 // decides the follow-ups from it.
-type PassOutcome struct {
+type outcome struct {
 	// Aborted: Rancher could not be observed; a retry is due.
 	Aborted bool
 	// HeldDrop: a sudden drop is held; a confirming pass is due.
@@ -106,7 +106,7 @@ type scheduleConfig struct {
 	maxAnnounced                        int
 }
 
-// Scheduler decides when every pass and every announcement read runs, on
+// scheduler decides when every pass and every announcement read runs, on
 // the caller's clock. All triggers are requests to it: Rancher events and
 // announcements (Request), the periodic resync and drift (its own
 // timers), and the follow-ups of a pass (PassDone: retry, confirm,
@@ -115,7 +115,7 @@ type scheduleConfig struct {
 // starts within MinEventGap of the last one, so bursts share a pass.
 //
 // It is not safe for concurrent use; Controller guards it.
-type Scheduler struct {
+type scheduler struct {
 	cfg        scheduleConfig
 	lastStart  time.Time
 	nextResync time.Time
@@ -130,24 +130,24 @@ type Scheduler struct {
 
 // newScheduler returns a scheduler whose first pass (KindStart) is due at
 // now. reads is nil when announcements are not read.
-func newScheduler(cfg scheduleConfig, reads *announce.Tracker, now time.Time) *Scheduler {
-	return &Scheduler{cfg: cfg, reads: reads, pending: map[Kind]time.Time{KindStart: now},
+func newScheduler(cfg scheduleConfig, reads *announce.Tracker, now time.Time) *scheduler {
+	return &scheduler{cfg: cfg, reads: reads, pending: map[Kind]time.Time{KindStart: now},
 		nextResync: now.Add(cfg.resync), nextDrift: now.Add(cfg.drift), announced: map[string]bool{}}
 }
 
 // request asks for a pass of kind k at due (the earliest request wins).
-func (s *Scheduler) request(k Kind, due time.Time) {
+func (s *scheduler) request(k Kind, due time.Time) {
 	if old, ok := s.pending[k]; !ok || due.Before(old) {
 		s.pending[k] = due
 	}
 }
 
 // Request takes a trigger at now.
-func (s *Scheduler) Request(now time.Time, t Trigger) {
+func (s *scheduler) Request(now time.Time, t trigger) {
 	switch t.Kind {
-	case TriggerEvent:
+	case triggerEvent:
 		s.request(KindEvent, now)
-	case TriggerAnnouncement:
+	case triggerAnnouncement:
 		if len(s.announced) < s.cfg.maxAnnounced {
 			s.announced[t.IP] = true
 		}
@@ -158,7 +158,7 @@ func (s *Scheduler) Request(now time.Time, t Trigger) {
 }
 
 // gate is the earliest a pass may start.
-func (s *Scheduler) gate() time.Time {
+func (s *scheduler) gate() time.Time {
 	if s.lastStart.IsZero() {
 		return time.Time{}
 	}
@@ -166,7 +166,7 @@ func (s *Scheduler) gate() time.Time {
 }
 
 // passDue is when the next pass is due, no earlier than the gate.
-func (s *Scheduler) passDue() time.Time {
+func (s *scheduler) passDue() time.Time {
 	due := s.nextResync
 	if s.nextDrift.Before(due) {
 		due = s.nextDrift
@@ -184,7 +184,7 @@ func (s *Scheduler) passDue() time.Time {
 
 // Next returns when Due will next have work; false when nothing can start
 // until a running pass or read is done.
-func (s *Scheduler) Next() (time.Time, bool) {
+func (s *scheduler) Next() (time.Time, bool) {
 	var next time.Time
 	ok := false
 	if !s.passing {
@@ -201,28 +201,28 @@ func (s *Scheduler) Next() (time.Time, bool) {
 // Due returns the jobs that start at now: at most one pass (when none is
 // running) and at most one read (when none is in flight). The caller runs
 // them and reports back with PassDone and ReadDone.
-func (s *Scheduler) Due(now time.Time) []Job {
-	var jobs []Job
+func (s *scheduler) Due(now time.Time) []work {
+	var jobs []work
 	if !s.passing && !now.Before(s.passDue()) {
 		jobs = append(jobs, s.startPass(now))
 	}
 	if s.reads != nil {
 		if ips := s.reads.Take(now); ips != nil {
-			jobs = append(jobs, Job{Kind: KindRead, IPs: ips})
+			jobs = append(jobs, work{Kind: KindRead, IPs: ips})
 		}
 	}
 	return jobs
 }
 
 // startPass merges every request due at now into one pass.
-func (s *Scheduler) startPass(now time.Time) Job {
+func (s *scheduler) startPass(now time.Time) work {
 	if !now.Before(s.nextResync) {
 		s.request(KindResync, s.nextResync)
 	}
 	if !now.Before(s.nextDrift) {
 		s.request(KindDrift, s.nextDrift)
 	}
-	var job Job
+	var job work
 	for _, k := range passKinds {
 		if due, ok := s.pending[k]; ok && !now.Before(due) {
 			job.Reasons = append(job.Reasons, k)
@@ -250,7 +250,7 @@ func (s *Scheduler) startPass(now time.Time) Job {
 // follow-ups: a retry after an aborted pass (exponential: BackoffBase,
 // doubling to BackoffMax), the confirming pass of a held drop, the pass
 // at the earliest node backoff end, a re-list when fresh reads are stale.
-func (s *Scheduler) PassDone(now time.Time, o PassOutcome) {
+func (s *scheduler) PassDone(now time.Time, o outcome) {
 	s.passing = false
 	if o.Aborted {
 		s.failures++
@@ -273,7 +273,7 @@ func (s *Scheduler) PassDone(now time.Time, o PassOutcome) {
 // ReadDone takes the outcome of the read in flight at now. A read that
 // decided announcements asks for a pass (merged by MinEventGap) that will
 // see the decided containers; it returns the decisions.
-func (s *Scheduler) ReadDone(now time.Time, r announce.Read) []announce.Decision {
+func (s *scheduler) ReadDone(now time.Time, r announce.Read) []announce.Decision {
 	if s.reads == nil {
 		return nil
 	}

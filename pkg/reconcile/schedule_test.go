@@ -19,7 +19,7 @@ func sec(f float64) time.Duration { return time.Duration(math.Round(f * float64(
 // describeJob renders a job for the table: "pass event", "pass resync
 // relist full", "read 10.42.0.2"; a pass shows the IPs it re-reads and the
 // fresh reads it carries.
-func describeJob(j Job) string {
+func describeJob(j work) string {
 	if j.Kind == KindRead {
 		return "read " + strings.Join(j.IPs, ",")
 	}
@@ -39,7 +39,7 @@ func describeJob(j Job) string {
 	return strings.Join(out, " ")
 }
 
-func testScheduler(t *testing.T, withReads bool) *Scheduler {
+func testScheduler(t *testing.T, withReads bool) *scheduler {
 	t.Helper()
 	var reads *announce.Tracker
 	if withReads {
@@ -71,9 +71,9 @@ type scheduleStep struct {
 // passes), "event", "up IP", "stopping IP", "pass ok", "pass aborted",
 // "pass held", "pass backoff-until SECONDS", "pass stale", "read STATE"
 // (the read in flight answers: every IP in that health state, or "gone").
-func runSchedule(t *testing.T, s *Scheduler, steps []scheduleStep) {
+func runSchedule(t *testing.T, s *scheduler, steps []scheduleStep) {
 	t.Helper()
-	var lastRead Job
+	var lastRead work
 	var readAt time.Time
 	for _, st := range steps {
 		now := schedT0.Add(sec(st.at))
@@ -81,11 +81,11 @@ func runSchedule(t *testing.T, s *Scheduler, steps []scheduleStep) {
 		switch {
 		case len(f) == 0:
 		case f[0] == "event":
-			s.Request(now, Trigger{Kind: TriggerEvent})
+			s.Request(now, trigger{Kind: triggerEvent})
 		case f[0] == EventUp || f[0] == EventStopping:
-			s.Request(now, Trigger{Kind: TriggerAnnouncement, Event: f[0], IP: f[1]})
+			s.Request(now, trigger{Kind: triggerAnnouncement, Event: f[0], IP: f[1]})
 		case f[0] == "pass":
-			var o PassOutcome
+			var o outcome
 			switch f[1] {
 			case "aborted":
 				o.Aborted = true
@@ -208,7 +208,7 @@ func TestScheduleCoalescesEvents(t *testing.T) {
 	s := testScheduler(t, false)
 	runSchedule(t, s, []scheduleStep{{at: 0, want: []string{"pass start relist full"}}, {at: 0.001, do: "pass ok"}})
 	for i := range 50 {
-		s.Request(schedT0.Add(time.Duration(i)*time.Millisecond), Trigger{Kind: TriggerEvent})
+		s.Request(schedT0.Add(time.Duration(i)*time.Millisecond), trigger{Kind: triggerEvent})
 	}
 	runSchedule(t, s, []scheduleStep{
 		{at: 0.099},

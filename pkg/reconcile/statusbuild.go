@@ -17,7 +17,7 @@ const (
 // passResult is what one pass hands to buildStatus.
 type passResult struct {
 	number  int64
-	job     Job
+	job     work
 	start   time.Time
 	err     error
 	aborted bool // Rancher could not be observed: nothing was done
