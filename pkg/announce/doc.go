@@ -26,7 +26,7 @@
 // Hence, after the latest announcement of an IP:
 //
 //	event     reads at (after the announcement)   gives up
-//	up        +10 ms, +60 ms                      after the +60 ms read
+//	up        +5 ms, +60 ms                       after the +60 ms read
 //	stopping  +0 ms, +60 ms                       after the +60 ms read
 //
 // A read that decides ends the follow-up; a re-announcement starts the plan
@@ -48,7 +48,7 @@
 // With Rancher's default health check (healthy after 2 probes, 2 s apart):
 // "up" at listener open (2 reads, still initializing), "up" after probe 1
 // (2 reads), "up" after probe 2 (1 read: healthy; 2 if Cattle took more
-// than 10 ms), "stopping" (1 read): 6 reads, 7 at most; in general at most
+// than 5 ms), "stopping" (1 read): 6 reads, 7 at most; in general at most
 // 2×(healthyThreshold+2). Without a health check: 1 read to join, 1 to
 // leave. TestJoinAndLeaveCycleCost and TestScaleUpOfFiftyCostsO1ReadsPerStep
 // check these counts on an injected clock.

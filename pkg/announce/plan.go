@@ -16,8 +16,9 @@ const (
 const (
 	// DefaultUpFirst: Cattle records the deciding health probe within a
 	// few milliseconds of it, and the agent announces right after
-	// answering the probe.
-	DefaultUpFirst = 10 * time.Millisecond
+	// answering the probe (its announcement takes a millisecond or two to
+	// arrive).
+	DefaultUpFirst = 5 * time.Millisecond
 	// DefaultSecond is the one later look for either event: Cattle under
 	// load, or a read that failed.
 	DefaultSecond = 60 * time.Millisecond

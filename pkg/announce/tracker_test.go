@@ -150,7 +150,7 @@ func joinAndLeave(ip string, start time.Time, flip time.Duration) (container, []
 }
 
 // The plan's cost per join-and-leave cycle, as the package doc states it:
-// 6 reads when Cattle flips the health state within 10 ms of the probe, 7
+// 6 reads when Cattle flips the health state within 5 ms of the probe, 7
 // when it takes longer; each cycle decides "up" and "stopping".
 func TestJoinAndLeaveCycleCost(t *testing.T) {
 	for _, tc := range []struct {
@@ -258,13 +258,13 @@ func TestTrackerFollowsThePlan(t *testing.T) {
 	if !tr.Announce(t0, EventUp, "10.42.0.2") {
 		t.Fatal("announcement refused")
 	}
-	if n, _ := tr.Next(); !n.Equal(t0.Add(ms(10))) {
-		t.Errorf("first read due at %v, want +10ms", n.Sub(t0))
+	if n, _ := tr.Next(); !n.Equal(t0.Add(ms(5))) {
+		t.Errorf("first read due at %v, want +5ms", n.Sub(t0))
 	}
-	if ips := tr.Take(t0.Add(ms(5))); ips != nil {
+	if ips := tr.Take(t0.Add(ms(4))); ips != nil {
 		t.Errorf("read before its offset: %v", ips)
 	}
-	ips := tr.Take(t0.Add(ms(10)))
+	ips := tr.Take(t0.Add(ms(5)))
 	if !slices.Equal(ips, []string{"10.42.0.2"}) {
 		t.Fatalf("Take = %v", ips)
 	}
@@ -274,7 +274,7 @@ func TestTrackerFollowsThePlan(t *testing.T) {
 	if tr.Take(t0.Add(ms(11))) != nil {
 		t.Errorf("a second read in flight")
 	}
-	if d := tr.Complete(Read{IPs: ips, Started: t0.Add(ms(10)), Found: initializing}); len(d) != 0 {
+	if d := tr.Complete(Read{IPs: ips, Started: t0.Add(ms(5)), Found: initializing}); len(d) != 0 {
 		t.Errorf("initializing decided %v", d)
 	}
 	if n, _ := tr.Next(); !n.Equal(t0.Add(ms(60))) {
@@ -282,10 +282,10 @@ func TestTrackerFollowsThePlan(t *testing.T) {
 	}
 	// A re-announcement starts the plan again.
 	tr.Announce(t0.Add(ms(40)), EventUp, "10.42.0.2")
-	if n, _ := tr.Next(); !n.Equal(t0.Add(ms(50))) {
-		t.Errorf("after a re-announcement: due at %v, want +50ms", n.Sub(t0))
+	if n, _ := tr.Next(); !n.Equal(t0.Add(ms(45))) {
+		t.Errorf("after a re-announcement: due at %v, want +45ms", n.Sub(t0))
 	}
-	for _, at := range []int{50, 100} {
+	for _, at := range []int{45, 100} {
 		ips := tr.Take(t0.Add(ms(at)))
 		tr.Complete(Read{IPs: ips, Started: t0.Add(ms(at)), Err: errors.New("rancher: 503")})
 	}

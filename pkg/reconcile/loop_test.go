@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/announce"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -223,7 +224,7 @@ func TestAnnouncedReadIsSeenBeforeTheCacheCatchesUp(t *testing.T) {
 }
 
 // announceFirstRead is the plan's first offset after "up".
-const announceFirstRead = 10 * time.Millisecond
+const announceFirstRead = announce.DefaultUpFirst
 
 // countingClusters records which clusters a pass reported.
 type countingClusters struct {

@@ -30,6 +30,7 @@ type clusterMemo struct {
 	holds      mesh.PeerSet
 	planned    int       // changes planned for it
 	wakeAt     time.Time // earliest backoff end among its nodes
+	unknown    bool      // a node the plan needs has no status (its read did not start in time)
 	members    mesh.PeerSet
 }
 
@@ -100,7 +101,7 @@ func (p *pass) observe(ctx context.Context) error {
 func (p *pass) mustRecompute(obs mesh.Cluster) bool {
 	m := p.mem.clusters[obs.Name]
 	return p.job.Full || m == nil || obs.Generation == 0 || obs.Generation != m.generation ||
-		m.planned > 0 || len(m.holds) > 0 || (!m.wakeAt.IsZero() && !p.start.Before(m.wakeAt))
+		m.planned > 0 || len(m.holds) > 0 || m.unknown || (!m.wakeAt.IsZero() && !p.start.Before(m.wakeAt))
 }
 
 // clustersWith names the clusters that hold a container with one of ips.
@@ -211,7 +212,8 @@ func (p *pass) result(err error) (passResult, outcome) {
 		cr := clusterResult{desired: w.desired, holds: w.holds, recomputed: w.recompute}
 		if w.recompute {
 			p.mem.clusters[w.cfg.Name] = &clusterMemo{generation: w.obs.Generation, desired: w.desired, holds: w.holds,
-				planned: w.changes.Len(), wakeAt: p.mem.nodes.wakeAt(w.cfg.Name, now), members: w.desired.MemberNames()}
+				planned: w.changes.Len(), wakeAt: p.mem.nodes.wakeAt(w.cfg.Name, now), unknown: p.unknown(w.desired, now),
+				members: w.desired.MemberNames()}
 			cr.nodes = p.views(w.desired, now)
 		}
 		m := p.mem.clusters[w.cfg.Name]
@@ -222,6 +224,23 @@ func (p *pass) result(err error) (passResult, outcome) {
 		r.clusters[i] = cr
 	}
 	return r, o
+}
+
+// unknown reports whether a node the plan needs has no status while not
+// backing off: a read that did not start within StatusTimeout. The next
+// pass reads it again.
+func (p *pass) unknown(d DesiredCluster, now time.Time) bool {
+	for _, m := range d.Members {
+		if f := p.mem.nodes.get(m.Endpoint); !m.Held && f != nil && f.status == nil && !f.backingOff(now) {
+			return true
+		}
+	}
+	for _, n := range d.Departing {
+		if f := p.mem.nodes.get(n.Endpoint); mayBeAlive(n.Container.State) && f != nil && f.status == nil && !f.backingOff(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // views are what the status shows of a cluster's nodes.

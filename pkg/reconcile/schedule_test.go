@@ -156,11 +156,11 @@ func TestSchedulerTable(t *testing.T) {
 		{at: 60.27, do: "pass aborted", next: 60.77},
 		{at: 60.77, want: []string{"pass retry relist"}},
 		{at: 60.78, do: "pass ok"},
-		// An announcement: reads at +10 ms and +60 ms; the second decides, and
+		// An announcement: reads at +5 ms and +60 ms; the second decides, and
 		// a pass follows that re-reads the node and sees the read.
-		{at: 61, do: "up 10.42.0.2", next: 61.01},
-		{at: 61.01, want: []string{"read 10.42.0.2"}},
-		{at: 61.012, do: "read initializing", next: 61.06},
+		{at: 61, do: "up 10.42.0.2", next: 61.005},
+		{at: 61.005, want: []string{"read 10.42.0.2"}},
+		{at: 61.007, do: "read initializing", next: 61.06},
 		{at: 61.06, want: []string{"read 10.42.0.2"}},
 		{at: 61.062, do: "read healthy", want: []string{"pass announce announced=10.42.0.2 fresh=10.42.0.2"}},
 		// A held drop is confirmed by a re-listing pass a second later.
@@ -185,8 +185,8 @@ func TestSchedulerTable(t *testing.T) {
 		{at: 70, want: []string{"pass drift full"}},
 		{at: 70.01, do: "pass ok"},
 		{at: 71, do: "up 10.42.0.4"},
-		{at: 71.01, want: []string{"read 10.42.0.4"}},
-		{at: 71.011, do: "read initializing"},
+		{at: 71.005, want: []string{"read 10.42.0.4"}},
+		{at: 71.006, do: "read initializing"},
 		{at: 71.06, want: []string{"read 10.42.0.4"}},
 		{at: 71.061, do: "read initializing", next: 80},
 		{at: 80, want: []string{"pass drift full announced=10.42.0.4"}},
