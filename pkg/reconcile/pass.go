@@ -65,11 +65,11 @@ type clusterWork struct {
 // observe takes the snapshot, applies the fresh reads and decides which
 // clusters to recompute. Any error aborts the pass (safety rule 1).
 func (p *pass) observe(ctx context.Context) error {
+	p.mem.fresh.add(p.job.Fresh) // kept even if this pass aborts
 	snap, err := p.c.opts.Observer.Snapshot(ctx, p.job.Relist)
 	if err != nil {
 		return fmt.Errorf("observing rancher: %w", err)
 	}
-	p.mem.fresh.add(p.job.Fresh)
 	var relistedAt time.Time
 	if p.job.Relist {
 		relistedAt = p.start
