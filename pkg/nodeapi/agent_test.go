@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -30,13 +29,12 @@ func TestGoAgentConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	url := serveAgent(t, a)
 	c := newClient(t, "s3cret-token")
-	if _, err := c.SetPeers(t.Context(), endpoint(srv.URL, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+	if _, err := c.SetPeers(t.Context(), endpoint(url, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
 	}
-	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: srv.URL, Token: "s3cret-token"})
+	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: url, Token: "s3cret-token"})
 	if got := m.Connected("b@127.0.0.2"); len(got) != 1 || got[0] != "a@127.0.0.1" {
 		t.Errorf("b's links after the suite = %v, want [a@127.0.0.1]", got)
 	}
@@ -46,7 +44,7 @@ func TestGoAgentConformance(t *testing.T) {
 // b, c and d, served over HTTP.
 type agentFixture struct {
 	mesh    *nodeapi.MemoryMesh
-	srv     *httptest.Server
+	url     string
 	ep      mesh.Endpoint
 	client  *nodeapi.Client
 	mu      sync.Mutex
@@ -68,9 +66,8 @@ func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(a.Handler())
-	t.Cleanup(f.srv.Close)
-	f.ep = endpoint(f.srv.URL, opts.Node)
+	f.url = serveAgent(t, a)
+	f.ep = endpoint(f.url, opts.Node)
 	f.client = newClient(t, secret)
 	return f
 }
@@ -252,7 +249,7 @@ func TestAgentSurvivesPanics(t *testing.T) {
 func TestAgentChunkedOversizedBody(t *testing.T) {
 	f := newAgentFixture(t, nodeapi.AgentOptions{})
 	body := io.MultiReader(strings.NewReader(`{"revision":1,"peers":[],"x":"`), strings.NewReader(strings.Repeat("x", nodeapi.MaxBodyBytes)))
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.srv.URL+nodeapi.PathPeers, io.NopCloser(body))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+nodeapi.PathPeers, io.NopCloser(body))
 	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
