@@ -253,8 +253,8 @@ func (c *serverConn) Close() error {
 			_ = c.raw.SetReadDeadline(time.Now().Add(lingerTimeout))
 			_, _ = io.CopyN(io.Discard, c.raw, lingerBytes)
 		}
+		c.srv.conns.release(c.src) // before the close: a client that sees it may connect again
 		c.closeErr = c.Conn.Close()
-		c.srv.conns.release(c.src)
 	})
 	return c.closeErr
 }
@@ -290,15 +290,15 @@ func netHTTPError(p []byte) (int, string, bool) {
 // parts of the input in some of them.
 func translateNetHTTPError(status int, text string) (int, string, string) {
 	prefix := strconv.Itoa(status) + " " + http.StatusText(status)
-	msg, _ := bytes.CutPrefix([]byte(text), []byte(prefix))
-	msg, _ = bytes.CutPrefix(msg, []byte(": "))
-	if len(msg) == 0 {
-		msg = []byte(http.StatusText(status))
+	detail, _ := bytes.CutPrefix([]byte(text), []byte(prefix))
+	detail, _ = bytes.CutPrefix(detail, []byte(": "))
+	if len(detail) > MaxQuoteBytes {
+		detail = append(detail[:MaxQuoteBytes:MaxQuoteBytes], "..."...)
 	}
-	if len(msg) > MaxQuoteBytes {
-		msg = append(msg[:MaxQuoteBytes:MaxQuoteBytes], "..."...)
+	m := "malformed request"
+	if len(detail) > 0 {
+		m += ": " + string(bytes.ToValidUTF8(detail, []byte("?")))
 	}
-	m := "malformed request: " + string(bytes.ToValidUTF8(msg, []byte("?")))
 	switch status {
 	case http.StatusRequestURITooLong:
 		return status, CodeURITooLong, m
