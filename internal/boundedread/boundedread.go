@@ -5,14 +5,21 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // Regular reads the regular file at path, refusing anything else (a
-// device, a FIFO, a directory) and any file over limit bytes. The file is
-// read through a bounded reader, so one that grows while being read is
-// refused too.
+// device, a FIFO, a directory) and any file over limit bytes. It opens
+// without blocking, so a FIFO with no writer is refused rather than waited
+// on, and reads through a bounded reader, so a file that grows while being
+// read is refused too.
 func Regular(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
