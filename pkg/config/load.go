@@ -170,21 +170,29 @@ func (w *walker) duplicates(n *yaml3.Node, path string, out *[]error) {
 			w.duplicates(c, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	case yaml3.MappingNode:
-		first := map[string]int{} // key -> line
+		first := map[string]*yaml3.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml3.ScalarNode && k.Tag != "!!merge" {
-				if line, dup := first[k.Value]; dup {
+				if f, dup := first[k.Value]; dup {
 					*out = append(*out, &FieldError{Path: join(path, k.Value),
-						Msg: fmt.Sprintf("duplicate key: set on line %d and again on line %d; keep one", line, k.Line)})
+						Msg: fmt.Sprintf("duplicate key: set %s and again %s; keep one", where(f, k), where(k, f))})
 				} else {
-					first[k.Value] = k.Line
+					first[k.Value] = k
 				}
 			}
 			w.duplicates(v, join(path, k.Value), out)
 		}
 	}
 	// An alias repeats a node walked where its anchor is.
+}
+
+// where is "on line L" for n, with its column when other is on that line.
+func where(n, other *yaml3.Node) string {
+	if n.Line == other.Line {
+		return fmt.Sprintf("on line %d column %d", n.Line, n.Column)
+	}
+	return fmt.Sprintf("on line %d", n.Line)
 }
 
 // typeError turns a JSON decoding error into a FieldError with the path of
