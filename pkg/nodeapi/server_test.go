@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,5 +388,88 @@ func TestAnnounceServerTLS(t *testing.T) {
 	defer cancel()
 	if err := nodeapi.NewAnnouncer(url, "ann", testr.New(t)).Announce(ctx, nodeapi.EventUp, "a@127.0.0.1", "127.0.0.1"); err == nil {
 		t.Error("an announcer without the CA trusted the controller's certificate")
+	}
+}
+
+// TestAgentUnderConnectionFlood opens 20,000 connections from 127.0.0.1,
+// each sending the start of a head and then nothing, while 127.0.0.2 reads
+// health and pushes: every request from 127.0.0.2 is answered and the
+// agent's mesh is untouched. The latencies are printed, not asserted.
+func TestAgentUnderConnectionFlood(t *testing.T) {
+	const flood = 20000
+	m := nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})
+	m.Connector("b@127.0.0.2")
+	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{Node: "a@127.0.0.1", Token: secret, Connector: m.Connector("a@127.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serveAgent(t, a)
+	addr := strings.TrimPrefix(url, "http://")
+	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+	c, err := nodeapi.NewClient(nodeapi.ClientOptions{Tokens: func(string) string { return secret }, HTTPClient: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := endpoint(url, "a@127.0.0.1")
+	if _, err := c.SetPeers(t.Context(), ep, 1, peerSet("b@127.0.0.2")); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opened := make(chan int, 8)
+	var dialing sync.WaitGroup
+	dialing.Add(8)
+	dialed := make(chan struct{})
+	go func() { dialing.Wait(); close(dialed) }()
+	for w := range 8 {
+		go func() {
+			var conns []net.Conn
+			defer func() {
+				for _, c := range conns {
+					_ = c.Close()
+				}
+				opened <- len(conns)
+			}()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}}
+			for i := w; i < flood && ctx.Err() == nil; i += 8 {
+				conn, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					continue // out of ports or fds: the flood is as big as the machine allows
+				}
+				_, _ = io.WriteString(conn, "GET /v1/health HTTP/1.1\r\nX-Slow: 1\r\n")
+				conns = append(conns, conn)
+			}
+			dialing.Done()
+			<-ctx.Done()
+		}()
+	}
+	var worst time.Duration
+	rounds := 0
+	for done := false; !done; rounds++ {
+		select {
+		case <-dialed:
+			done = true // one more round with every connection open
+		default:
+		}
+		start := time.Now()
+		if err := c.Health(t.Context(), ep); err != nil {
+			t.Fatalf("health from 127.0.0.2 during the flood: %v", err)
+		}
+		if _, err := c.SetPeers(t.Context(), ep, 1, peerSet("b@127.0.0.2")); err != nil {
+			t.Fatalf("push from 127.0.0.2 during the flood: %v", err)
+		}
+		worst = max(worst, time.Since(start))
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	total := 0
+	for range 8 {
+		total += <-opened
+	}
+	t.Logf("%d connections opened from 127.0.0.1; %d rounds of health + push from 127.0.0.2, the slowest %v", total, rounds, worst)
+	if got := m.Connected("a@127.0.0.1"); len(got) != 1 || got[0] != "b@127.0.0.2" {
+		t.Errorf("links after the flood: %v, want [b@127.0.0.2]", got)
 	}
 }
