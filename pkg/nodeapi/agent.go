@@ -116,13 +116,9 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if opts.OTPRelease == "" {
 		opts.OTPRelease = "go"
 	}
-	var tlsConfig *tls.Config
-	if !opts.TLS.IsZero() {
-		c, err := ServerTLSConfig(opts.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("agent TLS: %w", err)
-		}
-		tlsConfig = c
+	tlsConfig, err := optionalServerTLS(opts.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("agent TLS: %w", err)
 	}
 	return &Agent{
 		node:      opts.Node,

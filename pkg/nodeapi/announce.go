@@ -119,13 +119,9 @@ type AnnounceOptions struct {
 // NewAnnounceServer returns a Server for AnnounceHandler(opts), over TLS
 // when opts.TLS names a certificate.
 func NewAnnounceServer(opts AnnounceOptions) (*Server, error) {
-	var cfg *tls.Config
-	if !opts.TLS.IsZero() {
-		c, err := ServerTLSConfig(opts.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("announce endpoint TLS: %w", err)
-		}
-		cfg = c
+	cfg, err := optionalServerTLS(opts.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("announce endpoint TLS: %w", err)
 	}
 	return NewServer(ServerOptions{Handler: AnnounceHandler(opts), TLS: cfg, Limits: opts.Limits, Logger: opts.Logger})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // This file holds the protocol's body decoders. encoding/json matches
@@ -312,8 +313,12 @@ func decodeFailed(raw json.RawMessage) ([]PeerError, error) {
 	return out, nil
 }
 
-// decodeError reads an error body {code, message}; ok is false when the
-// body is not one.
+// maxRemoteMessageBytes caps the message of an error answer the client
+// keeps (it ends up in logs and status): an agent's messages are short.
+const maxRemoteMessageBytes = 512
+
+// decodeError reads an error body {code, message}, the message cut to
+// maxRemoteMessageBytes; ok is false when the body is not one.
 func decodeError(b []byte) (Error, bool) {
 	ms, err := members(b)
 	if err != nil {
@@ -327,6 +332,12 @@ func decodeError(b []byte) (Error, bool) {
 		case "message":
 			_ = json.Unmarshal(m.value, &e.Message)
 		}
+	}
+	if len(e.Message) > maxRemoteMessageBytes {
+		e.Message = strings.ToValidUTF8(e.Message[:maxRemoteMessageBytes], "") + "..."
+	}
+	if len(e.Code) > MaxQuoteBytes {
+		e.Code = e.Code[:MaxQuoteBytes]
 	}
 	return e, e.Code != ""
 }

@@ -151,3 +151,10 @@ func TestFramerIsIndependentOfChunking(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeErrorCutsLongMessages(t *testing.T) {
+	e, ok := decodeError([]byte(`{"code":"internal","message":"` + strings.Repeat("m", 1<<20) + `"}`))
+	if !ok || e.Code != CodeInternal || len(e.Message) > maxRemoteMessageBytes+3 {
+		t.Errorf("decodeError kept a message of %d bytes (ok %v, code %q)", len(e.Message), ok, e.Code)
+	}
+}

@@ -50,6 +50,15 @@ func ServerTLSConfig(f TLSFiles) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// optionalServerTLS is ServerTLSConfig, or no configuration (plain HTTP)
+// when f names no file.
+func optionalServerTLS(f TLSFiles) (*tls.Config, error) {
+	if f.IsZero() {
+		return nil, nil
+	}
+	return ServerTLSConfig(f)
+}
+
 // ClientTLS is how the controller checks agents it reaches over https.
 type ClientTLS struct {
 	// CAFile is the CA bundle that signed the agents' certificates; empty:
