@@ -30,7 +30,7 @@ func members(b []byte) ([]member, error) {
 	case errors.Is(err, io.EOF):
 		return nil, errors.New("empty body: send a JSON object")
 	case err != nil:
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+		return nil, jsonError(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, errors.New("the body must be a JSON object")
@@ -40,7 +40,7 @@ func members(b []byte) ([]member, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("malformed JSON: %w", err)
+			return nil, jsonError(err)
 		}
 		key, _ := tok.(string) // the decoder yields object keys as strings
 		if seen[key] {
@@ -49,17 +49,27 @@ func members(b []byte) ([]member, error) {
 		seen[key] = true
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("malformed JSON: %w", err)
+			return nil, jsonError(err)
 		}
 		out = append(out, member{key: key, value: v})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+		return nil, jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("malformed JSON: data after the JSON value")
 	}
 	return out, nil
+}
+
+// jsonError describes a decoding error without quoting more than
+// MaxQuoteBytes of it: encoding/json's messages may hold a whole literal
+// of the input ("cannot unmarshal number 1000...").
+func jsonError(err error) error {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("malformed JSON at byte %d: %s", se.Offset, cut(se.Error()))
+	}
+	return fmt.Errorf("malformed JSON: %s", cut(err.Error()))
 }
 
 // requestMembers splits a request body and refuses keys outside allowed
@@ -248,7 +258,7 @@ func DecodeStatus(b []byte) (Status, error) {
 			continue
 		}
 		if err := json.Unmarshal(m.value, dst); err != nil {
-			return Status{}, fmt.Errorf("field %q: %w", m.key, err)
+			return Status{}, fmt.Errorf("field %q: %s", m.key, cut(err.Error()))
 		}
 	}
 	return st, nil
@@ -276,7 +286,7 @@ func decodeFlags(raw json.RawMessage) (Flags, error) {
 			continue
 		}
 		if err := json.Unmarshal(m.value, dst); err != nil {
-			return f, fmt.Errorf("field \"flags.%s\": %w", m.key, err)
+			return f, fmt.Errorf("field \"flags.%s\": %s", m.key, cut(err.Error()))
 		}
 	}
 	return f, nil
@@ -285,7 +295,7 @@ func decodeFlags(raw json.RawMessage) (Flags, error) {
 func decodeFailed(raw json.RawMessage) ([]PeerError, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("field \"failed\": %w", err)
+		return nil, fmt.Errorf("field \"failed\": %s", cut(err.Error()))
 	}
 	var out []PeerError
 	for i, it := range items {
@@ -305,7 +315,7 @@ func decodeFailed(raw json.RawMessage) ([]PeerError, error) {
 				continue
 			}
 			if err := json.Unmarshal(m.value, dst); err != nil {
-				return nil, fmt.Errorf("field \"failed[%d].%s\": %w", i, m.key, err)
+				return nil, fmt.Errorf("field \"failed[%d].%s\": %s", i, m.key, cut(err.Error()))
 			}
 		}
 		out = append(out, pe)

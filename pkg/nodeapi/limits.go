@@ -2,6 +2,7 @@ package nodeapi
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -95,4 +96,13 @@ func quote(s string) string {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:MaxQuoteBytes]) + "..."
+}
+
+// cut returns a message from elsewhere (a JSON decoder's, say, which may
+// hold a literal of the input) cut to MaxQuoteBytes bytes.
+func cut(msg string) string {
+	if len(msg) <= MaxQuoteBytes {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:MaxQuoteBytes], "") + "..."
 }
