@@ -172,6 +172,8 @@ func echoCases(bearer string, next uint64, managed []string) []conformanceCase {
 			body: fmt.Appendf(nil, `{"revision":%d,"peers":%s,"%s":1}`, next, managedJSON, long('q', 512<<10)), wantCode: nodeapi.CodeBadRequest, echo: 'q'},
 		{name: "long revision string is not echoed", method: "PUT", path: nodeapi.PathPeers, auth: bearer,
 			body: fmt.Appendf(nil, `{"revision":"%s","peers":[]}`, long('r', 100<<10)), wantCode: nodeapi.CodeBadRequest, echo: 'r'},
+		{name: "long number body is not echoed", method: "PUT", path: nodeapi.PathPeers, auth: bearer,
+			body: []byte(long('1', 100<<10)), wantCode: nodeapi.CodeBadRequest, echo: '1'},
 		{name: "long unterminated string is not echoed", method: "PUT", path: nodeapi.PathPeers, auth: bearer,
 			body: fmt.Appendf(nil, `{"revision":%d,"peers":["%s`, next, long('z', 100<<10)), wantCode: nodeapi.CodeBadRequest, echo: 'z'},
 		{name: "long bad node name is not echoed", method: "PUT", path: nodeapi.PathPeers, auth: bearer,
