@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -51,6 +52,7 @@ type Server struct {
 	limits  Limits
 	log     logr.Logger
 	conns   connCounter
+	closing atomic.Bool // Shutdown or Close began: connections close without lingering
 }
 
 // NewServer checks opts, applies defaults and returns a Server.
@@ -93,10 +95,16 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting, waits for requests in flight until ctx ends,
 // then closes every connection.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	return s.http.Shutdown(ctx)
+}
 
 // Close closes the listeners and every connection at once.
-func (s *Server) Close() error { return s.http.Close() }
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	return s.http.Close()
+}
 
 type connKey struct{}
 

@@ -245,10 +245,11 @@ func (c *serverConn) CloseWrite() error {
 }
 
 // Close closes the connection once and releases its slot. After an error
-// answer it half-closes first and drains the client's input for a moment.
+// answer it half-closes first and drains the client's input for a moment,
+// unless the server is closing (it closes its connections one by one).
 func (c *serverConn) Close() error {
 	c.closeOnce.Do(func() {
-		if c.answered.Load() {
+		if c.answered.Load() && !c.srv.closing.Load() {
 			_ = c.CloseWrite()
 			_ = c.raw.SetReadDeadline(time.Now().Add(lingerTimeout))
 			_, _ = io.CopyN(io.Discard, c.raw, lingerBytes)
