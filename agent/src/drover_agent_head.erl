@@ -130,7 +130,7 @@ key(Name) when is_atom(Name) -> string:lowercase(atom_to_binary(Name, latin1));
 key(Name) -> string:lowercase(Name).
 
 too_long(#head{phase = request_line}) ->
-    {error, 414, request_line_too_long,
+    {error, 414, uri_too_long,
      <<"request line longer than ", (integer_to_binary(?MAX_LINE))/binary, " bytes">>};
 too_long(#head{phase = headers}) ->
     {error, 431, headers_too_large,

@@ -41,7 +41,7 @@ limits_test_() ->
 
 long_request_line(Port) ->
     Line = <<"GET /", (binary:copy(<<"a">>, 9000))/binary, " HTTP/1.1\r\n\r\n">>,
-    ?assertMatch({414, #{<<"code">> := <<"request_line_too_long">>, <<"message">> := _}}, raw(Port, Line)).
+    ?assertMatch({414, #{<<"code">> := <<"uri_too_long">>, <<"message">> := _}}, raw(Port, Line)).
 
 long_header_line(Port) ->
     Head = <<"GET /v1/health HTTP/1.1\r\nX-Big: ", (binary:copy(<<"b">>, 9000))/binary, "\r\n\r\n">>,

@@ -72,6 +72,18 @@ func (c conformer) expectRefusal(t *testing.T, tc conformanceCase) {
 	if strings.Contains(string(b), c.tg.Token) {
 		t.Errorf("%s %s: error body echoes the token", tc.method, tc.path)
 	}
+	if tc.echo != 0 {
+		expectNoEcho(t, b, tc.echo)
+	}
+}
+
+// expectNoEcho fails when b holds more than nodeapi.MaxQuoteBytes of c in
+// a row: the answer echoes a long input.
+func expectNoEcho(t *testing.T, b []byte, c byte) {
+	t.Helper()
+	if run := strings.Repeat(string(c), nodeapi.MaxQuoteBytes+1); strings.Contains(string(b), run) {
+		t.Errorf("the answer (%d bytes) quotes more than %d bytes of the input: %.200s", len(b), nodeapi.MaxQuoteBytes, b)
+	}
 }
 
 // expectUnchanged checks that the agent still answers and that its state
@@ -97,8 +109,14 @@ func wantStatus(code string) int {
 		return http.StatusUnauthorized
 	case nodeapi.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case nodeapi.CodeBadRequest, nodeapi.CodeBadNodeName:
+	case nodeapi.CodeBadRequest, nodeapi.CodeBadNodeName, nodeapi.CodeTooManyPeers:
 		return http.StatusBadRequest
+	case nodeapi.CodeURITooLong:
+		return http.StatusRequestURITooLong
+	case nodeapi.CodeHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge
+	case nodeapi.CodeAtomBudgetExhausted:
+		return http.StatusServiceUnavailable
 	case nodeapi.CodeStaleRevision:
 		return http.StatusConflict
 	case nodeapi.CodeNotFound:
