@@ -127,7 +127,8 @@ func TestAgentTLS(t *testing.T) {
 	t.Run("https with the service certificate", func(t *testing.T) {
 		a := startBeam(t, beamOptions{Name: "tls1", EpmdPort: epmd, Ebin: ebin, Scheme: "https", Agent: map[string]string{
 			"token": token, "tls_certfile": erlString(cert), "tls_keyfile": erlString(key)}})
-		good := tlsClient(&tls.Config{RootCAs: agentsCA.Pool, ServerName: agentServerName})
+		goodTLS := &tls.Config{RootCAs: agentsCA.Pool, ServerName: agentServerName}
+		good := tlsClient(goodTLS)
 		if err := get(good, a.URL+nodeapi.PathHealth, ""); err != nil {
 			t.Fatalf("health over https: %v", err)
 		}
@@ -142,7 +143,7 @@ func TestAgentTLS(t *testing.T) {
 		if err := get(&http.Client{Timeout: 5 * time.Second}, strings.Replace(a.URL, "https:", "http:", 1)+nodeapi.PathHealth, ""); err == nil {
 			t.Error("plain HTTP was answered on the TLS port")
 		}
-		nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: a.URL, Token: limitsToken, HTTPClient: good})
+		nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: a.URL, Token: limitsToken, TLS: goodTLS})
 	})
 
 	t.Run("client certificates required", func(t *testing.T) {
@@ -157,11 +158,12 @@ func TestAgentTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		withCert := tlsClient(&tls.Config{RootCAs: agentsCA.Pool, ServerName: agentServerName, Certificates: []tls.Certificate{pair}})
+		certTLS := &tls.Config{RootCAs: agentsCA.Pool, ServerName: agentServerName, Certificates: []tls.Certificate{pair}}
+		withCert := tlsClient(certTLS)
 		if err := get(withCert, a.URL+nodeapi.PathHealth, ""); err != nil {
 			t.Fatalf("with a client certificate: %v", err)
 		}
-		nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: a.URL, Token: limitsToken, HTTPClient: withCert})
+		nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: a.URL, Token: limitsToken, TLS: certTLS})
 	})
 
 	t.Run("a missing key file stops the start with the reason", func(t *testing.T) {
