@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -63,19 +64,26 @@ func newTestCA(t *testing.T, dir, name string) *testCA {
 	return ca
 }
 
-// issue writes name.pem and name-key.pem: a leaf for the DNS names given
-// (a server certificate) or none (a client certificate).
-func (ca *testCA) issue(t *testing.T, name string, dnsNames ...string) (certFile, keyFile string) {
+// issue writes name.pem and name-key.pem: a leaf for the DNS names and IP
+// addresses given (a server certificate) or none (a client certificate).
+func (ca *testCA) issue(t *testing.T, name string, sans ...string) (certFile, keyFile string) {
 	t.Helper()
 	key := newKey(t)
 	usage := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	if len(dnsNames) > 0 {
+	if len(sans) > 0 {
 		usage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: dnsNames, ExtKeyUsage: usage, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: usage, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	for _, san := range sans {
+		if ip := net.ParseIP(san); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, san)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

@@ -70,6 +70,8 @@ type env struct {
 	dir      string
 	config   harness.ConfigOptions
 	announce string
+	// stack is the services' stack; empty: e2eStack.
+	stack string
 
 	mu  sync.Mutex
 	ctl *harness.Controller
@@ -187,12 +189,21 @@ func (e *env) controller() *harness.Controller {
 type svc struct {
 	e   *env
 	ref harness.ServiceRef
+	// view reads a node's view while converging; nil: harness.StatusView.
+	view harness.ViewFunc
+}
+
+func (e *env) stackName() string {
+	if e.stack == "" {
+		return e2eStack
+	}
+	return e.stack
 }
 
 // service returns the scenario's service; when the scenario ends it is
 // scaled back to 0 and its containers are gone.
 func (e *env) service(t *testing.T, name string) *svc {
-	s := &svc{e: e, ref: harness.ServiceRef{Stack: e2eStack, Service: name}}
+	s := &svc{e: e, ref: harness.ServiceRef{Stack: e.stackName(), Service: name}}
 	t.Cleanup(func() {
 		ctx := context.Background()
 		if err := e.sim.Scale(ctx, s.ref, 0); err != nil {
@@ -200,7 +211,7 @@ func (e *env) service(t *testing.T, name string) *svc {
 			return
 		}
 		err := harness.Eventually(ctx, convergeTimeout, time.Second, func(ctx context.Context) error {
-			views, err := e.sim.Containers(ctx, e2eStack, name)
+			views, err := e.sim.Containers(ctx, e.stackName(), name)
 			if err != nil {
 				return err
 			}
@@ -257,6 +268,10 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 	ctx := context.Background()
 	start := time.Now()
 	var ips []string
+	view := s.view
+	if view == nil {
+		view = harness.StatusView
+	}
 	err := harness.Eventually(ctx, convergeTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		var err error
 		var views []ranchersim.ContainerView
@@ -266,7 +281,7 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 		if len(ips) != want || len(ips)+extra != countLive(views) {
 			return fmt.Errorf("%d members of %d live containers, want %d: %s", len(ips), countLive(views), want, describe(views))
 		}
-		return harness.CheckMesh(ctx, harness.Expected(ips), harness.StatusView, 8)
+		return harness.CheckMesh(ctx, harness.Expected(ips), view, 8)
 	})
 	if err != nil {
 		t.Fatalf("%s: %v", s.ref.Service, err)

@@ -43,6 +43,9 @@ type ConfigOptions struct {
 	// AnnounceListen is the announce endpoint's address ("" turns it off;
 	// nodes in namespaces reach Gateway:port).
 	AnnounceListen string
+	// AnnounceCertFile and AnnounceKeyFile serve the announce endpoint
+	// over TLS (spec.controller.announce.tls); empty: plain HTTP.
+	AnnounceCertFile, AnnounceKeyFile string
 	// NodeName is every cluster's node-name template (default
 	// "hello@{{primaryIP}}": hello releases are named so whatever their
 	// service).
@@ -71,6 +74,9 @@ func (o ConfigOptions) YAML() string {
 	dur("minEventGap", o.MinEventGap)
 	if o.AnnounceListen != "" {
 		fmt.Fprintf(&b, "    announce:\n      listen: %q\n      token:\n        fromEnv: DROVER_ANNOUNCE_TOKEN\n", o.AnnounceListen)
+		if o.AnnounceCertFile != "" {
+			fmt.Fprintf(&b, "      tls:\n        certFile: %q\n        keyFile: %q\n", o.AnnounceCertFile, o.AnnounceKeyFile)
+		}
 	}
 	nodeName := o.NodeName
 	if nodeName == "" {
