@@ -52,28 +52,13 @@ stop({_, Ctl}) ->
 %% A fake controller: answers 202 and records each body's event.
 controller(L) ->
     {ok, S} = gen_tcp:accept(L),
-    {ok, Data} = recv_all(S, <<>>),
+    {ok, Data} = drover_agent_test_client:read_request(fun() -> gen_tcp:recv(S, 0, 5000) end),
     [_, Body] = binary:split(Data, <<"\r\n\r\n">>),
     {ok, #{<<"event">> := Event}} = drover_agent_json:decode(Body),
     ets:insert(announced, {erlang:unique_integer([monotonic]), Event}),
     ok = gen_tcp:send(S, <<"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n">>),
     gen_tcp:close(S),
     controller(L).
-
-recv_all(S, Acc) ->
-    case binary:split(Acc, <<"\r\n\r\n">>) of
-        [Head, Rest] ->
-            {match, [Len]} = re:run(Head, "Content-Length: ([0-9]+)", [{capture, all_but_first, binary}, caseless]),
-            case byte_size(Rest) >= binary_to_integer(Len) of
-                true -> {ok, Acc};
-                false -> more(S, Acc)
-            end;
-        _ -> more(S, Acc)
-    end.
-
-more(S, Acc) ->
-    {ok, D} = gen_tcp:recv(S, 0, 5000),
-    recv_all(S, <<Acc/binary, D/binary>>).
 
 next_event() -> next_event(5000).
 

@@ -5,7 +5,7 @@
 -include_lib("eunit/include/eunit.hrl").
 
 -export([start_agent/1, stop_agent/0, req/5, req/6, head/4, raw/2, raw/3, connect/2,
-         response/1, status/2, put_peers/4]).
+         response/1, status/2, put_peers/4, read_request/1]).
 
 -define(RECV_TIMEOUT, 10000).
 
@@ -79,3 +79,23 @@ status(Port, Token) ->
 put_peers(Port, Token, Rev, Peers) ->
     Body = iolist_to_binary(drover_agent_json:encode(#{revision => Rev, peers => Peers})),
     req(Port, put, "/v1/peers", Token, Body).
+
+%% Reads one whole request (head and Content-Length body) with Recv, a
+%% fun returning the next bytes: for the fake controllers.
+read_request(Recv) ->
+    read_request(Recv, <<>>).
+
+read_request(Recv, Acc) ->
+    case binary:split(Acc, <<"\r\n\r\n">>) of
+        [Head, Rest] ->
+            {match, [Len]} = re:run(Head, "Content-Length: ([0-9]+)", [{capture, all_but_first, binary}, caseless]),
+            case byte_size(Rest) >= binary_to_integer(Len) of
+                true -> {ok, Acc};
+                false -> read_more(Recv, Acc)
+            end;
+        _ -> read_more(Recv, Acc)
+    end.
+
+read_more(Recv, Acc) ->
+    {ok, D} = Recv(),
+    read_request(Recv, <<Acc/binary, D/binary>>).

@@ -195,7 +195,7 @@ accept(L, Parent) ->
     {ok, T} = ssl:transport_accept(L),
     case ssl:handshake(T, 5000) of
         {ok, S} ->
-            {ok, Data} = read_request(S, <<>>),
+            {ok, Data} = drover_agent_test_client:read_request(fun() -> ssl:recv(S, 0, 5000) end),
             [_, Body] = binary:split(Data, <<"\r\n\r\n">>),
             Parent ! {announced, self(), Body},
             ok = ssl:send(S, <<"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n">>),
@@ -204,18 +204,3 @@ accept(L, Parent) ->
             ok
     end,
     accept(L, Parent).
-
-read_request(S, Acc) ->
-    case binary:split(Acc, <<"\r\n\r\n">>) of
-        [Head, Rest] ->
-            {match, [Len]} = re:run(Head, "Content-Length: ([0-9]+)", [{capture, all_but_first, binary}, caseless]),
-            case byte_size(Rest) >= binary_to_integer(Len) of
-                true -> {ok, Acc};
-                false -> more(S, Acc)
-            end;
-        _ -> more(S, Acc)
-    end.
-
-more(S, Acc) ->
-    {ok, D} = ssl:recv(S, 0, 5000),
-    read_request(S, <<Acc/binary, D/binary>>).

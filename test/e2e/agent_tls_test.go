@@ -4,18 +4,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,85 +27,6 @@ import (
 // admin.tls.serverName).
 const agentServerName = "hello.drover.internal"
 
-// testCA is a CA that signs certificates into PEM files of dir.
-type testCA struct {
-	dir  string
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	File string // the CA certificate (PEM)
-	Pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, dir, name string) *testCA {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{dir: dir, cert: cert, key: key, File: filepath.Join(dir, name+".pem"), Pool: x509.NewCertPool()}
-	ca.Pool.AddCert(cert)
-	writePEM(t, ca.File, "CERTIFICATE", der)
-	return ca
-}
-
-// issue writes name.pem and name-key.pem: a leaf for the DNS names and IP
-// addresses given (a server certificate) or none (a client certificate).
-func (ca *testCA) issue(t *testing.T, name string, sans ...string) (certFile, keyFile string) {
-	t.Helper()
-	key := newKey(t)
-	usage := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	if len(sans) > 0 {
-		usage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		ExtKeyUsage: usage, KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	for _, san := range sans {
-		if ip := net.ParseIP(san); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, san)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+"-key.pem")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-	return certFile, keyFile
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func writePEM(t *testing.T, file, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // erlString is s as an Erlang string literal.
 func erlString(s string) string { return fmt.Sprintf("%q", s) }
 
@@ -124,10 +36,10 @@ func tlsClient(cfg *tls.Config) *http.Client {
 
 func TestAgentTLS(t *testing.T) {
 	dir := t.TempDir()
-	agentsCA := newTestCA(t, dir, "agents-ca")
-	clientsCA := newTestCA(t, dir, "clients-ca")
-	cert, key := agentsCA.issue(t, "agent", agentServerName)
-	clientCert, clientKey := clientsCA.issue(t, "controller")
+	agentsCA := nodeapitest.NewPKI(t, "agents")
+	clientsCA := nodeapitest.NewPKI(t, "clients")
+	cert, key := agentsCA.Issue(t, "agent", agentServerName)
+	clientCert, clientKey := clientsCA.Issue(t, "controller")
 	ebin := agentEbin(t)
 	epmd := startEpmd(t)
 	token := fmt.Sprintf("<<%q>>", limitsToken)
@@ -157,7 +69,7 @@ func TestAgentTLS(t *testing.T) {
 	t.Run("client certificates required", func(t *testing.T) {
 		a := startBeam(t, beamOptions{Name: "tls2", EpmdPort: epmd, Ebin: ebin, Scheme: "https", Agent: map[string]string{
 			"token": token, "tls_certfile": erlString(cert), "tls_keyfile": erlString(key),
-			"tls_cacertfile": erlString(clientsCA.File)}})
+			"tls_cacertfile": erlString(clientsCA.CAFile)}})
 		noCert := tlsClient(&tls.Config{RootCAs: agentsCA.Pool, ServerName: agentServerName})
 		if err := get(noCert, a.URL+nodeapi.PathHealth, ""); err == nil {
 			t.Error("a client without a certificate was answered")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drover-mesh/drover/pkg/nodeapi"
+	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
@@ -38,18 +39,17 @@ const httpsIPRange = "10.42.96.0/24"
 //	flock /tmp/drover-netns.lock go test -tags e2e ./test/e2e/ -run HTTPSCluster -v
 func TestHTTPSCluster(t *testing.T) {
 	requireHarness(t)
-	pki := t.TempDir()
-	agentsCA := newTestCA(t, pki, "agents-ca")
-	clientsCA := newTestCA(t, pki, "clients-ca")
-	agentCert, agentKey := agentsCA.issue(t, "agent", agentServerName)
-	ctlCert, ctlKey := clientsCA.issue(t, "controller")
-	annCert, annKey := agentsCA.issue(t, "announce", harness.Gateway)
+	agentsCA := nodeapitest.NewPKI(t, "agents")
+	clientsCA := nodeapitest.NewPKI(t, "clients")
+	agentCert, agentKey := agentsCA.Issue(t, "agent", agentServerName)
+	ctlCert, ctlKey := clientsCA.Issue(t, "controller")
+	annCert, annKey := agentsCA.Issue(t, "announce", harness.Gateway)
 
 	tlsService := ranchersim.ServiceSpec{
 		Name: "tls",
 		Environment: map[string]string{
 			"DROVER_AGENT_TLS_CERTFILE": agentCert, "DROVER_AGENT_TLS_KEYFILE": agentKey,
-			"DROVER_AGENT_TLS_CACERTFILE": clientsCA.File, "DROVER_ANNOUNCE_CACERTFILE": agentsCA.File,
+			"DROVER_AGENT_TLS_CACERTFILE": clientsCA.CAFile, "DROVER_ANNOUNCE_CACERTFILE": agentsCA.CAFile,
 		},
 		// An empty request line: a TCP check, as Rancher's HTTP check
 		// cannot speak TLS.
@@ -60,7 +60,7 @@ func TestHTTPSCluster(t *testing.T) {
 		Name: "https", DriftInterval: driftInterval, AnnounceCertFile: annCert, AnnounceKeyFile: annKey,
 		Clusters: []harness.ClusterConfig{{Name: "tls", Stack: "https", Services: []string{"tls"}}},
 		Extra: fmt.Sprintf("      scheme: https\n      tls:\n        caFile: %q\n        serverName: %s\n"+
-			"        certFile: %q\n        keyFile: %q\n", agentsCA.File, agentServerName, ctlCert, ctlKey),
+			"        certFile: %q\n        keyFile: %q\n", agentsCA.CAFile, agentServerName, ctlCert, ctlKey),
 	})
 	pair, err := tls.LoadX509KeyPair(ctlCert, ctlKey)
 	if err != nil {
