@@ -10,8 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -83,8 +83,10 @@ func TestHTTPSCluster(t *testing.T) {
 	if err := get(noCert, fmt.Sprintf("https://%s:%d%s", ips[0], harness.AgentPort, nodeapi.PathHealth), ""); err == nil {
 		t.Error("an agent answered a client without a certificate")
 	}
+	// The announce endpoint serves TLS, and the agents' "up" reached it.
 	log := e.controller().Log()
-	if !strings.Contains(log, `"tls"=true`) || !strings.Contains(log, "announcement decided") {
+	if !regexp.MustCompile(`announce endpoint listening.*tls"?=true`).MatchString(log) ||
+		!regexp.MustCompile(`announcement decided.*event"?="?up`).MatchString(log) {
 		t.Errorf("the controller's log shows no announce endpoint over TLS or no announcement:\n%s", tail(log, 4000))
 	}
 
