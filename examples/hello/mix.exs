@@ -11,6 +11,8 @@ defmodule Hello.MixProject do
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
       deps: [{:drover_agent, path: "../../agent"}],
+      # The tests are pure (Hello.Config): no agent listening on 4001.
+      aliases: [test: "test --no-start"],
       releases: [
         hello: [
           include_executables_for: [:unix],
