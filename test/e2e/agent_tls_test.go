@@ -102,6 +102,8 @@ func runErl(t *testing.T, ebin string, epmd int, expr string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return harness.Run(ctx, "", []string{"ERL_EPMD_PORT=" + strconv.Itoa(epmd)},
+	// A VM that fails its boot writes no crash dump (ERL_CRASH_DUMP_SECONDS=0),
+	// and runs in a directory of the test's own.
+	return harness.Run(ctx, t.TempDir(), []string{"ERL_EPMD_PORT=" + strconv.Itoa(epmd), "ERL_CRASH_DUMP_SECONDS=0"},
 		"erl", "-noshell", "-pa", ebin, "-eval", expr+", halt(0).")
 }
