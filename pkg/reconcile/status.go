@@ -177,16 +177,16 @@ func copyNodeStatus(s mesh.NodeStatus) mesh.NodeStatus {
 
 // setCondition returns conds with c set: LastTransitionTime is kept while
 // the status does not change. changed reports a status change.
-func setCondition(conds []Condition, c Condition, now time.Time) (out []Condition, changed bool) {
-	out = slices.Clone(conds)
+func setCondition(conds []Condition, c Condition, now time.Time) ([]Condition, bool) {
+	out := slices.Clone(conds)
 	for i, old := range out {
 		if old.Type != c.Type {
 			continue
 		}
 		c.LastTransitionTime = old.LastTransitionTime
-		if old.Status != c.Status {
+		changed := old.Status != c.Status
+		if changed {
 			c.LastTransitionTime = now
-			changed = true
 		}
 		out[i] = c
 		return out, changed
