@@ -114,11 +114,11 @@ test_controller() {
   size=$(pm image inspect --format '{{.Size}}' "$image")
   step "controller image: --help ok, user 65532:65532, $((size / 1024 / 1024)) MiB"
 
-  step "starting bin/ranchersim --runtime go (3 Go agents on 127.46.0.0/16)"
+  step "starting bin/ranchersim --runtime go (3 Go agents on 127.213.0.0/16)"
   go build -o "$work/" ./cmd/ranchersim
   local token=image-test-node-token
   DROVER_NODE_TOKEN=$token "$work/ranchersim" --api 127.0.0.1:0 --metadata "" --dns "" \
-    --runtime go --ip-range 127.46.0.0/16 --fixture config/sim/demo.yaml \
+    --runtime go --ip-range 127.213.0.0/16 --fixture config/sim/demo.yaml \
     >"$work/sim.out" 2>"$work/sim.log" &
   sim_pid=$!
   wait_for 30 "simulator ready" grep -q "^ranchersim: ready" "$work/sim.out"
