@@ -59,10 +59,10 @@ func runContext(ctx context.Context, args []string, lookupEnv func(string) (stri
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "controller: %v\n", err)
+		fmt.Fprintf(stderr, "controller: %s\n", scrubText(err.Error(), opts.secretValues()...))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "controller: %v\n", err)
+		fmt.Fprintf(stderr, "controller: %s\n", scrubText(err.Error(), opts.secretValues()...))
 		return exitRuntime
 	}
 }

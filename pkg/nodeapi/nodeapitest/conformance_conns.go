@@ -191,8 +191,9 @@ func (c conformer) runAtomBudget(t *testing.T) {
 	})
 }
 
-// atoms reads atoms_created and atom_budget from the agent's status.
-func (c conformer) atoms(t *testing.T) (created, budget uint64, ok bool) {
+// atoms reads atoms_created and atom_budget from the agent's status; ok
+// is false when the agent does not report a budget.
+func (c conformer) atoms(t *testing.T) (uint64, uint64, bool) {
 	t.Helper()
 	resp, b := c.do(t, http.MethodGet, nodeapi.PathStatus, "Bearer "+c.tg.Token, nil)
 	if resp.StatusCode != http.StatusOK {
