@@ -1,6 +1,7 @@
 package ranchersim_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -132,9 +133,14 @@ func TestContainerActions(t *testing.T) {
 	if v := s.Containers("demo", "hello")[0]; v.StartCount != 3 || v.State != "running" {
 		t.Fatalf("after stop %+v", v)
 	}
-	// Removing it makes the service create a replacement.
+	// A running container offers no remove (instance.remove does not
+	// start from running); DELETE stops and removes it, and the service
+	// creates a replacement.
 	ct, _ = c.Container.ById(ct.Id)
-	if _, err := c.Container.ActionRemove(ct); err != nil {
+	if ct.Actions["remove"] != "" {
+		t.Fatalf("running container offers remove: %v", ct.Actions)
+	}
+	if err := c.Container.Delete(ct); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, s)
@@ -177,7 +183,7 @@ func TestFailingHealthCheckRecreates(t *testing.T) {
 		return len(vs) == 3 && vs[0].State == "removed" && vs[2].State == "running" && vs[2].HealthState == "healthy"
 	})
 	settle(t, s)
-	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy stopped/unhealthy removing/unhealthy removed/unhealthy"
+	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy removing/unhealthy removed/unhealthy"
 	eventually(t, 30*time.Second, "unhealthy trail", func() bool {
 		tr := containerTrail(t, rec.all())[v.ID]
 		got := ""
@@ -223,9 +229,15 @@ func TestIPsAreNeverReusedWhileInUse(t *testing.T) {
 		}
 		seen[v.IP] = true
 	}
-	if err := s.Scale("demo", "hello", 254); err == nil {
-		settle(t, s)
+	if err := s.Scale("demo", "hello", 254); err != nil {
+		t.Fatal(err)
 	}
+	// The range holds 253: the service says why it cannot reach its scale.
+	c := newClient(t, s, s.SchemasURL())
+	eventually(t, 30*time.Second, "the service's error", func() bool {
+		svc := helloService(t, c)
+		return svc.Transitioning == "error" && strings.Contains(svc.TransitioningMessage, "no free IP address in 127.42.7.0/24")
+	})
 	if n := len(s.Containers("demo", "hello")); n > 253 {
 		t.Fatalf("%d containers in a /24 with 253 usable addresses", n)
 	}
