@@ -83,11 +83,17 @@ func (s *Sim) enqueueReconcileLocked(svc *service, delay time.Duration) {
 func (s *Sim) failLocked(svc *service, reason string) {
 	svc.failures++
 	svc.errMsg = reason
-	delay := min(retryFirst<<min(svc.failures-1, 10), retryMax)
+	delay := retryDelay(svc.failures)
 	s.log.Warn("service unit failed", "service", svc.id, "name", svc.name, "reason", reason,
 		"failures", svc.failures, "retry", delay)
 	s.publishLocked(typeService, svc.id)
 	s.enqueueReconcileLocked(svc, delay)
+}
+
+// retryDelay is the wait before the n-th retry (n >= 1): 1 s, doubling,
+// at most retryMax.
+func retryDelay(n int) time.Duration {
+	return min(retryFirst<<min(max(n, 1)-1, 10), retryMax)
 }
 
 // recoveredLocked clears a service's failure once a unit came up.
