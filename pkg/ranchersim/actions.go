@@ -288,20 +288,28 @@ func (s *Sim) reconcileLater(svc *service) {
 	s.mu.Unlock()
 }
 
-// purgeContainerLocked is instance.purge: removed -> purging -> purged,
-// after which the container is gone (404).
-func (s *Sim) purgeContainerLocked(c *container) {
-	s.setStateLocked(c, "purging")
+// stepLocked moves a container to a transitioning state and, a step
+// later, runs done (with s.mu held) if it is still in that state.
+func (s *Sim) stepLocked(c *container, state string, done func()) {
+	s.setStateLocked(c, state)
 	s.goBusyLocked(func(ctx context.Context) {
 		if !s.sleep(ctx, s.opts.StepDelay) {
 			return
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if c.state == "purging" {
-			c.state = "purged"
-			delete(s.containers, c.id)
+		if c.state == state {
+			done()
 		}
+	})
+}
+
+// purgeContainerLocked is instance.purge: removed -> purging -> purged,
+// after which the container is gone (404).
+func (s *Sim) purgeContainerLocked(c *container) {
+	s.stepLocked(c, "purging", func() {
+		c.state = "purged"
+		delete(s.containers, c.id)
 	})
 }
 
@@ -317,19 +325,12 @@ func (s *Sim) restoreContainerLocked(c *container) error {
 		c.ip = ip
 	}
 	c.removed, c.removeTime = time.Time{}, time.Time{}
-	s.setStateLocked(c, "restoring")
-	svc := s.services[c.serviceID]
-	s.goBusyLocked(func(ctx context.Context) {
-		if !s.sleep(ctx, s.opts.StepDelay) {
-			return
+	s.stepLocked(c, "restoring", func() {
+		s.setStateLocked(c, "stopped")
+		s.publishLocked(typeService, c.serviceID)
+		if svc := s.services[c.serviceID]; svc != nil {
+			s.enqueueReconcileLocked(svc, 0)
 		}
-		s.mu.Lock()
-		if c.state == "restoring" {
-			s.setStateLocked(c, "stopped")
-			s.publishLocked(typeService, c.serviceID)
-		}
-		s.mu.Unlock()
-		s.reconcileLater(svc)
 	})
 	return nil
 }
@@ -338,16 +339,7 @@ func (s *Sim) restoreContainerLocked(c *container) error {
 // another active host (the same one when there is no other).
 func (s *Sim) migrateLocked(c *container) {
 	from := c.hostID
-	s.setStateLocked(c, "migrating")
-	s.goBusyLocked(func(ctx context.Context) {
-		if !s.sleep(ctx, s.opts.StepDelay) {
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if c.state != "migrating" {
-			return
-		}
+	s.stepLocked(c, "migrating", func() {
 		for id, h := range s.hosts {
 			if id != from && h.state == "active" && !h.cut {
 				c.hostID = id

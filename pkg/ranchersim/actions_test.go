@@ -315,9 +315,7 @@ func TestHostActionsRun(t *testing.T) {
 
 func TestContainerRestartStopRemoveAndPurgeTrails(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact, RemoveDelay: time.Hour}, 1, nil)
-	c := newClient(t, s, s.SchemasURL())
-	rec := subscribe(t, c)
-	eventually(t, settleTimeout, "ping", func() bool { return len(rec.all()) > 0 })
+	c, rec := watch(t, s)
 	list, _ := c.Container.List(nil)
 	ct := &list.Data[0]
 	if _, err := c.Container.ActionRestart(ct); err != nil {

@@ -247,9 +247,7 @@ func TestIPsAreNeverReusedWhileInUse(t *testing.T) {
 
 func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 0, nil)
-	c := newClient(t, s, s.SchemasURL())
-	rec := subscribe(t, c)
-	eventually(t, settleTimeout, "ping", func() bool { return len(rec.all()) > 0 })
+	c, rec := watch(t, s)
 	if err := s.Scale("demo", "hello", 2); err != nil {
 		t.Fatal(err)
 	}
@@ -294,9 +292,7 @@ func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
 
 func TestScaleDownRemovesTheHighestUnitsAllAtOnce(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 5, nil)
-	c := newClient(t, s, s.SchemasURL())
-	rec := subscribe(t, c)
-	eventually(t, settleTimeout, "ping", func() bool { return len(rec.all()) > 0 })
+	_, rec := watch(t, s)
 	if err := s.Scale("demo", "hello", 2); err != nil {
 		t.Fatal(err)
 	}
@@ -352,9 +348,7 @@ func TestRemovedObjectsAreReadableUntilPurged(t *testing.T) {
 
 func TestRestartOfAHealthyContainerReinitializes(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 1, fastHealth())
-	c := newClient(t, s, s.SchemasURL())
-	rec := subscribe(t, c)
-	eventually(t, settleTimeout, "ping", func() bool { return len(rec.all()) > 0 })
+	c, rec := watch(t, s)
 	ct, _ := c.Container.ById(s.Containers("demo", "hello")[0].ID)
 	if ct.HealthState != "healthy" {
 		t.Fatalf("health %s before the restart", ct.HealthState)

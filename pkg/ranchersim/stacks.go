@@ -41,23 +41,19 @@ func (s *Sim) setStackStateIfLocked(st *stack, from, to string) bool {
 	return true
 }
 
-// followStackLocked waits, in the background, until no service of the
-// stack is in one of the busy states any more, then moves the stack from
-// its transitioning state to done (unless something else took it over).
-func (s *Sim) followStackLocked(st *stack, from, done string, busy states) {
+// whenLocked runs then (with s.mu held) in the background once cond
+// (checked with s.mu held at every change) holds; it gives up when stop
+// holds first or the Sim closes.
+func (s *Sim) whenLocked(stop, cond func() bool, then func()) {
 	s.goBusyLocked(func(ctx context.Context) {
 		for {
 			s.mu.Lock()
-			if st.state != from {
+			if stop() {
 				s.mu.Unlock()
 				return
 			}
-			pending := false
-			for _, svc := range s.servicesOfLocked(st) {
-				pending = pending || busy[svc.state]
-			}
-			if !pending {
-				s.setStackStateIfLocked(st, from, done)
+			if cond() {
+				then()
 				s.mu.Unlock()
 				return
 			}
@@ -70,6 +66,20 @@ func (s *Sim) followStackLocked(st *stack, from, done string, busy states) {
 			}
 		}
 	})
+}
+
+// followStackLocked waits, in the background, until no service of the
+// stack is in one of the busy states any more, then moves the stack from
+// its transitioning state to done (unless something else took it over).
+func (s *Sim) followStackLocked(st *stack, from, done string, busy states) {
+	s.whenLocked(func() bool { return st.state != from }, func() bool {
+		for _, svc := range s.servicesOfLocked(st) {
+			if busy[svc.state] {
+				return false
+			}
+		}
+		return true
+	}, func() { s.setStackStateIfLocked(st, from, done) })
 }
 
 // stackActionLocked runs a stack action; a non-nil result is the answer.
@@ -157,25 +167,13 @@ func (s *Sim) removeStackLocked(st *stack) error {
 			_ = s.removeServiceLocked(svc)
 		}
 	}
-	s.goBusyLocked(func(ctx context.Context) {
-		for {
-			s.mu.Lock()
-			if len(s.servicesOfLocked(st)) == 0 {
-				st.removed = time.Now()
-				st.removeTime = s.removeTimeFrom(st.removed)
-				s.setStackStateIfLocked(st, "removing", "removed")
-				s.mu.Unlock()
-				return
-			}
-			ch := s.changed
-			s.mu.Unlock()
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				return
-			}
-		}
-	})
+	s.whenLocked(func() bool { return st.state != "removing" },
+		func() bool { return len(s.servicesOfLocked(st)) == 0 },
+		func() {
+			st.removed = time.Now()
+			st.removeTime = s.removeTimeFrom(st.removed)
+			s.setStackStateIfLocked(st, "removing", "removed")
+		})
 	return nil
 }
 
