@@ -349,3 +349,22 @@ func TestContainerRestartStopRemoveAndPurgeTrails(t *testing.T) {
 		return err == nil && got == nil
 	})
 }
+
+func TestUpgradeOfAnInactiveServiceOnlyTakesTheLaunchConfig(t *testing.T) {
+	s := demo(t, ranchersim.Options{}, 1, nil)
+	c := newClient(t, s, s.SchemasURL())
+	svc := helloService(t, c)
+	if _, err := c.Service.ActionDeactivate(svc); err != nil {
+		t.Fatal(err)
+	}
+	svc = waitServiceState(t, c, svc.Id, "inactive")
+	if _, err := c.Service.ActionUpgrade(svc, &client.ServiceUpgrade{InServiceStrategy: &client.InServiceUpgradeStrategy{
+		LaunchConfig: &client.LaunchConfig{ImageUuid: "docker:nginx:1.13"}}}); err != nil {
+		t.Fatal(err)
+	}
+	svc = waitServiceState(t, c, svc.Id, "upgraded")
+	settle(t, s)
+	if n := len(s.Containers("demo", "hello")); n != 1 || svc.LaunchConfig.ImageUuid != "docker:nginx:1.13" {
+		t.Fatalf("%d containers, image %s", n, svc.LaunchConfig.ImageUuid)
+	}
+}

@@ -276,14 +276,19 @@ type upgradeParams struct {
 	startFirst bool
 	interval   time.Duration
 	launch     *launchConfig // the new launch config; nil: a new version of the current one
+	launchOnly bool          // the service was inactive: no units to replace
 }
 
 // upgradeLocked starts an in-service upgrade: upgrading -> upgraded, old
 // containers stopped and kept until finishupgrade (UpgradeManagerImpl).
+// An inactive service only takes the new launch config: it has no units
+// to replace until it is activated.
 func (s *Sim) upgradeLocked(svc *service, p upgradeParams) error {
+	inactive := svc.state == "inactive"
 	if err := s.startProcessLocked(svc, "upgrade", "upgrading"); err != nil {
 		return err
 	}
+	p.launchOnly = inactive
 	if p.batchSize < 1 {
 		p.batchSize = 1
 	}
@@ -321,7 +326,7 @@ func (s *Sim) upgrade(ctx context.Context, svc *service, p upgradeParams) {
 	s.mu.Lock()
 	var olds []*container
 	for _, c := range s.unitsLocked(svc) {
-		if c.version != svc.version {
+		if c.version != svc.version && !p.launchOnly {
 			olds = append(olds, c)
 		}
 	}
