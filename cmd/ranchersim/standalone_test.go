@@ -108,14 +108,14 @@ func TestGoRuntimeRefusesARangeItCannotBind(t *testing.T) {
 
 func TestGoRuntimeIPInUseGoesToErrorThenAReplacement(t *testing.T) {
 	t.Setenv("DROVER_NODE_TOKEN", "go-runtime-token")
-	// 127.46.0.0/16: this test's own range. Take the first container's
+	// 127.47.0.0/16: this test's own range. Take the first container's
 	// address and port first.
-	taken, err := net.Listen("tcp", "127.46.0.2:4001")
+	taken, err := net.Listen("tcp", "127.47.0.2:4001")
 	if err != nil {
-		t.Skipf("cannot take 127.46.0.2:4001 for the test: %v", err)
+		t.Skipf("cannot take 127.47.0.2:4001 for the test: %v", err)
 	}
 	defer taken.Close()
-	s := startSim(t, "--runtime", "go", "--ip-range", "127.46.0.0/16", "--remove-delay", "1h")
+	s := startSim(t, "--runtime", "go", "--ip-range", "127.47.0.0/16", "--remove-delay", "1h")
 	s.settle(t)
 	var views []struct{ ID, IP, State, HealthState string }
 	if err := json.Unmarshal(s.control(t, http.MethodGet, "containers?stack=demo&service=hello", nil), &views); err != nil {
@@ -126,7 +126,7 @@ func TestGoRuntimeIPInUseGoesToErrorThenAReplacement(t *testing.T) {
 		if v.State == "running" && v.HealthState == "healthy" {
 			running++
 		}
-		if v.IP == "127.46.0.2" {
+		if v.IP == "127.47.0.2" {
 			failed = v.ID
 		}
 	}
