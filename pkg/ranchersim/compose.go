@@ -1,6 +1,7 @@
 package ranchersim
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -251,7 +252,12 @@ func composeHealthCheck(where string, v any) (*HealthCheck, error) {
 	}
 	hc, err := parseHealthCheck(api)
 	if err != nil {
-		return nil, invalidInput("InvalidOption", where+": health_check: "+err.(*apiError).msg)
+		msg := err.Error()
+		var ae *apiError
+		if errors.As(err, &ae) {
+			msg = ae.msg
+		}
+		return nil, invalidInput("InvalidOption", where+": health_check: "+msg)
 	}
 	return &hc, nil
 }

@@ -59,14 +59,6 @@ func (svc *service) labelsFor(c *container) map[string]string {
 	return svc.labels
 }
 
-// envFor returns the environment a container was created with.
-func (svc *service) envFor(c *container) map[string]string {
-	if svc.prev != nil && c.version == svc.prev.version {
-		return svc.prev.env
-	}
-	return svc.env
-}
-
 // enqueueReconcileLocked queues a reconcile of a service, after delay.
 func (s *Sim) enqueueReconcileLocked(svc *service, delay time.Duration) {
 	s.enqueueLocked(svc, "reconcile", func(ctx context.Context) {
