@@ -48,17 +48,7 @@ func startTLSWorld(t *testing.T) *tlsWorld {
 	t.Cleanup(rt.Close)
 	w.rt = rt
 	w.sim = ranchertest.NewServer(t, ranchersim.Options{IPRange: "127.44.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
-	if _, err := w.sim.CreateStack("demo"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.sim.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: 3, StartOnCreate: true}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.sim.WaitSettled(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, w.sim, 3)
 	return w
 }
 

@@ -18,7 +18,10 @@ defmodule Hello.MixProject do
           include_executables_for: [:unix],
           # ssl is loaded, not started: the agent starts it only when
           # TLS is configured (DROVER_AGENT_TLS_*, an https announce URL).
-          applications: [drover_agent: :permanent, hello: :permanent, ssl: :load]
+          applications: [drover_agent: :permanent, hello: :permanent, ssl: :load],
+          # The tarball (_build/prod/hello-0.1.0.tar.gz) is what
+          # examples/hello/Dockerfile puts into the node image.
+          steps: [:assemble, :tar]
         ]
       ]
     ]

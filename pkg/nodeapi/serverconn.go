@@ -17,13 +17,15 @@ import (
 	"time"
 )
 
-// After an error answer the server half-closes and reads what the client
-// still sends for a short while before closing, so that the close does not
-// reset the connection before the client has read the answer (a TCP reset
-// makes the client's kernel drop data it has not read yet).
+// After an error answer, or an answer given before the request's body was
+// read (401 or 413 to a large body), the server half-closes and reads what
+// the client still sends for a short while before closing, so that the
+// close does not reset the connection before the client has read the
+// answer (a TCP reset makes the client's kernel drop data it has not read
+// yet, and a client still writing its body sees only the reset).
 const (
 	lingerTimeout = 500 * time.Millisecond
-	lingerBytes   = 256 << 10
+	lingerBytes   = 2 * MaxBodyBytes
 )
 
 // serverConn is one admitted connection as net/http sees it. Every byte
@@ -48,6 +50,7 @@ type serverConn struct {
 	closeAfter atomic.Bool // a request the framer does not follow: close after it
 	done       atomic.Bool // answered in net/http's place: no more reads or writes
 	answered   atomic.Bool // an error answer was sent: close gracefully
+	inBody     atomic.Bool // a request body is not read to its end yet: close gracefully
 
 	wmu sync.Mutex // serialises writes of answers with net/http's writes
 
@@ -120,11 +123,14 @@ func (c *serverConn) deliver(p []byte) (int, error) {
 		case evHeadStart:
 			c.setOwnDeadline(time.Now().Add(c.srv.limits.HeadTimeout))
 		case evBody:
+			c.inBody.Store(true)
 			c.setOwnDeadline(time.Now().Add(c.srv.limits.BodyTimeout))
 		case evChunked:
+			c.inBody.Store(true)
 			c.closeAfter.Store(true)
 			c.setOwnDeadline(time.Now().Add(c.srv.limits.BodyTimeout))
 		case evRequestEnd:
+			c.inBody.Store(false)
 			c.setOwnDeadline(time.Time{}) // idle: net/http's idle timeout applies
 			return off, nil
 		}
@@ -245,11 +251,12 @@ func (c *serverConn) CloseWrite() error {
 }
 
 // Close closes the connection once and releases its slot. After an error
-// answer it half-closes first and drains the client's input for a moment,
-// unless the server is closing (it closes its connections one by one).
+// answer, or with a request body left unread, it half-closes first and
+// drains the client's input for a moment, unless the server is closing (it
+// closes its connections one by one).
 func (c *serverConn) Close() error {
 	c.closeOnce.Do(func() {
-		if c.answered.Load() && !c.srv.closing.Load() {
+		if (c.answered.Load() || c.inBody.Load()) && !c.srv.closing.Load() {
 			_ = c.CloseWrite()
 			_ = c.raw.SetReadDeadline(time.Now().Add(lingerTimeout))
 			_, _ = io.CopyN(io.Discard, c.raw, lingerBytes)

@@ -265,8 +265,7 @@ func slowConnection(c net.Conn, st *attackStats, pause func(lo, hi time.Duration
 	defer c.Close()
 	n := st.open.Add(1)
 	defer st.open.Add(-1)
-	for m := st.maxOpen.Load(); n > m && !st.maxOpen.CompareAndSwap(m, n); m = st.maxOpen.Load() {
-	}
+	raiseTo(&st.maxOpen, n)
 	_, err := io.WriteString(c, "GET /v1/health HTTP/1.1\r\n")
 	if err = closedSoon(c, err); err != nil {
 		st.refused.Add(1)
@@ -305,6 +304,16 @@ func listenOverflows(t *testing.T) int {
 	return -1
 }
 
+// raiseTo sets v to n if n is larger.
+func raiseTo(v *atomic.Int64, n int64) {
+	for {
+		m := v.Load()
+		if n <= m || v.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
 // closedSoon returns err, or an error when c is closed by the other side
 // within 200 ms (a read that does not time out).
 func closedSoon(c net.Conn, err error) error {
@@ -314,7 +323,8 @@ func closedSoon(c net.Conn, err error) error {
 	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	var b [512]byte
 	_, err = c.Read(b[:])
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
 		return nil
 	}
 	if err == nil {

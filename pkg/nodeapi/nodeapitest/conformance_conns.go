@@ -18,17 +18,17 @@ import (
 )
 
 // runConnections checks the per-source cap and the head deadline.
-func (c conformer) runConnections(t *testing.T, before nodeapi.Status) {
+func (c conformer) runConnections(t *testing.T) {
 	t.Run("a source over its connection cap cannot block another source", func(t *testing.T) {
 		if c.tg.OtherSource == "" {
 			t.Skip("Target.OtherSource is not set: no second local address to dial the agent from")
 		}
-		c.expectSourceCap(t, before)
-		c.expectUnchanged(t, before)
+		c.expectSourceCap(t)
+		c.expectUnchanged(t)
 	})
 	t.Run("one header line per second is closed at the head deadline", func(t *testing.T) {
 		c.expectHeadDeadline(t)
-		c.expectUnchanged(t, before)
+		c.expectUnchanged(t)
 	})
 }
 
@@ -36,7 +36,7 @@ func (c conformer) runConnections(t *testing.T, before nodeapi.Status) {
 // and checks that one more from Source is not served, that health and an
 // authenticated (no-op) push from OtherSource are, and that Source is
 // served again once its connections close.
-func (c conformer) expectSourceCap(t *testing.T, before nodeapi.Status) {
+func (c conformer) expectSourceCap(t *testing.T) {
 	if tr, ok := c.tg.HTTPClient.Transport.(interface{ CloseIdleConnections() }); ok {
 		tr.CloseIdleConnections()
 	}
@@ -61,7 +61,7 @@ func (c conformer) expectSourceCap(t *testing.T, before nodeapi.Status) {
 	if resp, b := c.doWith(t, other, http.MethodGet, nodeapi.PathHealth, "", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("health from %s while %s holds %d connections: status %d, body %.200s", c.tg.OtherSource, c.tg.Source, len(held), resp.StatusCode, b)
 	}
-	noop := peersJSON(before.Revision, before.Managed)
+	noop := peersJSON(c.base.Revision, c.base.Managed)
 	if resp, b := c.doWith(t, other, http.MethodPut, nodeapi.PathPeers, "Bearer "+c.tg.Token, noop); resp.StatusCode != http.StatusOK {
 		t.Errorf("authenticated push from %s while %s holds %d connections: status %d, body %.200s", c.tg.OtherSource, c.tg.Source, len(held), resp.StatusCode, b)
 	}
@@ -166,7 +166,7 @@ func isClosed(err error) bool {
 // runAtomBudget checks, for agents that report atom_budget, that refused
 // requests keep atoms_created within the budget and grow it by at most the
 // names they carry.
-func (c conformer) runAtomBudget(t *testing.T, before nodeapi.Status) {
+func (c conformer) runAtomBudget(t *testing.T) {
 	t.Run("refused names stay within the atom budget", func(t *testing.T) {
 		created, budget, ok := c.atoms(t)
 		if !ok {
@@ -179,7 +179,7 @@ func (c conformer) runAtomBudget(t *testing.T, before nodeapi.Status) {
 		for i := range names {
 			names[i] = fmt.Sprintf("atom%d_%d@10.253.%d.%d", time.Now().UnixNano()%1e9, i, i/250, i%250+1)
 		}
-		resp, b := c.do(t, http.MethodPut, nodeapi.PathPeers, "Bearer "+c.tg.Token, peersJSON(before.Revision-1, names))
+		resp, b := c.do(t, http.MethodPut, nodeapi.PathPeers, "Bearer "+c.tg.Token, peersJSON(c.base.Revision-1, names))
 		if resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("a stale push of %d new names: status %d, want 409 (or 503 atom_budget_exhausted); body %.200s", len(names), resp.StatusCode, b)
 		}
@@ -187,12 +187,13 @@ func (c conformer) runAtomBudget(t *testing.T, before nodeapi.Status) {
 		if after > budget2 || after-created > uint64(len(names)) {
 			t.Errorf("atoms_created %d -> %d (budget %d) after a refused push of %d names", created, after, budget2, len(names))
 		}
-		c.expectUnchanged(t, before)
+		c.expectUnchanged(t)
 	})
 }
 
-// atoms reads atoms_created and atom_budget from the agent's status.
-func (c conformer) atoms(t *testing.T) (created, budget uint64, ok bool) {
+// atoms reads atoms_created and atom_budget from the agent's status; ok
+// is false when the agent does not report a budget.
+func (c conformer) atoms(t *testing.T) (uint64, uint64, bool) {
 	t.Helper()
 	resp, b := c.do(t, http.MethodGet, nodeapi.PathStatus, "Bearer "+c.tg.Token, nil)
 	if resp.StatusCode != http.StatusOK {

@@ -61,9 +61,10 @@ func NewPKI(t testing.TB, name string) *PKI {
 }
 
 // Issue writes a certificate signed by the CA and its key, and returns
-// both file names. hosts are its DNS names and IP addresses; the
-// certificate serves both as a server and as a client certificate.
-func (p *PKI) Issue(t testing.TB, name string, hosts ...string) (certFile, keyFile string) {
+// the certificate's file name, then the key's. hosts are its DNS names and
+// IP addresses; the certificate serves both as a server and as a client
+// certificate.
+func (p *PKI) Issue(t testing.TB, name string, hosts ...string) (string, string) {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
