@@ -297,6 +297,17 @@ func TestScaleDownRemovesTheHighestUnitsAllAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, s)
+	// Events reach the watcher after the simulator settles: wait for the
+	// three removals before reading the order.
+	eventually(t, settleTimeout, "three removed events", func() bool {
+		n := 0
+		for _, ev := range rec.all() {
+			if ev.ResourceType == "container" && ev.container(t).State == "removed" {
+				n++
+			}
+		}
+		return n == 3
+	})
 	views := s.Containers("demo", "hello")
 	firstRemoved, lastStopping := -1, -1
 	for i, ev := range rec.all() {
