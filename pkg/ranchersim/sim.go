@@ -35,7 +35,7 @@ type Sim struct {
 	nextID      map[string]int64
 	ips         *ipPool
 	changed     chan struct{} // closed and replaced on every change
-	metaVersion string
+	meta        *metadataServer
 	busy        int // service ops queued or running, async container work
 	bus         eventBus
 	requests    map[string]int
@@ -73,7 +73,7 @@ func New(opts Options) (*Sim, error) {
 		hosts:   map[string]*host{}, stacks: map[string]*stack{},
 		services: map[string]*service{}, containers: map[string]*container{},
 		nextID: map[string]int64{}, ips: ips, changed: make(chan struct{}),
-		metaVersion: "0", requests: map[string]int{},
+		requests: map[string]int{},
 	}
 	s.faults = newFaults(s)
 	s.bus.init()
@@ -83,6 +83,7 @@ func New(opts Options) (*Sim, error) {
 	}
 	s.wg.Add(1)
 	go s.publishLoop()
+	s.startMetadata()
 	return s, nil
 }
 
@@ -171,12 +172,11 @@ func (s *Sim) newIDLocked(typ string) string {
 	return fmt.Sprintf("%s%d", idPrefix[typ], n)
 }
 
-// notifyLocked wakes everyone waiting for a change (WaitSettled, metadata
-// long polls) and gives metadata a new version.
+// notifyLocked wakes everyone waiting for a change (WaitSettled, the
+// metadata reload loop).
 func (s *Sim) notifyLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})
-	s.metaVersion = newUUID()
 }
 
 // publishLocked records a change of one object: waiters are woken and the
@@ -184,13 +184,6 @@ func (s *Sim) notifyLocked() {
 func (s *Sim) publishLocked(typ, id string) {
 	s.notifyLocked()
 	s.bus.changed(s, objKey{typ, id})
-}
-
-// waitChange returns the channel closed at the next change.
-func (s *Sim) waitChange() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
 }
 
 // sleep waits d or until the Sim closes; false when closed.
