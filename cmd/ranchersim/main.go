@@ -37,6 +37,7 @@ type options struct {
 	tick, stepDelay, stopTime   time.Duration
 	logLevel                    string
 	nodeName                    string
+	meta                        metadataFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.stepDelay, "step-delay", ranchersim.DefaultStepDelay, "time each lifecycle step takes")
 	fs.DurationVar(&o.stopTime, "stop-timeout", ranchersim.DefaultStopTimeout, "SIGTERM to SIGKILL delay")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.meta.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +76,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.runtime == "exec" && strings.TrimSpace(o.exec) == "" {
 		return o, errors.New("--runtime exec needs --exec")
 	}
+	if err := o.meta.validate(); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -83,6 +88,7 @@ func simOptions(o options, logger *slog.Logger) (ranchersim.Options, error) {
 		AccessKey: o.accessKey, SecretKey: o.secretKey, IPRange: o.ipRange,
 		Tick: o.tick, StepDelay: o.stepDelay, StopTimeout: o.stopTime, Logger: logger,
 	}
+	so.Metadata = o.meta.options()
 	if o.events == "exact" {
 		so.EventMode = ranchersim.EventsExact
 	}
