@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what drover's tests and demo need, when missing: Debian's
-# Erlang/OTP and Elixir, iproute2, and Chromium (the mesh view's headless
+# Erlang/OTP and Elixir, iproute2, iptables (hack/netns.sh), and Chromium (the mesh view's headless
 # browser test). Idempotent; needs root to install.
 set -o errexit -o nounset -o pipefail
 
 pkgs=(erlang-base erlang-dev erlang-inets erlang-eunit erlang-crypto erlang-ssl
   erlang-public-key erlang-asn1 erlang-syntax-tools erlang-tools erlang-runtime-tools
-  erlang-parsetools elixir iproute2 procps psmisc chromium)
+  erlang-parsetools elixir iproute2 procps psmisc chromium iptables)
 
 missing=()
 for p in "${pkgs[@]}"; do

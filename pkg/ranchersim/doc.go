@@ -48,11 +48,18 @@
 //     Rancher with restart. Each step lasts StepDelay.
 //   - Health checks are really probed (TCP, then the request line; 2xx/3xx
 //     pass) unless the runtime is NoopRuntime.
-//   - rancher-metadata: versions, /self by caller IP, services, containers,
-//     stacks, hosts, text and JSON formats, long polls on any key.
-//   - DNS: A records (TTL 1 s) of running containers that pass (or have no)
-//     health check for <service>, <service>.<stack>[.rancher.internal], and
-//     of rancher-metadata[.rancher.internal]; UDP with truncation, and TCP.
+//   - rancher-metadata: versions, /self by caller IP (X-Forwarded-For with
+//     Options.Metadata.XFF), services, containers, stacks, hosts, networks,
+//     text and JSON formats, long polls on any key; fields as Cattle's
+//     *MetaData classes render them. Answers and the version come from a
+//     snapshot reloaded at most once per Options.Metadata.ReloadInterval
+//     (1 s, as network-services runs rancher-metadata), not at every
+//     lifecycle step; WaitMetadata waits for the next reload.
+//   - DNS: A records (TTL 1 s), from the same snapshot, of running
+//     containers that pass (or have no) health check for <service>,
+//     <service>.<stack>[.rancher.internal], and rancher-metadata
+//     [.rancher.internal] at 169.254.169.250 (NetworkServicesIP), where
+//     Rancher serves both; UDP with truncation, and TCP.
 //
 // Behaviour that rancher-api.md marks UNCONFIRMED is chosen in the code and
 // commented where it is decided (search for UNCONFIRMED).
