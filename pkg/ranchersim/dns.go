@@ -254,6 +254,12 @@ func (st metaState) containerByName(name string) ([]netip.Addr, bool) {
 	return nil, false
 }
 
+// ListenDNS opens UDP and TCP on the same address (port 0: one port free
+// for both), for ServeDNS on sockets the caller owns.
+func ListenDNS(addr string) (net.PacketConn, net.Listener, error) {
+	return listenDNS(addr)
+}
+
 // serveDNSPacket answers UDP queries until the connection is closed.
 func (s *Sim) serveDNSPacket(conn net.PacketConn) {
 	buf := make([]byte, 65535)

@@ -148,3 +148,26 @@ func TestDNSResolvesSearchDomainsAsRancherDoes(t *testing.T) {
 		t.Errorf("hello.demo.rancher.internal: %v %v", got, err)
 	}
 }
+
+func TestListenDNSOpensUDPAndTCPOnOnePort(t *testing.T) {
+	s := demoMeta(t, ranchersim.Options{}, 1, nil)
+	udp, tcp, err := ranchersim.ListenDNS("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if udp.LocalAddr().String() != tcp.Addr().String() {
+		t.Fatalf("udp %s, tcp %s", udp.LocalAddr(), tcp.Addr())
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); s.ServeDNS(udp, tcp) }()
+	t.Cleanup(func() { _ = udp.Close(); _ = tcp.Close(); <-done })
+	for _, nw := range []string{"udp", "tcp"} {
+		r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, nw, udp.LocalAddr().String())
+		}}
+		if got, err := lookup(t, r, "hello.demo."); err != nil || len(got) != 1 {
+			t.Errorf("%s: %v %v", nw, got, err)
+		}
+	}
+}

@@ -116,7 +116,7 @@ func (r metaRenderer) hosts() ([]any, map[string]map[string]any) {
 	byID := map[string]map[string]any{}
 	for _, h := range r.st.hosts {
 		m := map[string]any{
-			"agent_ip": h.agentIP, "name": h.name, "labels": anyStrings(h.labels), "uuid": h.uuid,
+			"agent_ip": h.agentIP, "name": h.name, "labels": copyLabels(h.labels), "uuid": h.uuid,
 			"hostname": h.name, "milli_cpu": int64(4000), "memory": int64(8 << 30), "local_storage_mb": int64(100000),
 			"environment_uuid": r.st.projectUUID, "metadata_kind": "host",
 		}
@@ -143,7 +143,7 @@ func (r metaRenderer) containers() ([]any, map[string]map[string]any) {
 	for _, c := range r.st.containers {
 		m := map[string]any{
 			"name": r.name(c.name), "uuid": c.uuid, "primary_ip": nullable(c.ip), "ips": ipList(c.ip),
-			"ports": []any{}, "labels": anyStrings(c.labels), "create_index": c.createIndex,
+			"ports": []any{}, "labels": copyLabels(c.labels), "create_index": c.createIndex,
 			"host_uuid": nullable(hostUUID[c.hostID]), "hostname": nil, "health_state": nullable(c.healthState),
 			"start_count": c.startCount, "service_index": strconv.Itoa(c.serviceIndex), "state": c.state,
 			"external_id": nullable(c.externalID), "primary_mac_address": nullable(macOf(c.ip)),
@@ -207,7 +207,7 @@ func (r metaRenderer) services(containerByID map[string]map[string]any) ([]any, 
 		m := map[string]any{
 			"name": r.name(svc.name), "uuid": svc.uuid, "stack_name": r.name(sk.name), "stack_uuid": nullable(sk.uuid),
 			"kind": "service", "hostname": nil, "vip": nil, "create_index": svc.createIndex, "external_ips": []any{},
-			"sidekicks": []any{}, "ports": []any{}, "labels": anyStrings(svc.labels), "metadata": map[string]any{},
+			"sidekicks": []any{}, "ports": []any{}, "labels": copyLabels(svc.labels), "metadata": map[string]any{},
 			"scale": svc.scale, "fqdn": nil, "expose": []any{}, "health_check": metaHealthCheck(svc.health),
 			"system": false, "lb_config": nil, "primary_service_name": r.name(svc.name),
 			"environment_uuid": r.st.projectUUID, "state": svc.state, "token": svc.token,
@@ -253,14 +253,6 @@ func (r metaRenderer) network() map[string]any {
 		"host_ports": true, "metadata": map[string]any{}, "default_policy_action": "allow", "policy": nil,
 		"metadata_kind": "network",
 	}
-}
-
-func anyStrings(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // ipList is ContainerMetaData.ips: the primary IP if any.

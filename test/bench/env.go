@@ -286,7 +286,7 @@ func (e *env) serveSideServices() error {
 		})}
 	go func() { _ = srv.Serve(ln) }()
 	e.cl.add(func() { _ = srv.Close() })
-	udp, tcp, err := listenDNS(harness.Gateway)
+	udp, tcp, err := ranchersim.ListenDNS(harness.Gateway + ":0")
 	if err != nil {
 		return err
 	}
@@ -304,24 +304,6 @@ func (e *env) serveSideServices() error {
 	progress("rancher-metadata on %s, DNS on %s: %s:80 and :53 inside the hosts", ln.Addr(), udp.LocalAddr(),
 		harness.NetworkServicesIP)
 	return nil
-}
-
-// listenDNS opens UDP and TCP on one free port of host.
-func listenDNS(host string) (net.PacketConn, net.Listener, error) {
-	var lastErr error
-	for range 20 {
-		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, nil, fmt.Errorf("dns listener: %w", err)
-		}
-		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-		if err == nil {
-			return udp, tcp, nil
-		}
-		_ = udp.Close()
-		lastErr = err
-	}
-	return nil, nil, fmt.Errorf("dns tcp listener: %w", lastErr)
 }
 
 // watchNode tells the observer about a container that starts.
