@@ -159,6 +159,9 @@ cmd_add() {
   fi
   ip link del "$host" >/dev/null 2>&1 || true
   ip netns add "$name"
+  # A half-made host is removed again if any step below fails.
+  # shellcheck disable=SC2064
+  trap "cmd_del '$name' >/dev/null 2>&1 || true" EXIT
   echo "$ip" >"$STATE/$name.ip"
   mkdir -p "/etc/netns/$name"
   ip link add "$host" type veth peer name "$ns_if"
@@ -170,6 +173,7 @@ cmd_add() {
   ip netns exec "$name" ip link set eth0 up
   ip netns exec "$name" ip route add default via "$GATEWAY"
   services "$name" "$metadata" "$dns" "$search"
+  trap - EXIT
 }
 
 # kill_all NAME: SIGKILL every process of the namespace, by PID, until none is left.

@@ -74,10 +74,10 @@ func addHost(t testing.TB, ip string, s harness.Services) string {
 	t.Helper()
 	name := netns(t, "name", ip)
 	netns(t, "del", name) // a leftover of an earlier, killed run
+	t.Cleanup(func() { netns(t, "del", name) })
 	if err := harness.NewNet(repoRoot(t)).Add(context.Background(), name, ip, s); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { netns(t, "del", name) })
 	return name
 }
 
