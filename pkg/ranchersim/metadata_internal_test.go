@@ -56,3 +56,24 @@ func BenchmarkMetadataRender2000(b *testing.B) {
 		_ = buildMetaTree(snap.state, metaLatest, snap.version)
 	}
 }
+
+func TestMetadataReloadWithoutChangeKeepsVersion(t *testing.T) {
+	s, err := New(Options{IPRange: "127.42.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	before, _ := s.meta.current()
+	s.meta.reload()
+	after, _ := s.meta.current()
+	if before.version != after.version || before != after {
+		t.Fatalf("a reload with no change: version %s -> %s", before.version, after.version)
+	}
+	if _, err := s.CreateStack("new"); err != nil {
+		t.Fatal(err)
+	}
+	s.meta.reload()
+	if changed, _ := s.meta.current(); changed.version == after.version {
+		t.Fatal("a reload with a new stack kept the version")
+	}
+}
