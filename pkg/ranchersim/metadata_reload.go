@@ -97,9 +97,13 @@ type metaState struct {
 type metaSnapshot struct {
 	version string
 	state   metaState
+	trees   map[string]*lazyTree // by API version; the map is never written after creation
+}
 
-	once  map[string]*sync.Once
-	trees map[string]*metaTree
+// lazyTree is one version's answers, rendered at the first request.
+type lazyTree struct {
+	once sync.Once
+	tree *metaTree
 }
 
 // metadataServer holds the current snapshot and reloads it.
@@ -111,7 +115,7 @@ type metadataServer struct {
 
 	mu       sync.Mutex
 	snap     *metaSnapshot
-	seenCh   <-chan struct{} // the Sim's change channel when snap was taken
+	seenCh   <-chan struct{} // the Sim's change channel at the last reload
 	reloads  int64           // snapshots taken
 	reloaded chan struct{}   // closed and replaced at every reload
 }
@@ -175,9 +179,9 @@ func (m *metadataServer) reload() {
 }
 
 func newMetaSnapshot(version string, st metaState) *metaSnapshot {
-	snap := &metaSnapshot{version: version, state: st, once: map[string]*sync.Once{}, trees: map[string]*metaTree{}}
+	snap := &metaSnapshot{version: version, state: st, trees: map[string]*lazyTree{}}
 	for _, v := range metadataVersions {
-		snap.once[v] = &sync.Once{}
+		snap.trees[v] = &lazyTree{}
 	}
 	return snap
 }
@@ -192,8 +196,9 @@ func (m *metadataServer) current() (*metaSnapshot, <-chan struct{}) {
 // tree returns the answers of one API version, rendered once per
 // snapshot.
 func (snap *metaSnapshot) tree(version string) *metaTree {
-	snap.once[version].Do(func() { snap.trees[version] = buildMetaTree(snap.state, version, snap.version) })
-	return snap.trees[version]
+	lt := snap.trees[version]
+	lt.once.Do(func() { lt.tree = buildMetaTree(snap.state, version, snap.version) })
+	return lt.tree
 }
 
 // WaitMetadata blocks until rancher-metadata (and Rancher DNS) answer

@@ -438,3 +438,23 @@ func TestMetadataDownFault(t *testing.T) {
 		t.Fatal("metadata still down after Clear")
 	}
 }
+
+func TestMetadataServesConcurrentRequestsOfEveryVersion(t *testing.T) {
+	s := demoMeta(t, ranchersim.Options{Metadata: ranchersim.MetadataOptions{ReloadInterval: 50 * time.Millisecond}}, 3, nil)
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			for j := range 20 {
+				if j == 10 && i == 0 {
+					_ = s.Scale("demo", "hello", 4) // a reload in the middle
+				}
+				path := "/" + []string{"latest", "2015-07-25", "2015-12-19", "2016-07-29"}[(i+j)%4] + "/services/hello"
+				if code, body := callMetadata(s, "127.0.0.1", path, j%2 == 0); code != 200 {
+					t.Errorf("%s: %d %s", path, code, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
