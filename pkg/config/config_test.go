@@ -60,7 +60,7 @@ func TestBadConfigs(t *testing.T) {
 			"spec.clusters[0].nodeName: unknown placeholder {{ip}}",
 			`spec.clusters[0].admin.scheme: must be "http" or "https", got "ftp"`,
 			"spec.clusters[0].admin.token: set only one of fromEnv, fromFile and value",
-			`spec.clusters[0].membership.states[0]: unknown value "runing"`,
+			`spec.clusters[0].membership.states[0]: unknown value "runing"`, //nolint:misspell // the misspelled state under test
 			`spec.clusters[0].topology: must be "fullMesh"`,
 			`spec.clusters[0].policy: must be "sync" or "add-only", got "sometimes"`,
 			"spec.clusters[0].maxDropPercent: must be between 1 and 100",
