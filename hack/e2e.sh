@@ -4,7 +4,11 @@
 # the agent, driven by test/e2e (build tag e2e). Needs root, Erlang/OTP and
 # Elixir (hack/install-deps.sh). Leaves nothing behind: the tests clean up
 # after themselves, and the trap below removes the bridge and restores the
-# sysctls if this run created the bridge and nobody else uses it.
+# sysctls if this run created the bridge and nobody else uses it. Inside each
+# host, rancher-metadata and Rancher DNS answer at 169.254.169.250 (DNAT
+# rules in the host's own namespace, gone with it: hack/netns.sh), leading
+# to this run's simulator on bridge ports of its own, so a benchmark may
+# share the bridge.
 #
 #   hack/e2e.sh [go test flags...]     e.g. hack/e2e.sh -run Scenarios/scale
 # Environment: E2E_LOG_DIR keeps every process's log (default: a temp dir,

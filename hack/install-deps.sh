@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what drover's tests and demo need, when missing: Debian's
 # Erlang/OTP and Elixir, iproute2, Chromium (the mesh view's headless
-# browser test), podman with runc, netavark and iptables, mmdebstrap (the
+# browser test), podman with runc, netavark and iptables (also hack/netns.sh's
+# per-namespace DNAT to the simulator), mmdebstrap (the
 # image tests' bases), docker-compose (compose files checked offline),
 # prometheus (promtool), and golangci-lint at the version pinned in
 # hack/golangci-lint.sh (built from the Go module proxy, no root needed).

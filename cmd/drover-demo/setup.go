@@ -180,14 +180,10 @@ func (d *demo) startSim(ctx context.Context, logs string) error {
 	o := harness.SimOptions{Fixture: d.fixture, Dir: logs, Runtime: "go", IPRange: goIPRange,
 		MetadataAddr: "-", DNSAddr: "-", Env: []string{"DROVER_ANNOUNCE_URL=http://" + d.announce}}
 	if d.real {
+		// Metadata and DNS on free bridge ports: the nodes reach them at
+		// 169.254.169.250:80 and :53, as on Rancher (hack/netns.sh).
 		o = harness.SimOptions{Fixture: d.fixture, Dir: logs, Runtime: "exec", IPRange: realIPRange, Isolate: true,
 			Env: []string{"DROVER_ANNOUNCE_URL=http://" + d.announce}}
-		if o.MetadataAddr, err = preferAddr(host, "80"); err != nil {
-			return err
-		}
-		if o.DNSAddr, err = preferAddr(host, "53"); err != nil {
-			return err
-		}
 	}
 	sim, err := harness.StartSim(ctx, d.build, o)
 	if err != nil {
@@ -197,7 +193,8 @@ func (d *demo) startSim(ctx context.Context, logs string) error {
 	d.onCleanup(sim.Stop)
 	d.printf("simulator: Rancher API %s (key %s), fixture %s\n", sim.ProjectURL(), sim.AccessKey, d.opts.fixture)
 	if d.real {
-		d.printf("           rancher-metadata %s, DNS %s\n", sim.MetadataAddr, sim.DNSAddr)
+		d.printf("           rancher-metadata http://%s/ and DNS %s:53 inside each node (served on %s and %s)\n",
+			harness.NetworkServicesIP, harness.NetworkServicesIP, sim.MetadataAddr, sim.DNSAddr)
 	}
 	return nil
 }

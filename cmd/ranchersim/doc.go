@@ -35,4 +35,12 @@
 // basic auth (see ranchersim's control.go): scale, upgrade, finishupgrade,
 // rollback, restart, kill, fail-health, fault, state, containers,
 // requests, wait-settled, flush-events.
+//
+// rancher-metadata and Rancher DNS answer from one snapshot reloaded at
+// most once per --metadata-reload-interval (1s, network-services'
+// -reload-interval-limit); --xff makes "self" follow X-Forwarded-For.
+// Rancher serves both at 169.254.169.250 (ports 80 and 53) inside every
+// container, and DNS answers rancher-metadata with that address; in the
+// namespaced set-up hack/netns.sh redirects that address, inside each
+// namespace, to wherever --metadata and --dns listen.
 package main

@@ -44,6 +44,7 @@ type options struct {
 	latency, latencyPerObject   time.Duration
 	tlsCert, tlsKey             string
 	removeDelay, purgeInterval  time.Duration
+	meta                        metadataFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -73,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.DurationVar(&o.removeDelay, "remove-delay", 0, "removed objects are purged this long after removal; negative: a random delay up to it (default -10m, Cattle's)")
 	fs.DurationVar(&o.purgeInterval, "purge-interval", 0, "period of the purge monitor (default 60s, Cattle's)")
+	o.meta.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,6 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.runtime == "exec" && strings.TrimSpace(o.exec) == "" {
 		return o, errors.New("--runtime exec needs --exec")
+	}
+	if err := o.meta.validate(); err != nil {
+		return o, err
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, errors.New("--tls-cert and --tls-key go together")
@@ -155,6 +160,7 @@ func simOptions(o options, logger *slog.Logger) (ranchersim.Options, error) {
 		}
 		so.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	so.Metadata = o.meta.options()
 	if o.events == "exact" {
 		so.EventMode = ranchersim.EventsExact
 	}

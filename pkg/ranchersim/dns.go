@@ -10,12 +10,16 @@ import (
 	"time"
 )
 
-// This file is Rancher DNS (rancher-dns): A records, TTL 1 s, for
-// <service>, <service>.<stack> and <service>.<stack>.rancher.internal
+// This file is Rancher DNS (rancher-dns --metadata-server): A records, TTL
+// 1 s, for <service>, <service>.<stack> and <service>.<stack>.rancher.internal
 // (running containers that pass or have no health check), container names,
-// and rancher-metadata[.rancher.internal]. Other names are NXDOMAIN (there
-// is no upstream to forward to). UDP answers are truncated (TC) beyond 512
-// bytes, or the EDNS size, so resolvers retry over TCP.
+// and rancher-metadata[.rancher.internal] (169.254.169.250), read from
+// rancher-metadata's current snapshot, so DNS changes when metadata
+// reloads. Other names are NXDOMAIN (there is no upstream to forward to).
+// UDP answers are truncated (TC) beyond 512 bytes, or the EDNS size, so
+// resolvers retry over TCP; TCP serves at most maxDNSConns connections at
+// once (beyond, a connection is closed at once), each idle for at most
+// dnsIdleTimeout.
 
 // DNS wire constants.
 const (
@@ -30,6 +34,12 @@ const (
 	dnsNotImp   = 4
 	dnsMaxUDP   = 512
 	dnsEDNSSize = 4096
+)
+
+// Bounds of DNS over TCP.
+const (
+	maxDNSConns    = 256
+	dnsIdleTimeout = 10 * time.Second
 )
 
 // dnsQuery is a parsed single-question query.
@@ -149,88 +159,105 @@ func (s *Sim) answerDNS(msg []byte, callerIP string, maxSize int) []byte {
 	return buildDNSResponse(q, dnsRcodeOK, ips, maxSize)
 }
 
-// resolve returns the A records of a name and whether the name is known.
+// resolve returns the A records of a name and whether the name is known,
+// from the current metadata snapshot (rancher-dns reads rancher-metadata).
 func (s *Sim) resolve(name, callerIP string) ([]netip.Addr, bool) {
+	snap, _ := s.meta.current()
+	return resolveIn(snap.state, name, callerIP)
+}
+
+// resolveIn answers a name from frozen metadata: rancher-metadata[.rancher.internal],
+// <service>.<stack>[.rancher.internal], a bare <service> (the caller's
+// stack first), or a container name.
+func resolveIn(st metaState, name, callerIP string) ([]netip.Addr, bool) {
 	name = strings.TrimSuffix(name, ".rancher.internal")
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if name == "rancher-metadata" {
-		return s.metadataIPsLocked(), true
+		return []netip.Addr{netip.MustParseAddr(NetworkServicesIP)}, true
 	}
 	labels := strings.Split(name, ".")
-	var svc *service
+	var svc *metaService
 	switch len(labels) {
 	case 1:
-		svc = s.serviceForCallerLocked(labels[0], callerIP)
+		svc = st.serviceForCaller(labels[0], callerIP)
 		if svc == nil {
-			return s.containerNameLocked(labels[0])
+			return st.containerByName(labels[0])
 		}
 	case 2:
-		if st := s.stackByNameLocked(labels[1]); st != nil {
-			svc = s.serviceByNameLocked(st, labels[0])
-		}
+		svc = st.service(labels[1], labels[0])
 	}
 	if svc == nil {
 		return nil, false
 	}
 	var ips []netip.Addr
-	for _, c := range s.metadataContainersLocked(svc.id) {
-		ok := c.healthState == "" || c.healthState == "healthy" || c.healthState == "updating-healthy"
-		if a, err := netip.ParseAddr(c.ip); err == nil && c.state == "running" && ok && !c.upgradeOld {
+	for _, c := range st.containers {
+		if c.serviceID != svc.id || c.state != "running" || c.upgradeOld || !dnsHealthy(c.healthState) {
+			continue
+		}
+		if a, err := netip.ParseAddr(c.ip); err == nil {
 			ips = append(ips, a)
 		}
 	}
 	return ips, true
 }
 
-// serviceForCallerLocked resolves a bare service name in the caller's own
-// stack first (Rancher's search domains), then in the first stack that has
-// a service of that name.
-func (s *Sim) serviceForCallerLocked(name, callerIP string) *service {
-	for _, c := range s.containers {
-		if c.ip == callerIP && c.state != "removed" {
-			if st := s.stacks[c.stackID]; st != nil {
-				if svc := s.serviceByNameLocked(st, name); svc != nil {
-					return svc
-				}
+// dnsHealthy: Rancher DNS answers containers that pass their health check
+// or have none.
+func dnsHealthy(h string) bool {
+	return h == "" || h == "healthy" || h == "updating-healthy"
+}
+
+// service finds a live service by stack and service name (names match
+// case-insensitively: DNS names are).
+func (st metaState) service(stackName, serviceName string) *metaService {
+	for i := range st.stacks {
+		if !strings.EqualFold(st.stacks[i].name, stackName) {
+			continue
+		}
+		for j := range st.services {
+			if svc := &st.services[j]; svc.stackID == st.stacks[i].id && strings.EqualFold(svc.name, serviceName) {
+				return svc
 			}
 		}
 	}
-	for _, st := range s.sortedStacksLocked() {
-		if svc := s.serviceByNameLocked(st, name); svc != nil {
+	return nil
+}
+
+// serviceForCaller resolves a bare service name in the caller's own stack
+// first (Rancher's search domains), then in the first stack that has a
+// service of that name.
+func (st metaState) serviceForCaller(name, callerIP string) *metaService {
+	for _, c := range st.containers {
+		if c.ip == callerIP && c.stackName != "" {
+			if svc := st.service(c.stackName, name); svc != nil {
+				return svc
+			}
+		}
+	}
+	for _, sk := range st.stacks {
+		if svc := st.service(sk.name, name); svc != nil {
 			return svc
 		}
 	}
 	return nil
 }
 
-func (s *Sim) containerNameLocked(name string) ([]netip.Addr, bool) {
-	for _, c := range s.containers {
-		if strings.EqualFold(c.name, name) && inMetadata(c) {
-			if a, err := netip.ParseAddr(c.ip); err == nil && c.state == "running" {
-				return []netip.Addr{a}, true
-			}
-			return nil, true
+func (st metaState) containerByName(name string) ([]netip.Addr, bool) {
+	for _, c := range st.containers {
+		if !strings.EqualFold(c.name, name) {
+			continue
 		}
+		if a, err := netip.ParseAddr(c.ip); err == nil && c.state == "running" {
+			return []netip.Addr{a}, true
+		}
+		return nil, true
 	}
 	return nil, false
 }
 
-// metadataIPsLocked is the address rancher-metadata listens on (loopback
-// when it listens on every address).
-func (s *Sim) metadataIPsLocked() []netip.Addr {
-	ap, err := netip.ParseAddrPort(s.addrs.metadata)
-	if err != nil {
-		return nil
-	}
-	a := ap.Addr().Unmap()
-	if a.IsUnspecified() {
-		a = netip.MustParseAddr("127.0.0.1")
-	}
-	if !a.Is4() {
-		return nil
-	}
-	return []netip.Addr{a}
+// ListenDNS opens UDP and TCP on the same address (port 0: one port free
+// for both), for ServeDNS on sockets the caller owns.
+func ListenDNS(addr string) (net.PacketConn, net.Listener, error) {
+	return listenDNS(addr)
 }
 
 // serveDNSPacket answers UDP queries until the connection is closed.
@@ -256,12 +283,21 @@ func (s *Sim) serveDNSPacket(conn net.PacketConn) {
 // serveDNSStream answers TCP queries (2-byte length prefix) until the
 // listener is closed.
 func (s *Sim) serveDNSStream(ln net.Listener) {
+	slots := make(chan struct{}, maxDNSConns)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		go s.serveDNSConn(conn)
+		select {
+		case slots <- struct{}{}:
+			go func() {
+				defer func() { <-slots }()
+				s.serveDNSConn(conn)
+			}()
+		default:
+			_ = conn.Close()
+		}
 	}
 }
 
@@ -270,7 +306,7 @@ func (s *Sim) serveDNSConn(conn net.Conn) {
 	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
 	var hdr [2]byte
 	for {
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_ = conn.SetDeadline(time.Now().Add(dnsIdleTimeout))
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return
 		}

@@ -2,8 +2,13 @@ package ranchersim
 
 import (
 	"encoding/binary"
+	"errors"
+	"io"
+	"net"
 	"net/netip"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // query builds a DNS query for name and type.
@@ -70,5 +75,79 @@ func TestDNSTruncatesToUDPSize(t *testing.T) {
 	resp := buildDNSResponse(q, dnsRcodeOK, ips, dnsMaxUDP)
 	if len(resp) > dnsMaxUDP || resp[2]&0x02 == 0 {
 		t.Fatalf("len %d, flags %08b", len(resp), resp[2])
+	}
+}
+
+func TestDNSOverTCPServesAtMostMaxConnsAtOnce(t *testing.T) {
+	s, err := New(Options{IPRange: "127.42.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); s.serveDNSStream(ln) }()
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+	ask := func(c net.Conn) error {
+		q := query(9, "rancher-metadata", dnsTypeA)
+		if _, err := c.Write(binary.BigEndian.AppendUint16(nil, uint16(len(q)))); err != nil {
+			return err
+		}
+		if _, err := c.Write(q); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var hdr [2]byte
+		_, err := io.ReadFull(c, hdr[:])
+		return err
+	}
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	for range maxDNSConns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		if err := ask(c); err != nil {
+			t.Fatalf("connection %d: %v", len(held), err)
+		}
+	}
+	extra, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	if err := ask(extra); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("connection beyond %d: %v, want closed at once", maxDNSConns, err)
+	}
+	// A freed slot serves the next connection.
+	_ = held[0].Close()
+	eventuallyInternal(t, func() bool {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return ask(c) == nil
+	})
+}
+
+// eventuallyInternal polls cond for up to 30 s.
+func eventuallyInternal(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -12,13 +12,14 @@ import (
 	"time"
 )
 
-// This file is rancher-metadata (rancher-api.md §5): versions, path walking
-// with name/uuid array lookup, the text format by default and JSON with
-// Accept: application/json, "self" chosen by the caller's IP, and the long
-// poll ?wait=true&value=...&maxWait=....
-
-// metadataVersions are the served API versions; latest is 2016-07-29.
-var metadataVersions = []string{"2015-07-25", "2015-12-19", "2016-07-29", "latest"}
+// This file is rancher-metadata's HTTP side (rancher-api.md §5, §9.7;
+// rancher-metadata main.go): GET and HEAD only; / lists the versions;
+// /<version>[/<key>...] walks the answers, arrays by index or by an
+// element's name or uuid, map keys exactly then case-insensitively; the
+// text format by default, JSON with Accept: application/json; "self"
+// chosen by the caller's IP (X-Forwarded-For with XFF); the long poll
+// ?wait=true&value=<old>[&maxWait=<s>] on any key. Answers come from the
+// current reload's snapshot (metadata_reload.go).
 
 // Long-poll limits of rancher-metadata.
 const (
@@ -28,91 +29,128 @@ const (
 )
 
 // MetadataHandler serves rancher-metadata; "self" is chosen by the IP of
-// r.RemoteAddr.
+// r.RemoteAddr, or by X-Forwarded-For when MetadataOptions.XFF is set.
 func (s *Sim) MetadataHandler() http.Handler {
 	return http.HandlerFunc(s.serveMetadata)
 }
 
 func (s *Sim) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	jsonOut := strings.Contains(r.Header.Get("Accept"), "application/json")
+	jsonOut := wantsJSON(r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		metadataError(w, jsonOut, "Method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	if s.faults.metadataDown() {
 		http.Error(w, "metadata down", http.StatusServiceUnavailable)
 		return
 	}
-	parts := splitPath(r.URL.Path)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	parts, err := metadataPath(r.URL.EscapedPath())
+	if err != nil {
+		metadataError(w, jsonOut, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if len(parts) == 0 {
-		if jsonOut {
-			respondMetadata(w, jsonOut, toAnyList(metadataVersions))
-		} else {
-			_, _ = w.Write([]byte(strings.Join(metadataVersions, "\n") + "\n"))
+		root := map[string]any{}
+		for _, v := range metadataVersions {
+			root[v] = "/" + v
 		}
+		respondMetadata(w, jsonOut, root)
 		return
 	}
 	version := parts[0]
 	if !contains(metadataVersions, version) {
-		metadataNotFound(w, jsonOut)
+		metadataError(w, jsonOut, "Invalid version", http.StatusNotFound)
 		return
 	}
-	callerIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	caller := s.meta.callerIP(r)
 	q := r.URL.Query()
-	lookup := func() (any, bool) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		only := ""
-		if len(parts) > 1 {
-			only = parts[1]
+	lookup := func() (any, bool, <-chan struct{}) {
+		snap, reloaded := s.meta.current()
+		if len(parts) == 2 && strings.EqualFold(parts[1], "version") {
+			return snap.version, true, reloaded // no need to render the answers
 		}
-		return walk(s.metadataRootLocked(version, callerIP, only), parts[1:])
+		v, ok := walk(snap.tree(version).answersFor(caller), parts[1:])
+		return v, ok, reloaded
 	}
-	val, ok := lookup()
+	var val any
+	var ok bool
 	if q.Get("wait") == "true" && q.Has("value") {
-		val, ok = s.longPoll(r, lookup, val, ok, q)
+		val, ok = s.longPoll(r, lookup, q)
+	} else {
+		val, ok, _ = lookup()
 	}
 	if !ok {
-		metadataNotFound(w, jsonOut)
+		metadataError(w, jsonOut, "Not found", http.StatusNotFound)
 		return
 	}
 	respondMetadata(w, jsonOut, val)
 }
 
-// longPoll waits until the answer differs from value, or maxWait passes.
-func (s *Sim) longPoll(r *http.Request, lookup func() (any, bool), val any, ok bool, q url.Values) (any, bool) {
-	maxWait := defaultMaxWait
-	if n, err := strconv.Atoi(q.Get("maxWait")); err == nil && n > 0 {
-		maxWait = min(time.Duration(n)*time.Second, capMaxWait)
-	}
-	deadline := time.NewTimer(maxWait)
-	defer deadline.Stop()
-	wake := time.NewTicker(pollWake)
-	defer wake.Stop()
-	for !ok || fmt.Sprint(val) == q.Get("value") {
-		select {
-		case <-s.waitChange():
-		case <-wake.C:
-		case <-deadline.C:
-			return lookup()
-		case <-r.Context().Done():
-			return lookup()
-		case <-s.ctx.Done():
-			return lookup()
+// callerIP is rancher-metadata's requestIp: X-Forwarded-For as it is when
+// XFF is on and the header is set, else the connection's address.
+func (m *metadataServer) callerIP(r *http.Request) string {
+	if m.xff {
+		if xff := strings.TrimSpace(r.Header.Get("X-Forwarded-For")); xff != "" {
+			return xff
 		}
-		val, ok = lookup()
 	}
-	return val, ok
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return ip
 }
 
-func splitPath(p string) []string {
-	var out []string
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "" {
-			continue
-		}
-		if u, err := url.PathUnescape(seg); err == nil {
-			seg = u
-		}
-		out = append(out, seg)
+// longPoll answers once the value differs from value (as fmt.Sprint
+// prints it), or after maxWait seconds (default 60, at most 120; a
+// negative value answers at once) with what there is. It re-reads at
+// every reload and every 5 s.
+func (s *Sim) longPoll(r *http.Request, lookup func() (any, bool, <-chan struct{}), q url.Values) (any, bool) {
+	maxWait := defaultMaxWait
+	if n, err := strconv.Atoi(q.Get("maxWait")); err == nil && n != 0 {
+		maxWait = min(time.Duration(n)*time.Second, capMaxWait)
 	}
-	return out
+	start := time.Now()
+	wake := time.NewTicker(pollWake)
+	defer wake.Stop()
+	for {
+		val, ok, reloaded := lookup()
+		left := maxWait - time.Since(start)
+		if left < 0 || (ok && fmt.Sprint(val) != q.Get("value")) {
+			return val, ok
+		}
+		deadline := time.NewTimer(left)
+		select {
+		case <-reloaded:
+		case <-wake.C:
+		case <-deadline.C:
+		case <-r.Context().Done():
+			deadline.Stop()
+			return val, ok
+		case <-s.ctx.Done():
+			deadline.Stop()
+			return val, ok
+		}
+		deadline.Stop()
+	}
+}
+
+// metadataPath splits the escaped path after the version into unescaped
+// keys, as rancher-metadata does (trailing slashes ignored,
+// query-unescaping: "+" is a space).
+func metadataPath(escaped string) ([]string, error) {
+	p := strings.TrimRight(strings.TrimPrefix(escaped, "/"), "/")
+	if p == "" {
+		return nil, nil
+	}
+	parts := strings.Split(p, "/")
+	for i, seg := range parts {
+		u, err := url.QueryUnescape(seg)
+		if err != nil {
+			return nil, fmt.Errorf("invalid escape in path segment %d", i+1)
+		}
+		parts[i] = u
+	}
+	return parts, nil
 }
 
 // walk follows keys through maps (exact, then case-insensitive) and arrays
@@ -123,12 +161,7 @@ func walk(v any, keys []string) (any, bool) {
 		case map[string]any:
 			next, ok := x[k]
 			if !ok {
-				for mk, mv := range x {
-					if strings.EqualFold(mk, k) {
-						next, ok = mv, true
-						break
-					}
-				}
+				next, ok = foldKey(x, k)
 			}
 			if !ok {
 				return nil, false
@@ -147,6 +180,21 @@ func walk(v any, keys []string) (any, bool) {
 	return v, true
 }
 
+// foldKey finds a key case-insensitively; the smallest such key wins, so
+// that the answer does not depend on map order.
+func foldKey(m map[string]any, k string) (any, bool) {
+	best, found := "", false
+	for mk := range m {
+		if strings.EqualFold(mk, k) && (!found || mk < best) {
+			best, found = mk, true
+		}
+	}
+	if !found {
+		return nil, false
+	}
+	return m[best], true
+}
+
 func arrayElem(a []any, k string) (any, bool) {
 	if i, err := strconv.Atoi(k); err == nil {
 		if i >= 0 && i < len(a) {
@@ -162,7 +210,7 @@ func arrayElem(a []any, k string) (any, bool) {
 			}
 			for _, f := range []string{"name", "uuid"} {
 				name, _ := m[f].(string)
-				if (exact && name == k) || (!exact && strings.EqualFold(name, k)) {
+				if name != "" && ((exact && name == k) || (!exact && strings.EqualFold(name, k))) {
 					return e, true
 				}
 			}
@@ -171,14 +219,24 @@ func arrayElem(a []any, k string) (any, bool) {
 	return nil, false
 }
 
-func metadataNotFound(w http.ResponseWriter, jsonOut bool) {
-	if jsonOut {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(map[string]any{"code": 404, "message": "Not found", "type": "error"})
+// wantsJSON is rancher-metadata's content negotiation reduced to what
+// matters: JSON when the Accept header asks for it.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// metadataError answers rancher-metadata's error: the message as text, or
+// {"code","message","type":"error"} in JSON.
+func metadataError(w http.ResponseWriter, jsonOut bool, msg string, status int) {
+	if !jsonOut {
+		http.Error(w, msg, status)
 		return
 	}
-	http.Error(w, "Not found", http.StatusNotFound)
+	body, _ := json.Marshal(map[string]any{"code": status, "message": msg, "type": "error"})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 // respondMetadata writes JSON or rancher-metadata's text format.
@@ -193,8 +251,9 @@ func respondMetadata(w http.ResponseWriter, jsonOut bool, v any) {
 }
 
 // metadataText renders a value as rancher-metadata's text format: scalars
-// as they are, maps as sorted key lines ("key/" for nested values), arrays
-// as "index=name" lines (or "index/" and "index").
+// as they are (null as nothing), maps as sorted key lines ("key/" for
+// nested values), arrays as "index=name" lines for objects with a name
+// (or uuid), else "index/" or "index".
 func metadataText(v any) string {
 	var b strings.Builder
 	switch x := v.(type) {
@@ -214,13 +273,9 @@ func metadataText(v any) string {
 		b.WriteString(strings.Join(lines, ""))
 	case []any:
 		for i, vv := range x {
-			if m, ok := vv.(map[string]any); ok {
-				if name, ok := m["name"].(string); ok {
-					fmt.Fprintf(&b, "%d=%s\n", i, url.QueryEscape(name))
-					continue
-				}
-			}
-			if isContainerValue(vv) {
+			if name, ok := elemName(vv); ok {
+				fmt.Fprintf(&b, "%d=%s\n", i, url.QueryEscape(name))
+			} else if isContainerValue(vv) {
 				fmt.Fprintf(&b, "%d/\n", i)
 			} else {
 				fmt.Fprintf(&b, "%d\n", i)
@@ -230,6 +285,21 @@ func metadataText(v any) string {
 		fmt.Fprint(&b, x)
 	}
 	return b.String()
+}
+
+// elemName is the name (or else uuid) of an array element that is an
+// object with one.
+func elemName(v any) (string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	for _, k := range []string{"name", "uuid"} {
+		if s, ok := m[k].(string); ok {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 func isContainerValue(v any) bool {

@@ -8,9 +8,260 @@ import (
 	"strings"
 )
 
-// This file builds rancher-metadata's answers from the simulator's state,
-// with the snake_case fields of go-rancher-metadata's types. Everything
-// here expects s.mu held.
+// This file renders rancher-metadata's answers from a frozen metaState,
+// field by field as Cattle's *MetaData classes serialise them
+// (config-item/.../data/metadata/common/{Container,Service,Stack,Host,
+// Network,Environment}MetaData.java: null where Cattle has nothing, a
+// metadata_kind on every object) and as rancher-metadata's generator
+// shapes them per version (config/generator.go: 2015-07-25 lists names
+// where later versions list objects, 2016-07-29 lowercases names and drops
+// hostId, links come from link objects and are null without any). Objects
+// are listed in id order (rancher-metadata lists them in map order:
+// clients must not rely on any order).
+
+// metadataVersions are the served API versions; latest is 2016-07-29.
+var metadataVersions = []string{"2015-07-25", "2015-12-19", "2016-07-29", "latest"}
+
+// Metadata API versions with a different shape.
+const (
+	metaV1     = "2015-07-25"
+	metaV3     = "2016-07-29"
+	metaLatest = "latest"
+)
+
+// metaTree is one version's answers: the default answers every caller
+// gets, and the "self" of each container's primary IP.
+type metaTree struct {
+	root   map[string]any
+	self   map[string]map[string]any // by primary IP
+	noSelf map[string]any            // callers that are no container
+}
+
+// answersFor returns the answer tree for a caller: the default answers
+// with the caller's "self".
+func (t *metaTree) answersFor(ip string) map[string]any {
+	out := make(map[string]any, len(t.root)+1)
+	for k, v := range t.root {
+		out[k] = v
+	}
+	if self, ok := t.self[ip]; ok {
+		out["self"] = self
+	} else {
+		out["self"] = t.noSelf
+	}
+	return out
+}
+
+// buildMetaTree renders every answer of one API version.
+func buildMetaTree(st metaState, version, metaVersion string) *metaTree {
+	if version == metaLatest {
+		version = metaV3
+	}
+	r := metaRenderer{st: st, version: version}
+	hosts, hostByID := r.hosts()
+	containers, containerByID := r.containers()
+	services, serviceByID := r.services(containerByID)
+	stacks, stackByID := r.stacks(serviceByID)
+	t := &metaTree{
+		root: map[string]any{
+			"version": metaVersion, "containers": containers, "services": services, "stacks": stacks,
+			"hosts": hosts, "networks": []any{r.network()},
+			// EnvironmentMetaData, merged into the default answers.
+			"name": st.projectName, "uuid": st.projectUUID, "region_name": nil,
+		},
+		self:   map[string]map[string]any{},
+		noSelf: map[string]any{},
+	}
+	if len(st.hosts) > 0 {
+		t.noSelf["host"] = hostByID[st.hosts[0].id]
+	}
+	for _, c := range st.containers {
+		if c.ip == "" {
+			continue
+		}
+		self := map[string]any{"container": containerByID[c.id]}
+		if svc, ok := serviceByID[c.serviceID]; ok && c.stackUUID != "" {
+			self["stack"] = stackByID[c.stackID]
+			own := make(map[string]any, len(svc))
+			for k, v := range svc {
+				own[k] = v
+			}
+			delete(own, "token") // a container does not learn its service's token
+			self["service"] = own
+		}
+		if h, ok := hostByID[c.hostID]; ok {
+			self["host"] = h
+		}
+		t.self[c.ip] = self
+	}
+	return t
+}
+
+// metaRenderer renders the objects of one version.
+type metaRenderer struct {
+	st      metaState
+	version string
+}
+
+// name applies the version's case rule to a name.
+func (r metaRenderer) name(s string) string {
+	if r.version == metaV3 {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
+func (r metaRenderer) hosts() ([]any, map[string]map[string]any) {
+	out := []any{}
+	byID := map[string]map[string]any{}
+	for _, h := range r.st.hosts {
+		m := map[string]any{
+			"agent_ip": h.agentIP, "name": h.name, "labels": copyLabels(h.labels), "uuid": h.uuid,
+			"hostname": h.name, "milli_cpu": int64(4000), "memory": int64(8 << 30), "local_storage_mb": int64(100000),
+			"environment_uuid": r.st.projectUUID, "metadata_kind": "host",
+		}
+		if r.version != metaV3 {
+			m["hostId"] = dbID(h.id)
+		}
+		out = append(out, m)
+		byID[h.id] = m
+	}
+	return out, byID
+}
+
+func (r metaRenderer) containers() ([]any, map[string]map[string]any) {
+	out := []any{}
+	byID := map[string]map[string]any{}
+	hostUUID := map[string]string{}
+	for _, h := range r.st.hosts {
+		hostUUID[h.id] = h.uuid
+	}
+	svcUUID := map[string]string{}
+	for _, svc := range r.st.services {
+		svcUUID[svc.id] = svc.uuid
+	}
+	for _, c := range r.st.containers {
+		m := map[string]any{
+			"name": r.name(c.name), "uuid": c.uuid, "primary_ip": nullable(c.ip), "ips": ipList(c.ip),
+			"ports": []any{}, "labels": copyLabels(c.labels), "create_index": c.createIndex,
+			"host_uuid": nullable(hostUUID[c.hostID]), "hostname": nil, "health_state": nullable(c.healthState),
+			"start_count": c.startCount, "service_index": strconv.Itoa(c.serviceIndex), "state": c.state,
+			"external_id": nullable(c.externalID), "primary_mac_address": nullable(macOf(c.ip)),
+			"memory_reservation": nil, "milli_cpu_reservation": nil, "network_uuid": r.st.networkUUID,
+			"network_from_container_uuid": nil, "system": false, "dns": []any{NetworkServicesIP},
+			"dns_search": toAnyList(c.dnsSearch), "health_check_hosts": toAnyList(c.healthCheckHosts),
+			"environment_uuid": r.st.projectUUID, "links": nil, "metadata": map[string]any{},
+			"health_check": metaHealthCheck(c.health), "metadata_kind": "container",
+			"service_name": nil, "service_uuid": nil, "stack_name": nil, "stack_uuid": nil,
+		}
+		if c.serviceName != "" {
+			m["service_name"], m["service_uuid"] = r.name(c.serviceName), nullable(svcUUID[c.serviceID])
+		}
+		if c.stackName != "" {
+			m["stack_name"], m["stack_uuid"] = r.name(c.stackName), c.stackUUID
+		}
+		out = append(out, m)
+		byID[c.id] = m
+	}
+	return out, byID
+}
+
+// metaHealthCheck is ServiceMetaData.HealthCheck: six fields, null
+// without a check.
+func metaHealthCheck(hc *HealthCheck) any {
+	if hc == nil {
+		return nil
+	}
+	return map[string]any{
+		"port": hc.Port, "request_line": nullable(hc.RequestLine), "interval": hc.Interval,
+		"response_timeout": hc.ResponseTimeout, "healthy_threshold": hc.HealthyThreshold,
+		"unhealthy_threshold": hc.UnhealthyThreshold,
+	}
+}
+
+// services renders services with their containers: names in 2015-07-25,
+// objects later (in createIndex order).
+func (r metaRenderer) services(containerByID map[string]map[string]any) ([]any, map[string]map[string]any) {
+	out := []any{}
+	byID := map[string]map[string]any{}
+	stacks := map[string]metaStack{}
+	for _, sk := range r.st.stacks {
+		stacks[sk.id] = sk
+	}
+	members := map[string][]metaContainer{}
+	for _, c := range r.st.containers {
+		members[c.serviceID] = append(members[c.serviceID], c)
+	}
+	for _, svc := range r.st.services {
+		cs := members[svc.id]
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].createIndex < cs[j].createIndex })
+		list := []any{}
+		for _, c := range cs {
+			if r.version == metaV1 {
+				list = append(list, r.name(c.name))
+			} else {
+				list = append(list, containerByID[c.id])
+			}
+		}
+		sk := stacks[svc.stackID]
+		m := map[string]any{
+			"name": r.name(svc.name), "uuid": svc.uuid, "stack_name": r.name(sk.name), "stack_uuid": nullable(sk.uuid),
+			"kind": "service", "hostname": nil, "vip": nil, "create_index": svc.createIndex, "external_ips": []any{},
+			"sidekicks": []any{}, "ports": []any{}, "labels": copyLabels(svc.labels), "metadata": map[string]any{},
+			"scale": svc.scale, "fqdn": nil, "expose": []any{}, "health_check": metaHealthCheck(svc.health),
+			"system": false, "lb_config": nil, "primary_service_name": r.name(svc.name),
+			"environment_uuid": r.st.projectUUID, "state": svc.state, "token": svc.token,
+			"metadata_kind": "service", "containers": list, "links": nil,
+		}
+		out = append(out, m)
+		byID[svc.id] = m
+	}
+	return out, byID
+}
+
+// stacks renders stacks with their services: names in 2015-07-25, objects
+// later.
+func (r metaRenderer) stacks(serviceByID map[string]map[string]any) ([]any, map[string]map[string]any) {
+	out := []any{}
+	byID := map[string]map[string]any{}
+	for _, sk := range r.st.stacks {
+		list := []any{}
+		for _, svc := range r.st.services {
+			if svc.stackID != sk.id {
+				continue
+			}
+			if r.version == metaV1 {
+				list = append(list, r.name(svc.name))
+			} else {
+				list = append(list, serviceByID[svc.id])
+			}
+		}
+		m := map[string]any{
+			"name": r.name(sk.name), "uuid": sk.uuid, "environment_name": r.st.projectName,
+			"environment_uuid": r.st.projectUUID, "system": false, "metadata_kind": "stack", "services": list,
+		}
+		out = append(out, m)
+		byID[sk.id] = m
+	}
+	return out, byID
+}
+
+// network is the environment's managed network (NetworkMetaData).
+func (r metaRenderer) network() map[string]any {
+	return map[string]any{
+		"name": "managed", "uuid": r.st.networkUUID, "environment_uuid": r.st.projectUUID, "is_default": true,
+		"host_ports": true, "metadata": map[string]any{}, "default_policy_action": "allow", "policy": nil,
+		"metadata_kind": "network",
+	}
+}
+
+// ipList is ContainerMetaData.ips: the primary IP if any.
+func ipList(ip string) []any {
+	if ip == "" {
+		return []any{}
+	}
+	return []any{ip}
+}
 
 // inMetadata reports whether Cattle's MetaDataInfoDaoImpl lists a
 // container: not removed and not removing, error or erroring. Stopped,
@@ -21,58 +272,6 @@ func inMetadata(c *container) bool {
 		return false
 	}
 	return true
-}
-
-// metadataRootLocked builds the answer tree for one caller. only names the
-// top-level key asked for ("" for all), so that a version poll does not
-// render every container.
-func (s *Sim) metadataRootLocked(version, callerIP, only string) map[string]any {
-	root := map[string]any{}
-	want := func(k string) bool { return only == "" || strings.EqualFold(only, k) }
-	if want("version") {
-		root["version"] = s.metaVersion
-	}
-	if want("containers") {
-		var cs []any
-		for _, c := range s.metadataContainersLocked("") {
-			cs = append(cs, s.metaContainerLocked(c))
-		}
-		root["containers"] = nonNilList(cs)
-	}
-	if want("services") {
-		var out []any
-		for _, svc := range s.sortedServicesLocked() {
-			if svc.state != "removed" {
-				out = append(out, s.metaServiceLocked(svc, version))
-			}
-		}
-		root["services"] = nonNilList(out)
-	}
-	if want("stacks") {
-		var out []any
-		for _, st := range s.sortedStacksLocked() {
-			out = append(out, s.metaStackLocked(st, version))
-		}
-		root["stacks"] = nonNilList(out)
-	}
-	if want("hosts") {
-		var out []any
-		for _, h := range s.sortedHostsLocked() {
-			out = append(out, s.metaHostLocked(h))
-		}
-		root["hosts"] = nonNilList(out)
-	}
-	if want("self") {
-		root["self"] = s.metaSelfLocked(callerIP, version)
-	}
-	return root
-}
-
-func nonNilList(l []any) []any {
-	if l == nil {
-		return []any{}
-	}
-	return l
 }
 
 // metadataContainersLocked lists metadata's containers, of one service or
@@ -88,125 +287,6 @@ func (s *Sim) metadataContainersLocked(serviceID string) []*container {
 		sort.SliceStable(out, func(i, j int) bool { return out[i].createIndex < out[j].createIndex })
 	}
 	return out
-}
-
-func (s *Sim) metaContainerLocked(c *container) map[string]any {
-	svc, st, h := s.services[c.serviceID], s.stacks[c.stackID], s.hosts[c.hostID]
-	m := map[string]any{
-		"name": c.name, "uuid": c.uuid, "primary_ip": c.ip, "ips": []any{c.ip},
-		"primary_mac_address": macOf(c.ip), "ports": []any{}, "service_index": strconv.Itoa(c.serviceIndex),
-		"labels": copyLabels(s.labelsLocked(c)), "create_index": c.createIndex, "hostname": c.name,
-		"state": c.state, "health_state": c.healthState, "start_count": c.startCount,
-		"external_id": c.externalID, "memory_reservation": 0, "milli_cpu_reservation": 0,
-		"dns": []any{"169.254.169.250"}, "dns_search": toAnyList(s.dnsSearchLocked(c)),
-		"health_check_hosts": []any{}, "network_uuid": "managed-network", "network_from_container_uuid": "",
-		"links": map[string]any{}, "system": false,
-		"environment_uuid": s.projectUUID, "environment_name": s.projectName,
-		"service_name": "", "service_uuid": "", "stack_name": "", "stack_uuid": "", "host_uuid": "",
-		"health_check": nil,
-	}
-	if svc != nil {
-		m["service_name"], m["service_uuid"] = svc.name, svc.uuid
-		m["health_check"] = metaHealthCheck(svc.health)
-	}
-	if st != nil {
-		m["stack_name"], m["stack_uuid"] = st.name, st.uuid
-	}
-	if h != nil {
-		m["host_uuid"] = h.uuid
-	}
-	return m
-}
-
-func metaHealthCheck(hc *HealthCheck) any {
-	if hc == nil {
-		return nil
-	}
-	return map[string]any{
-		"port": hc.Port, "request_line": hc.RequestLine, "interval": hc.Interval,
-		"response_timeout": hc.ResponseTimeout, "healthy_threshold": hc.HealthyThreshold,
-		"unhealthy_threshold": hc.UnhealthyThreshold, "initializing_timeout": hc.InitializingTimeout,
-		"reinitializing_timeout": hc.ReinitializingTimeout, "strategy": hc.Strategy,
-	}
-}
-
-// metaServiceLocked renders a service; in 2015-07-25 its containers are
-// names, later they are objects.
-func (s *Sim) metaServiceLocked(svc *service, version string) map[string]any {
-	st := s.stacks[svc.stackID]
-	var cs []any
-	for _, c := range s.metadataContainersLocked(svc.id) {
-		if version == "2015-07-25" {
-			cs = append(cs, c.name)
-		} else {
-			cs = append(cs, s.metaContainerLocked(c))
-		}
-	}
-	m := map[string]any{
-		"name": svc.name, "uuid": svc.uuid, "kind": "service", "scale": svc.scale,
-		"create_index": svc.createIndex, "containers": nonNilList(cs), "labels": copyLabels(svc.labels),
-		"links": map[string]any{}, "metadata": map[string]any{}, "ports": []any{}, "expose": []any{},
-		"external_ips": []any{}, "sidekicks": []any{}, "primary_service_name": svc.name,
-		"hostname": "", "vip": "", "fqdn": "", "health_check": metaHealthCheck(svc.health),
-		"lb_config": map[string]any{}, "token": svc.uuid, "state": svc.state, "system": false,
-		"selector": "", "environment_uuid": s.projectUUID, "environment_name": s.projectName,
-		"stack_name": "", "stack_uuid": "",
-	}
-	if st != nil {
-		m["stack_name"], m["stack_uuid"] = st.name, st.uuid
-	}
-	return m
-}
-
-func (s *Sim) metaStackLocked(st *stack, version string) map[string]any {
-	var svcs []any
-	for _, svc := range s.sortedServicesLocked() {
-		if svc.stackID != st.id || svc.state == "removed" {
-			continue
-		}
-		if version == "2015-07-25" {
-			svcs = append(svcs, svc.name)
-		} else {
-			svcs = append(svcs, s.metaServiceLocked(svc, version))
-		}
-	}
-	return map[string]any{"name": st.name, "uuid": st.uuid, "services": nonNilList(svcs), "system": false,
-		"environment_name": s.projectName, "environment_uuid": s.projectUUID}
-}
-
-func (s *Sim) metaHostLocked(h *host) map[string]any {
-	return map[string]any{"name": h.name, "uuid": h.uuid, "agent_ip": h.agentIP, "hostname": h.name,
-		"labels": copyLabels(h.labels), "memory": int64(8 << 30), "milli_cpu": 4000,
-		"local_storage_mb": 100000, "environment_uuid": s.projectUUID, "state": "active",
-		"host_id": dbID(h.id)}
-}
-
-// metaSelfLocked answers "self" for a caller: its container, service
-// (without token), stack and host; an unknown caller gets only a host, so
-// /self/service is 404 for it, as rancher-metadata's default answers.
-func (s *Sim) metaSelfLocked(callerIP, version string) map[string]any {
-	for _, c := range s.sortedContainersLocked() {
-		if c.ip != callerIP || !inMetadata(c) {
-			continue
-		}
-		self := map[string]any{"container": s.metaContainerLocked(c)}
-		if svc := s.services[c.serviceID]; svc != nil {
-			m := s.metaServiceLocked(svc, version)
-			delete(m, "token")
-			self["service"] = m
-		}
-		if st := s.stacks[c.stackID]; st != nil {
-			self["stack"] = s.metaStackLocked(st, version)
-		}
-		if h := s.hosts[c.hostID]; h != nil {
-			self["host"] = s.metaHostLocked(h)
-		}
-		return self
-	}
-	if hs := s.sortedHostsLocked(); len(hs) > 0 {
-		return map[string]any{"host": s.metaHostLocked(hs[0])}
-	}
-	return map[string]any{}
 }
 
 func (s *Sim) sortedStacksLocked() []*stack {

@@ -64,6 +64,7 @@ func TestWatchContainersReportsEachStepWithItsInstant(t *testing.T) {
 
 func TestServeDNSOnCallerSockets(t *testing.T) {
 	s := demo(t, ranchersim.Options{}, 2, fastHealth())
+	waitMetadata(t, s) // DNS answers from metadata's last reload
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

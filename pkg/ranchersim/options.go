@@ -84,6 +84,9 @@ type Options struct {
 	// StepDelay is the time each lifecycle step takes
 	// (requested->creating->...), default DefaultStepDelay.
 	StepDelay time.Duration
+	// Metadata configures rancher-metadata and Rancher DNS (reload
+	// interval, X-Forwarded-For); the zero value is Rancher's defaults.
+	Metadata MetadataOptions
 	// IPRange is the CIDR containers get their IPs from, default
 	// DefaultIPRange; tests use "127.42.0.0/16". The .0, .1 and .255 of
 	// every /24 are never handed out, nor an IP in use.

@@ -124,6 +124,7 @@ func TestScale3To6To2OverTheAPI(t *testing.T) {
 		t.Errorf("service states %v", svcStates)
 	}
 	var meta metaService
+	waitMetadata(t, s)
 	if code := metadataJSON(t, s, "/latest/stacks/demo/services/hello", &meta); code != 200 {
 		t.Fatalf("metadata %d", code)
 	}
@@ -158,6 +159,7 @@ func TestScale3To6To2OverTheAPI(t *testing.T) {
 		}
 		return n == 4
 	})
+	waitMetadata(t, s)
 	if code := metadataJSON(t, s, "/latest/stacks/demo/services/hello", &meta); code != 200 {
 		t.Fatalf("metadata %d", code)
 	}

@@ -37,7 +37,7 @@ type Sim struct {
 	nextID      map[string]int64
 	ips         *ipPool
 	changed     chan struct{} // closed and replaced on every change
-	metaVersion string
+	meta        *metadataServer
 	busy        int // service ops queued or running, async container work
 	bus         eventBus
 	requests    map[string]int
@@ -86,7 +86,7 @@ func New(opts Options) (*Sim, error) {
 		hosts:   map[string]*host{}, stacks: map[string]*stack{},
 		services: map[string]*service{}, containers: map[string]*container{},
 		nextID: map[string]int64{}, ips: ips, changed: make(chan struct{}),
-		metaVersion: "0", requests: map[string]int{},
+		requests: map[string]int{},
 	}
 	s.faults = newFaults(s)
 	s.schemas, s.schemasV1 = newSchemaSet(false), newSchemaSet(true)
@@ -98,6 +98,7 @@ func New(opts Options) (*Sim, error) {
 	s.wg.Add(2)
 	go s.publishLoop()
 	go s.purgeLoop()
+	s.startMetadata()
 	return s, nil
 }
 
@@ -188,12 +189,11 @@ func (s *Sim) newIDLocked(typ string) string {
 	return fmt.Sprintf("%s%d", idPrefix[typ], n)
 }
 
-// notifyLocked wakes everyone waiting for a change (WaitSettled, metadata
-// long polls) and gives metadata a new version.
+// notifyLocked wakes everyone waiting for a change (WaitSettled, the
+// metadata reload loop).
 func (s *Sim) notifyLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})
-	s.metaVersion = newUUID()
 }
 
 // publishLocked records a change of one object: waiters are woken and the
@@ -201,13 +201,6 @@ func (s *Sim) notifyLocked() {
 func (s *Sim) publishLocked(typ, id string) {
 	s.notifyLocked()
 	s.bus.changed(s, objKey{typ, id})
-}
-
-// waitChange returns the channel closed at the next change.
-func (s *Sim) waitChange() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
 }
 
 // sleep waits d or until the Sim closes; false when closed.

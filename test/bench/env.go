@@ -267,10 +267,12 @@ func (e *env) startSim(ctx context.Context) error {
 	return nil
 }
 
-// serveSideServices serves rancher-metadata on the bridge's :80 and DNS on
-// its :53, counting requests.
+// serveSideServices serves rancher-metadata and DNS on bridge ports of this
+// run's own (the hosts reach them at 169.254.169.250:80 and :53 through
+// hack/netns.sh's DNAT, so another run may share the bridge), counting the
+// requests of this run's hosts.
 func (e *env) serveSideServices() error {
-	ln, err := net.Listen("tcp", harness.Gateway+":80")
+	ln, err := net.Listen("tcp", harness.Gateway+":0")
 	if err != nil {
 		return fmt.Errorf("metadata listener: %w", err)
 	}
@@ -284,14 +286,9 @@ func (e *env) serveSideServices() error {
 		})}
 	go func() { _ = srv.Serve(ln) }()
 	e.cl.add(func() { _ = srv.Close() })
-	udp, err := net.ListenPacket("udp", harness.Gateway+":53")
+	udp, tcp, err := ranchersim.ListenDNS(harness.Gateway + ":0")
 	if err != nil {
-		return fmt.Errorf("dns listener: %w", err)
-	}
-	tcp, err := net.Listen("tcp", harness.Gateway+":53")
-	if err != nil {
-		_ = udp.Close()
-		return fmt.Errorf("dns tcp listener: %w", err)
+		return err
 	}
 	done := make(chan struct{})
 	go func() {
@@ -303,6 +300,9 @@ func (e *env) serveSideServices() error {
 		_ = tcp.Close()
 		<-done
 	})
+	e.rt.setServices(ln.Addr().String(), udp.LocalAddr().String())
+	progress("rancher-metadata on %s, DNS on %s: %s:80 and :53 inside the hosts", ln.Addr(), udp.LocalAddr(),
+		harness.NetworkServicesIP)
 	return nil
 }
 

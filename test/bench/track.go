@@ -16,6 +16,8 @@ type benchRuntime struct {
 	inner *ranchersim.ExecRuntime
 
 	mu       sync.Mutex
+	metadata string // host:port of this run's rancher-metadata
+	dns      string // host:port of this run's DNS
 	stopAt   map[string]time.Time
 	envHook  func(c *ranchersim.ContainerSpec)
 	onStart  func(stack, ip string)
@@ -33,10 +35,20 @@ func (r *benchRuntime) setEnvHook(fn func(c *ranchersim.ContainerSpec)) {
 	r.envHook = fn
 }
 
+// setServices tells where the containers' metadata and DNS are (the
+// simulator serves them on the benchmark's own sockets, so it does not
+// know): hack/sim-node.sh puts them behind 169.254.169.250.
+func (r *benchRuntime) setServices(metadata, dns string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.metadata, r.dns = metadata, dns
+}
+
 // Start implements ranchersim.Runtime.
 func (r *benchRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exited func(error)) error {
 	r.mu.Lock()
 	hook, onStart := r.envHook, r.onStart
+	c.MetadataURL, c.DNSServer = "http://"+r.metadata, r.dns
 	r.mu.Unlock()
 	env := make(map[string]string, len(c.Environment))
 	for k, v := range c.Environment {

@@ -41,7 +41,7 @@ func newAgentCluster(t *testing.T, n, third int, env []string) *agentCluster {
 	c := &agentCluster{client: client}
 	for i := 1; i <= n; i++ {
 		ip := fmt.Sprintf("10.42.%d.%d", third, i)
-		c.nodes = append(c.nodes, startHello(t, release, ip, helloOptions{MetadataURL: meta, Token: agentToken, Env: env}))
+		c.nodes = append(c.nodes, startHello(t, release, ip, helloOptions{Metadata: meta, Token: agentToken, Env: env}))
 	}
 	return c
 }

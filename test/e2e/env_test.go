@@ -122,10 +122,6 @@ func newEnv(t *testing.T) *env {
 	if err := e.net.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	meta, err := harness.FreeAddr(harness.Gateway)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if e.announce, err = harness.FreeAddr(harness.Gateway); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +130,8 @@ func newEnv(t *testing.T) *env {
 			Hosts:  []ranchersim.FixtureHost{{Name: "host-1"}, {Name: "host-2"}, {Name: "host-3"}, {Name: "host-4"}},
 			Stacks: []ranchersim.FixtureStack{{Name: e2eStack, Services: scenarioServices()}},
 		},
-		Dir: dir, IPRange: e2eIPRange, MetadataAddr: meta, DNSAddr: "-", Isolate: true,
+		// Metadata and DNS on free bridge ports, at 169.254.169.250 in the hosts.
+		Dir: dir, IPRange: e2eIPRange, Isolate: true,
 		Env: []string{"DROVER_ANNOUNCE_URL=http://" + e.announce},
 	})
 	if err != nil {

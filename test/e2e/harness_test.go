@@ -67,25 +67,29 @@ func netns(t testing.TB, args ...string) string {
 	return out
 }
 
-// addHost creates the namespace host for ip (10.42.x.y) and deletes it
-// (with every process in it) when the test ends. It returns its name.
-func addHost(t testing.TB, ip string) string {
+// addHost creates the namespace host for ip (10.42.x.y), whose
+// 169.254.169.250 leads to s, and deletes it (with every process in it)
+// when the test ends. It returns its name.
+func addHost(t testing.TB, ip string, s harness.Services) string {
 	t.Helper()
 	name := netns(t, "name", ip)
 	netns(t, "del", name) // a leftover of an earlier, killed run
-	netns(t, "add", name, ip)
 	t.Cleanup(func() { netns(t, "del", name) })
+	if err := harness.NewNet(repoRoot(t)).Add(context.Background(), name, ip, s); err != nil {
+		t.Fatal(err)
+	}
 	return name
 }
 
 // serveMetadata serves a stand-in for rancher-metadata's
-// /latest/self/container/primary_ip on 10.42.0.1 (the bridge): the answer
-// is the caller's address, as Rancher's metadata answers by source IP. It
-// returns the metadata base URL, by the name the namespaces resolve.
+// /latest/self/container/primary_ip on 10.42.0.1 (the bridge), on a port
+// of its own: the answer is the caller's address, as Rancher's metadata
+// answers by source IP. It returns its host:port, for the hosts'
+// 169.254.169.250:80.
 func serveMetadata(t testing.TB) string {
 	t.Helper()
 	netns(t, "up")
-	ln, err := net.Listen("tcp", "10.42.0.1:0")
+	ln, err := net.Listen("tcp", harness.Gateway+":0")
 	if err != nil {
 		t.Fatalf("metadata listener: %v", err)
 	}
@@ -97,7 +101,7 @@ func serveMetadata(t testing.TB) string {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return fmt.Sprintf("http://rancher-metadata:%d", ln.Addr().(*net.TCPAddr).Port)
+	return ln.Addr().String()
 }
 
 // helloNode is a hello release running in its own namespace host.
@@ -114,8 +118,9 @@ type helloNode struct {
 
 // helloOptions configure startHello.
 type helloOptions struct {
-	// MetadataURL is the rancher-metadata base URL (required).
-	MetadataURL string
+	// Metadata is where the host's 169.254.169.250:80 leads (required):
+	// the release reads http://rancher-metadata/... as on Rancher.
+	Metadata string
 	// Token is the agent's bearer token.
 	Token string
 	// Env adds variables (HELLO_CONNECT_ALL=false, HELLO_MODE=dns, ...).
@@ -127,11 +132,11 @@ type helloOptions struct {
 // (SIGTERM, then SIGKILL after 15 s, then the namespace is deleted).
 func startHello(t testing.TB, release, ip string, o helloOptions) *helloNode {
 	t.Helper()
-	ns := addHost(t, ip)
+	ns := addHost(t, ip, harness.Services{Metadata: o.Metadata})
 	n := &helloNode{IP: ip, NS: ns, Name: "hello@" + ip, URL: "http://" + ip + ":4001",
 		release: release, done: make(chan struct{}), log: &bytes.Buffer{}}
 	n.cmd = exec.Command("ip", "netns", "exec", ns, filepath.Join(release, "bin", "hello"), "start")
-	n.cmd.Env = append(os.Environ(), "RANCHER_METADATA_URL="+o.MetadataURL, "RELEASE_COOKIE="+helloCookie,
+	n.cmd.Env = append(os.Environ(), "RELEASE_COOKIE="+helloCookie,
 		"DROVER_NODE_TOKEN="+o.Token, "RANCHER_IP=")
 	n.cmd.Env = append(n.cmd.Env, o.Env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log

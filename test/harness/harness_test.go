@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -102,4 +103,29 @@ func TestSampleValue(t *testing.T) {
 			t.Errorf("sampleValue(%q) = %v, %v; want %v, %v", tc.line, got, ok, tc.want, tc.ok)
 		}
 	}
+}
+
+func TestSearchDomainsPutTheStackFirst(t *testing.T) {
+	got := SearchDomains("Demo", "Hello")
+	want := []string{"demo.rancher.internal", "hello.demo.rancher.internal", "rancher.internal"}
+	if !slices.Equal(got, want) {
+		t.Errorf("SearchDomains = %v, want %v", got, want)
+	}
+}
+
+func TestFreeDNSAddrIsFreeForUDPAndTCP(t *testing.T) {
+	addr, err := FreeDNSAddr("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("udp %s: %v", addr, err)
+	}
+	defer pc.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("tcp %s: %v", addr, err)
+	}
+	_ = ln.Close()
 }

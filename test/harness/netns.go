@@ -8,15 +8,55 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 // Bridge is the bridge of hack/netns.sh and Gateway its address, where the
-// simulator serves metadata and DNS and the controller its announce
-// endpoint.
+// simulator serves metadata and DNS (on ports of its own) and the
+// controller its announce endpoint. NetworkServicesIP is where the hosts
+// reach metadata (port 80) and DNS (port 53), as Rancher containers do:
+// hack/netns.sh redirects it, inside each namespace, to the simulator of
+// the run that owns the host.
 const (
-	Bridge  = "drv0"
-	Gateway = "10.42.0.1"
+	Bridge            = "drv0"
+	Gateway           = "10.42.0.1"
+	NetworkServicesIP = ranchersim.NetworkServicesIP
 )
+
+// Services says where a namespace host reaches rancher-metadata and Rancher
+// DNS, and its DNS search list (Rancher's: SearchDomains).
+type Services struct {
+	// Metadata and DNS are host:port on the bridge (10.42.x.y); "" leaves
+	// that one out (without DNS, the hosts file names rancher-metadata).
+	Metadata, DNS string
+	// Search is the resolv.conf search list.
+	Search []string
+}
+
+// SearchDomains is Rancher's DNS search list of a service's containers,
+// the stack's domain first.
+func SearchDomains(stack, service string) []string {
+	stack, service = strings.ToLower(stack), strings.ToLower(service)
+	return []string{stack + ".rancher.internal", service + "." + stack + ".rancher.internal", "rancher.internal"}
+}
+
+// Add creates the namespace host name with ip whose 169.254.169.250:80
+// and :53 lead to s.Metadata and s.DNS (hack/netns.sh add).
+func (n *Net) Add(ctx context.Context, name, ip string, s Services) error {
+	args := []string{"add", name, ip}
+	if s.Metadata != "" {
+		args = append(args, "--metadata", s.Metadata)
+	}
+	if s.DNS != "" {
+		args = append(args, "--dns", s.DNS)
+	}
+	if len(s.Search) > 0 {
+		args = append(args, "--search", strings.Join(s.Search, " "))
+	}
+	_, err := n.Do(ctx, args...)
+	return err
+}
 
 // netnsTimeout bounds one hack/netns.sh call (del kills processes first).
 const netnsTimeout = 2 * time.Minute

@@ -22,10 +22,6 @@ import (
 
 // Defaults of SimOptions.
 const (
-	// DefaultMetadataAddr and DefaultDNSAddr are where the namespaces'
-	// hosts file and resolv.conf point (hack/netns.sh).
-	DefaultMetadataAddr = Gateway + ":80"
-	DefaultDNSAddr      = Gateway + ":53"
 	// simStopGrace covers the simulator stopping every container (Docker's
 	// 10 s stop timeout, in parallel) on SIGTERM.
 	simStopGrace = 60 * time.Second
@@ -51,9 +47,14 @@ type SimOptions struct {
 	IPRange string
 	// APIAddr defaults to a free 127.0.0.1 port.
 	APIAddr string
-	// MetadataAddr defaults to DefaultMetadataAddr; "-" turns it off.
+	// MetadataAddr is where rancher-metadata listens; "-" turns it off.
+	// Default: a free port on the bridge (Gateway) with the exec runtime,
+	// whose namespace hosts reach it at 169.254.169.250:80 (hack/netns.sh,
+	// through hack/sim-node.sh), else a free 127.0.0.1 port.
 	MetadataAddr string
-	// DNSAddr defaults to DefaultDNSAddr; "-" turns it off.
+	// DNSAddr is where Rancher DNS listens (UDP and TCP); "-" turns it
+	// off. Default as MetadataAddr; the hosts reach it at
+	// 169.254.169.250:53, named in their resolv.conf.
 	DNSAddr string
 	// Isolate runs hack/netns.sh isolate for cut-off hosts (exec runtime).
 	Isolate bool
@@ -141,11 +142,20 @@ func (o SimOptions) withDefaults() (SimOptions, error) {
 	if o.IPRange == "" {
 		o.IPRange = ranchersim.DefaultIPRange
 	}
+	host := "127.0.0.1"
+	if o.Runtime == "exec" {
+		host = Gateway
+	}
+	var err error
 	if o.MetadataAddr == "" {
-		o.MetadataAddr = DefaultMetadataAddr
+		if o.MetadataAddr, err = FreeAddr(host); err != nil {
+			return o, fmt.Errorf("choosing the metadata address (is the bridge up?): %w", err)
+		}
 	}
 	if o.DNSAddr == "" {
-		o.DNSAddr = DefaultDNSAddr
+		if o.DNSAddr, err = FreeDNSAddr(host); err != nil {
+			return o, fmt.Errorf("choosing the DNS address (is the bridge up?): %w", err)
+		}
 	}
 	if o.APIAddr == "" {
 		addr, err := FreeAddr("127.0.0.1")
@@ -183,6 +193,27 @@ func FreeAddr(host string) (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// FreeDNSAddr returns host:port with a port that was free a moment ago for
+// both UDP and TCP, as a DNS server needs.
+func FreeDNSAddr(host string) (string, error) {
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return "", fmt.Errorf("finding a free port on %s: %w", host, err)
+		}
+		addr := pc.LocalAddr().String()
+		ln, err := net.Listen("tcp", addr)
+		_ = pc.Close()
+		if err == nil {
+			_ = ln.Close()
+			return addr, nil
+		}
+		lastErr = err
+	}
+	return "", fmt.Errorf("finding a port free for UDP and TCP on %s: %w", host, lastErr)
 }
 
 func (s *Sim) waitAPI(ctx context.Context) error {
