@@ -36,11 +36,14 @@
 //     apiv1.go: objects as Cattle renders them, in v2-beta and v1.
 //   - lifecycle.go, services.go, health.go, purge.go: the processes;
 //     compose.go: compose files; events.go: the event stream.
-//   - metadata*.go, dns*.go: rancher-metadata and DNS.
+//   - metadata*.go, dns*.go: rancher-metadata and DNS; their answers are
+//     frozen at most once per reload interval (metadata_reload.go), as
+//     network-services' -reload-interval-limit does.
 //   - runtime.go, faults.go, control.go, script.go, fixture.go, observe.go:
 //     runtimes, faults, the /_sim/ control API, scripting, fixtures, and
 //     observation for benchmarks.
 //
-// Behaviour that rancher-api.md marks UNCONFIRMED is chosen in the code and
-// commented where it is decided (search for UNCONFIRMED).
+// Behaviour that Cattle's source leaves open is chosen in the code and
+// commented where it is decided (search for UNCONFIRMED); docs/simulator.md
+// lists those choices.
 package ranchersim
