@@ -25,6 +25,7 @@ type options struct {
 	verbosity  int
 	listen     string
 	check      bool
+	skipFiles  bool
 
 	rancherURL       string
 	rancherAccessKey string
@@ -132,6 +133,7 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool), stderr io.W
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity: 0 shows changes and errors, 1 adds every pass")
 	fs.StringVar(&o.listen, "listen", ":9090", "address of the ops HTTP server (/healthz, /readyz, /metrics, /status, mesh view); empty disables it")
 	fs.BoolVar(&o.check, "check", o.check, "only load and validate the config file, then exit")
+	fs.BoolVar(&o.skipFiles, "skip-files", false, "with validate: do not read the token and TLS files the config names (check a file where its secrets are not mounted)")
 	// The Rancher settings take their defaults from the environment after
 	// parsing, so that --help never prints them.
 	fs.StringVar(&o.rancherURL, "rancher-url", "",
@@ -159,6 +161,9 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool), stderr io.W
 	o.rancherURL = strings.TrimSpace(cmp.Or(o.rancherURL, envFirst(lookupEnv, "CATTLE_URL", "RANCHER_URL")))
 	o.rancherAccessKey = cmp.Or(o.rancherAccessKey, envFirst(lookupEnv, "CATTLE_ACCESS_KEY", "RANCHER_ACCESS_KEY"))
 	o.rancherCAFile = cmp.Or(o.rancherCAFile, envFirst(lookupEnv, "RANCHER_CA_FILE"))
+	if o.skipFiles && !o.check {
+		return nil, errors.New("--skip-files only goes with validate (or --check): the controller must read its token and TLS files")
+	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format must be text or json, got %q", o.logFormat)
 	}

@@ -19,8 +19,10 @@ func loadConfig(ctx context.Context, o *options, stderr io.Writer) (*config.File
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	if err := checkFiles(f); err != nil {
-		return nil, &usageError{fmt.Errorf("config file %s: %w", o.configPath, err)}
+	if !o.skipFiles {
+		if err := checkFiles(f); err != nil {
+			return nil, &usageError{fmt.Errorf("config file %s: %w (to check the file where they are not mounted: validate --skip-files)", o.configPath, err)}
+		}
 	}
 	log := newLogger(o.logFormat, o.verbosity, stderr)
 	for _, w := range f.Warnings() {
