@@ -42,7 +42,7 @@ func BenchmarkSnapshotFake2000(b *testing.B) {
 	reqs := 0
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := c.Snapshot(context.Background())
+		s, err := c.Snapshot(context.Background(), false)
 		if err != nil {
 			b.Fatal(err)
 		}

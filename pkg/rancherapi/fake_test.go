@@ -56,7 +56,7 @@ func startFake(t testing.TB, useTLS bool) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
-		honour:    map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
+		honour:    map[string]bool{"name": true, "name_prefix": true, "stackId": true, "removed_null": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
@@ -250,10 +250,13 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 // column is NULL (here: absent or null) never equals a value.
 func matches(m map[string]any, q url.Values, honour map[string]bool) bool {
 	for k, vs := range q {
-		if !honour[k] || k == "removed_null" {
-			continue
-		}
-		if fmt.Sprint(m[k]) != vs[0] {
+		switch {
+		case !honour[k] || k == "removed_null":
+		case strings.HasSuffix(k, "_prefix"):
+			if !strings.HasPrefix(fmt.Sprint(m[strings.TrimSuffix(k, "_prefix")]), vs[0]) {
+				return false
+			}
+		case fmt.Sprint(m[k]) != vs[0]:
 			return false
 		}
 	}
@@ -350,13 +353,12 @@ func fakeContainer(id, svc, stack, label string, i int) client.Container {
 func (f *fakeRancher) testOptions(t *testing.T, url string) Options {
 	return Options{
 		URL: url, AccessKey: f.ak, SecretKey: f.sk,
-		Clusters:       []ClusterRef{{Name: "demo", Stack: "demo", Services: []string{"web"}}},
-		Timeout:        2 * time.Second,
-		PingTimeout:    500 * time.Millisecond,
-		ReconnectMin:   20 * time.Millisecond,
-		ReconnectMax:   200 * time.Millisecond,
-		ResyncInterval: time.Hour,
-		Logger:         testr.New(t),
+		Clusters:     []ClusterRef{{Name: "demo", Stack: "demo", Services: []string{"web"}}},
+		Timeout:      2 * time.Second,
+		PingTimeout:  500 * time.Millisecond,
+		ReconnectMin: 20 * time.Millisecond,
+		ReconnectMax: 200 * time.Millisecond,
+		Logger:       testr.New(t),
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	client "github.com/rancher/go-rancher/v2"
-
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -17,21 +15,21 @@ type serviceKey struct{ stackID, name string }
 // services by stack id and name, and, from every live service listed,
 // which services name a container in their instanceIds.
 type resolved struct {
-	stacks   map[string]client.Stack
-	services map[serviceKey]client.Service
+	stacks   map[string]stack
+	services map[serviceKey]service
 	claims   map[string][]string // container id -> ids of the services naming it
 }
 
 // claimsOf indexes the instanceIds of every live service listed.
-func claimsOf(services []client.Service) map[string][]string {
+func claimsOf(services []service) map[string][]string {
 	out := map[string][]string{}
 	for _, svc := range services {
 		if !isLive(svc.State, svc.Removed) {
 			continue
 		}
-		for _, id := range svc.InstanceIds {
-			if !slices.Contains(out[id], svc.Id) {
-				out[id] = append(out[id], svc.Id)
+		for _, id := range svc.InstanceIDs {
+			if !slices.Contains(out[id], svc.ID) {
+				out[id] = append(out[id], svc.ID)
 			}
 		}
 	}
@@ -45,13 +43,13 @@ func (r resolved) claimedBy(id string) []string { return r.claims[id] }
 // service's instanceIds, by the containers' serviceIds and serviceId, and
 // by label.
 type containerIndex struct {
-	byID      map[string]client.Container
+	byID      map[string]container
 	byService map[string][]string
 	byLabel   map[string][]string
 }
 
 // newContainerIndex indexes the containers.
-func newContainerIndex(cts map[string]client.Container) containerIndex {
+func newContainerIndex(cts map[string]container) containerIndex {
 	ix := containerIndex{byID: cts, byService: map[string][]string{}, byLabel: map[string][]string{}}
 	ids := make([]string, 0, len(cts))
 	for id := range cts {
@@ -60,13 +58,13 @@ func newContainerIndex(cts map[string]client.Container) containerIndex {
 	slices.Sort(ids)
 	for _, id := range ids {
 		ct := cts[id]
-		for _, sid := range ct.ServiceIds {
+		for _, sid := range ct.ServiceIDs {
 			ix.byService[sid] = append(ix.byService[sid], id)
 		}
-		if ct.ServiceId != "" && !slices.Contains(ct.ServiceIds, ct.ServiceId) {
-			ix.byService[ct.ServiceId] = append(ix.byService[ct.ServiceId], id)
+		if ct.ServiceID != "" && !slices.Contains(ct.ServiceIDs, ct.ServiceID) {
+			ix.byService[ct.ServiceID] = append(ix.byService[ct.ServiceID], id)
 		}
-		if l := strings.ToLower(labelString(ct.Labels, labelStackService)); l != "" {
+		if l := strings.ToLower(string(ct.Labels.StackService)); l != "" {
 			ix.byLabel[l] = append(ix.byLabel[l], id)
 		}
 	}
@@ -75,8 +73,8 @@ func newContainerIndex(cts map[string]client.Container) containerIndex {
 
 // candidates returns every container that any source links to svc in
 // stack, each once, in a stable order.
-func (ix containerIndex) candidates(svc client.Service, stack string) []client.Container {
-	var out []client.Container
+func (ix containerIndex) candidates(svc service, stack string) []container {
+	var out []container
 	seen := map[string]bool{}
 	add := func(ids []string) {
 		for _, id := range ids {
@@ -89,8 +87,8 @@ func (ix containerIndex) candidates(svc client.Service, stack string) []client.C
 			}
 		}
 	}
-	add(svc.InstanceIds)
-	add(ix.byService[svc.Id])
+	add(svc.InstanceIDs)
+	add(ix.byService[svc.ID])
 	add(ix.byLabel[stackServiceKey(stack, svc.Name)])
 	return out
 }
@@ -104,13 +102,6 @@ type judgement struct {
 	// disagree, or a service with scale > 0 and no member that nothing
 	// confirms to be empty.
 	doubts []string
-	// short names the services with scale > 0 and no member, or fewer
-	// members than their scale and no instanceIds to say which containers
-	// they have: not wrong by itself (a scale-up in progress), but a reason
-	// to look again without the stack filter. (Where instanceIds are
-	// rendered, a container the filter hid is one they name and the list
-	// lacks: it is read by id.)
-	short []string
 	// members counts the members of every service.
 	members int
 }
@@ -132,19 +123,16 @@ func (j judgement) err(where string) error {
 // judge applies the member rule (evidence.verdict) to every configured
 // service and reports what cannot be believed. Every configured stack and
 // service must be resolved.
-func judge(refs []ClusterRef, r resolved, cts map[string]client.Container) judgement {
+func judge(refs []ClusterRef, r resolved, cts map[string]container) judgement {
 	ix := newContainerIndex(cts)
 	j := judgement{clusters: make([]mesh.Cluster, 0, len(refs))}
 	for _, ref := range refs {
 		st := r.stacks[ref.Stack]
-		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.Id, Services: make([]mesh.Service, 0, len(ref.Services))}
+		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.ID, Services: make([]mesh.Service, 0, len(ref.Services))}
 		for _, name := range ref.Services {
-			svc := r.services[serviceKey{st.Id, name}]
+			svc := r.services[serviceKey{st.ID, name}]
 			ms, doubts := judgeService(svc, ref.Stack, ix.candidates(svc, ref.Stack), r.claimedBy)
 			j.doubts = append(j.doubts, doubts...)
-			if n := len(ms.Containers); svc.Scale > 0 && expectsContainers(svc.State) && (n == 0 || (svc.Scale > int64(n) && svc.InstanceIds == nil)) {
-				j.short = append(j.short, fmt.Sprintf("%s/%s has %d of scale %d", ref.Stack, name, len(ms.Containers), svc.Scale))
-			}
 			j.members += len(ms.Containers)
 			cl.Services = append(cl.Services, ms)
 		}
@@ -155,15 +143,15 @@ func judge(refs []ClusterRef, r resolved, cts map[string]client.Container) judge
 
 // judgeService translates one service and its candidate containers: the
 // members sorted by CreateIndex, and the doubts about them.
-func judgeService(svc client.Service, stack string, candidates []client.Container, claimedBy func(string) []string) (mesh.Service, []string) {
-	out := mesh.Service{ID: svc.Id, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: []mesh.Member{}}
+func judgeService(svc service, stack string, candidates []container, claimedBy func(string) []string) (mesh.Service, []string) {
+	out := mesh.Service{ID: svc.ID, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: []mesh.Member{}}
 	var doubts []string
 	for _, ct := range candidates {
 		e := gather(ct, svc, stack, claimedBy)
 		v := e.verdict()
 		if v.conflict != "" {
 			doubts = append(doubts, fmt.Sprintf("container %s (%s) of service %s/%s (%s): %s (sources present: %s, agreeing: %s)",
-				ct.Id, quote(ct.Name), stack, svc.Name, svc.Id, v.conflict, e.present, e.agree))
+				ct.ID, quote(ct.Name), stack, svc.Name, svc.ID, v.conflict, e.present, e.agree))
 			continue
 		}
 		if v.member {
@@ -171,9 +159,9 @@ func judgeService(svc client.Service, stack string, candidates []client.Containe
 		}
 	}
 	slices.SortFunc(out.Containers, compareMembers)
-	if svc.Scale > 0 && expectsContainers(svc.State) && len(out.Containers) == 0 && svc.InstanceIds == nil && len(doubts) == 0 {
+	if svc.Scale > 0 && expectsContainers(svc.State) && len(out.Containers) == 0 && svc.InstanceIDs == nil && len(doubts) == 0 {
 		doubts = append(doubts, fmt.Sprintf("service %s/%s (%s) has scale %d but no container links to it, and rancher renders no instanceIds that could confirm it has none",
-			stack, svc.Name, svc.Id, svc.Scale))
+			stack, svc.Name, svc.ID, svc.Scale))
 	}
 	return out, doubts
 }
@@ -192,7 +180,7 @@ func expectsContainers(state string) bool {
 }
 
 // assemble is judge's clusters alone, for callers that checked the doubts.
-func assemble(refs []ClusterRef, r resolved, cts map[string]client.Container) []mesh.Cluster {
+func assemble(refs []ClusterRef, r resolved, cts map[string]container) []mesh.Cluster {
 	return judge(refs, r, cts).clusters
 }
 
