@@ -171,6 +171,8 @@ func (t *table[T]) get(id string) (T, bool) {
 type cache struct {
 	// seq numbers received events; reads note it (see version).
 	seq atomic.Uint64
+	// losses counts the times events were dropped.
+	losses atomic.Int64
 
 	mu         sync.Mutex
 	stacks     table[stack]
@@ -265,6 +267,7 @@ func (c *cache) disconnected() {
 
 // lost records that events were dropped (the queue overflowed).
 func (c *cache) lost() {
+	c.losses.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.invalidateLocked()

@@ -133,9 +133,7 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	if _, ok := rc.GetTypes()[schemaProject]; !ok {
 		return "", terminal(fmt.Errorf("finding the environment: schemas at %s have no project type: put /v2-beta/projects/<id> in CATTLE_URL (or RANCHER_URL)", c.url.SchemasURL()))
 	}
-	c.rc = rc
-	projects, err := list[project](ctx, c, p, "listing environments", schemaProject, c.listFilters(nil))
-	c.rc = nil
+	projects, err := listOn[project](ctx, c, rc, p, "listing environments", schemaProject, c.listFilters(nil))
 	if err != nil {
 		return "", err
 	}

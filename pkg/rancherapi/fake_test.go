@@ -386,3 +386,32 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// eventFor renders a resource.change of one stored object, as Cattle
+// does: the object as it is now.
+func (f *fakeRancher) eventFor(plural, id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	typ := strings.TrimSuffix(plural, "s")
+	for _, m := range f.items[plural] {
+		if m["id"] == id {
+			b, _ := json.Marshal(map[string]any{"name": "resource.change", "resourceType": typ, "resourceId": id,
+				"data": map[string]any{"resource": m}})
+			return string(b)
+		}
+	}
+	f.t.Fatalf("eventFor: no %s %s", plural, id)
+	return ""
+}
+
+// byIDReads returns the by-id reads of a collection the server saw.
+func (f *fakeRancher) byIDReads(plural string) []string {
+	var out []string
+	for _, r := range f.requests() {
+		path, _, _ := strings.Cut(strings.TrimPrefix(r, "GET "), "?")
+		if id, ok := strings.CutPrefix(path, "/v2-beta/projects/"+fakeProject+"/"+plural+"/"); ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}

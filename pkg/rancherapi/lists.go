@@ -17,10 +17,16 @@ import (
 // partial without a next link, or more than maxPages pages, is a partial
 // answer.
 func list[T any](ctx context.Context, c *Client, p *pass, what, schema string, filters map[string]interface{}) ([]T, error) {
-	url := c.rc.GetTypes()[schema].Links[client.COLLECTION]
+	return listOn[T](ctx, c, c.rc, p, what, schema, filters)
+}
+
+// listOn is list through another go-rancher client (the API root's, to
+// find the project).
+func listOn[T any](ctx context.Context, c *Client, rc *client.RancherClient, p *pass, what, schema string, filters map[string]interface{}) ([]T, error) {
+	url := rc.GetTypes()[schema].Links[client.COLLECTION]
 	cur, err := call(ctx, c, p, "GET", url, func() (*page[T], error) {
 		out := &page[T]{}
-		return out, c.rc.List(schema, &client.ListOpts{Filters: filters}, out)
+		return out, rc.List(schema, &client.ListOpts{Filters: filters}, out)
 	})
 	var out []T
 	for n := 1; ; n++ {
@@ -41,7 +47,7 @@ func list[T any](ctx context.Context, c *Client, p *pass, what, schema string, f
 		link := client.Resource{Links: map[string]string{"next": next}}
 		cur, err = call(ctx, c, p, "GET", next, func() (*page[T], error) {
 			out := &page[T]{}
-			return out, c.rc.GetLink(link, "next", out)
+			return out, rc.GetLink(link, "next", out)
 		})
 	}
 }
@@ -71,17 +77,18 @@ func (c *Client) listContainers(ctx context.Context, p *pass, extra map[string]s
 
 // byID reads one object of a schema; found is false when Rancher does not
 // know it (404).
-func byID[T any](ctx context.Context, c *Client, p *pass, schema, id string) (obj T, found bool, err error) {
+func byID[T any](ctx context.Context, c *Client, p *pass, schema, id string) (T, bool, error) {
+	var zero T
 	url := c.rc.GetTypes()[schema].Links[client.COLLECTION]
 	out, err := call(ctx, c, p, "GET", url, func() (*T, error) {
 		out := new(T)
 		return out, c.rc.ById(schema, id, out)
 	})
 	if client.IsNotFound(err) {
-		return obj, false, nil
+		return zero, false, nil
 	}
 	if err != nil {
-		return obj, false, classify("reading "+schema+" "+id, c.display(url+"/"+id), err)
+		return zero, false, classify("reading "+schema+" "+quote(id), c.display(url), err)
 	}
 	return *out, true, nil
 }

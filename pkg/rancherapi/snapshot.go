@@ -97,6 +97,8 @@ func (c *Client) observe(ctx context.Context, p *pass, relist bool) (mesh.Snapsh
 			err, relist = c.relist(ctx, p), true
 		case len(v.j.doubts) > 0:
 			return mesh.Snapshot{}, v.j.err(c.url.ProjectURL())
+		case c.cache.hasRechecks():
+			err = c.settle(ctx, p, relist) // a read above met an event
 		default:
 			return c.finish(refs, v), nil
 		}
@@ -206,6 +208,13 @@ func (c *Client) settle(ctx context.Context, p *pass, listed bool) error {
 		return partialf("reading rancher at %s: %s %s kept changing while it was read; will retry", c.url.ProjectURL(), keys[0].kind, keys[0].id)
 	}
 	return nil
+}
+
+// hasRechecks reports whether an object waits for a by-id read.
+func (c *cache) hasRechecks() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.recheck) > 0
 }
 
 // rechecks returns the objects waiting for a by-id read, sorted.

@@ -317,8 +317,7 @@ func (c *Client) stream(ctx context.Context, q *eventQueue, kick func()) error {
 	c.connected.Store(true)
 	defer func() {
 		c.connected.Store(false)
-		c.cache.disconnected()
-		kick() // the cache is no longer fed: the next pass lists
+		c.cache.disconnected() // no longer fed: passes list until the next connect
 	}()
 	log := c.opts.Logger
 	log.V(1).Info("rancher event stream connected", "url", c.display(c.subscribe))
