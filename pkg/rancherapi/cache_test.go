@@ -97,8 +97,8 @@ func TestInstallFullList(t *testing.T) {
 		return m
 	}
 	install(c, &c.containers, list("1i1", "1i2", "1i3", "1i4"), readVersion(0, 1))
-	offer(c, &c.containers, "1i4", container{ID: "1i4", State: "removed"}, true, eventVersion(2)) // removed, with an event
-	offer(c, &c.containers, "1i5", container{ID: "1i5", State: "running"}, false, eventVersion(9))  // created after the next list
+	offer(c, &c.containers, "1i4", container{ID: "1i4", State: "removed"}, true, eventVersion(2))  // removed, with an event
+	offer(c, &c.containers, "1i5", container{ID: "1i5", State: "running"}, false, eventVersion(9)) // created after the next list
 	install(c, &c.containers, list("1i1", "1i2"), readVersion(3, 5))
 	if len(c.recheck) != 1 {
 		t.Fatalf("rechecks = %v, want 1i3 only (missing without an event)", c.recheck)
