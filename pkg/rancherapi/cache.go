@@ -136,35 +136,48 @@ type row[T object[T]] struct {
 	gone bool
 }
 
-// table is one collection: rows by id.
+// table is one collection: rows by id (tombstones included), and the live
+// objects by id, kept alongside so that a snapshot reads them without a
+// copy. onSet, if set, is told of every change of a live object.
 type table[T object[T]] struct {
-	kind kind
-	rows map[string]*row[T]
+	kind  kind
+	rows  map[string]*row[T]
+	objs  map[string]T
+	onSet func(id string, old *T, cur *T)
 }
 
 func newTable[T object[T]](k kind) table[T] {
-	return table[T]{kind: k, rows: map[string]*row[T]{}}
+	return table[T]{kind: k, rows: map[string]*row[T]{}, objs: map[string]T{}}
 }
 
-// live returns the objects that are not tombstones, by id.
-func (t *table[T]) live() map[string]T {
-	out := make(map[string]T, len(t.rows))
-	for id, r := range t.rows {
-		if !r.gone {
-			out[id] = r.obj
-		}
-	}
-	return out
-}
+// live returns the live objects by id. The map is the table's own: the
+// caller holds the cache's mu while it reads it and never changes it.
+func (t *table[T]) live() map[string]T { return t.objs }
 
 // get returns a live object.
 func (t *table[T]) get(id string) (T, bool) {
-	r := t.rows[id]
-	if r == nil || r.gone {
-		var zero T
-		return zero, false
+	obj, ok := t.objs[id]
+	return obj, ok
+}
+
+// set records the live value of id (nil: none) and tells onSet.
+func (t *table[T]) set(id string, cur *T) {
+	old, had := t.objs[id]
+	if cur == nil && !had {
+		return
 	}
-	return r.obj, true
+	if cur == nil {
+		delete(t.objs, id)
+	} else {
+		t.objs[id] = *cur
+	}
+	if t.onSet != nil {
+		var oldp *T
+		if had {
+			oldp = &old
+		}
+		t.onSet(id, oldp, cur)
+	}
 }
 
 // cache is the store. Its fields are guarded by mu, except seq.
@@ -178,6 +191,12 @@ type cache struct {
 	stacks     table[stack]
 	services   table[service]
 	containers table[container]
+	// ix indexes the live containers by the services they name (kept by
+	// the containers table's onSet).
+	ix containerIndex
+	// claims is claimsOf the live services, rebuilt after they change.
+	claims      map[string][]string
+	claimsStale bool
 	tombstones int
 	// recheck: objects to read again by id, each with the stream position
 	// a read must start after to settle it.
@@ -207,11 +226,25 @@ const (
 )
 
 func newCache() *cache {
-	return &cache{
+	c := &cache{
 		stacks: newTable[stack](kindStack), services: newTable[service](kindService),
 		containers: newTable[container](kindContainer),
 		recheck:    map[objKey]uint64{}, reads: map[uint64]int{},
 	}
+	c.ix = newContainerIndex(c.containers.objs)
+	c.containers.onSet = c.ix.update
+	c.services.onSet = func(string, *service, *service) { c.claimsStale = true }
+	c.claimsStale = true
+	return c
+}
+
+// claimsLocked returns which live services name each container in their
+// instanceIds; all are the live services.
+func (c *cache) claimsLocked(all []service) map[string][]string {
+	if c.claimsStale {
+		c.claims, c.claimsStale = claimsOf(all), false
+	}
+	return c.claims
 }
 
 // position returns the stream position now, for a read's bounds.
@@ -308,6 +341,7 @@ func offer[T object[T]](c *cache, t *table[T], id string, obj T, gone bool, v ve
 			c.addTombstoneLocked()
 			return false
 		}
+		t.set(id, &obj)
 		c.changes++
 		return true
 	}
@@ -329,6 +363,11 @@ func offer[T object[T]](c *cache, t *table[T], id string, obj T, gone bool, v ve
 	}
 	r.obj, r.ver, r.gone = obj, v, gone
 	if changed {
+		if gone {
+			t.set(id, nil)
+		} else {
+			t.set(id, &obj)
+		}
 		c.changes++
 	}
 	return changed
@@ -389,7 +428,7 @@ func (c *cache) collectTombstonesLocked() {
 func collect[T object[T]](c *cache, t *table[T], limit uint64) {
 	for id, r := range t.rows {
 		if r.gone && r.ver.to <= limit {
-			delete(t.rows, id)
+			delete(t.rows, id) // a tombstone has no live object
 			c.tombstones--
 		}
 	}

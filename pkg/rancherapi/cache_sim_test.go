@@ -2,6 +2,7 @@ package rancherapi
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ type tables struct {
 func (c *Client) tables() tables {
 	c.cache.mu.Lock()
 	defer c.cache.mu.Unlock()
-	return tables{c.cache.stacks.live(), c.cache.services.live(), c.cache.containers.live()}
+	return tables{maps.Clone(c.cache.stacks.live()), maps.Clone(c.cache.services.live()), maps.Clone(c.cache.containers.live())}
 }
 
 // watchFor runs Watch until the test ends; onChange does nothing (the

@@ -22,7 +22,11 @@ type resolved struct {
 
 // claimsOf indexes the instanceIds of every live service listed.
 func claimsOf(services []service) map[string][]string {
-	out := map[string][]string{}
+	n := 0
+	for _, svc := range services {
+		n += len(svc.InstanceIDs)
+	}
+	out := make(map[string][]string, n)
 	for _, svc := range services {
 		if !isLive(svc.State, svc.Removed) {
 			continue
@@ -41,56 +45,107 @@ func (r resolved) claimedBy(id string) []string { return r.claims[id] }
 
 // containerIndex finds candidate containers of a service quickly: by the
 // service's instanceIds, by the containers' serviceIds and serviceId, and
-// by label.
+// by label. The cache keeps one up to date (update); newContainerIndex
+// builds one over a plain map.
 type containerIndex struct {
 	byID      map[string]container
-	byService map[string][]string
-	byLabel   map[string][]string
+	byService map[string]map[string]struct{}
+	byLabel   map[string]map[string]struct{}
 }
 
-// newContainerIndex indexes the containers.
+// newContainerIndex indexes the containers; byID is cts itself.
 func newContainerIndex(cts map[string]container) containerIndex {
-	ix := containerIndex{byID: cts, byService: map[string][]string{}, byLabel: map[string][]string{}}
-	ids := make([]string, 0, len(cts))
-	for id := range cts {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		ct := cts[id]
-		for _, sid := range ct.ServiceIDs {
-			ix.byService[sid] = append(ix.byService[sid], id)
-		}
-		if ct.ServiceID != "" && !slices.Contains(ct.ServiceIDs, ct.ServiceID) {
-			ix.byService[ct.ServiceID] = append(ix.byService[ct.ServiceID], id)
-		}
-		if l := strings.ToLower(string(ct.Labels.StackService)); l != "" {
-			ix.byLabel[l] = append(ix.byLabel[l], id)
-		}
+	ix := containerIndex{byID: cts, byService: map[string]map[string]struct{}{}, byLabel: map[string]map[string]struct{}{}}
+	for id, ct := range cts {
+		ix.add(id, ct)
 	}
 	return ix
 }
 
-// candidates returns every container that any source links to svc in
-// stack, each once, in a stable order.
-func (ix containerIndex) candidates(svc service, stack string) []container {
-	var out []container
-	seen := map[string]bool{}
-	add := func(ids []string) {
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if ct, ok := ix.byID[id]; ok {
-				out = append(out, ct)
-			}
+// update moves container id from old to cur (either may be nil) in the
+// service and label indexes; byID is the cache's own map, already set.
+func (ix containerIndex) update(id string, old, cur *container) {
+	if old != nil {
+		ix.remove(id, *old)
+	}
+	if cur != nil {
+		ix.add(id, *cur)
+	}
+}
+
+// keys returns the index keys a container is found under.
+func indexKeys(ct container) (services []string, label string) {
+	services = ct.ServiceIDs
+	if ct.ServiceID != "" && !slices.Contains(ct.ServiceIDs, ct.ServiceID) {
+		services = append(slices.Clip(services), ct.ServiceID)
+	}
+	return services, strings.ToLower(string(ct.Labels.StackService))
+}
+
+func (ix containerIndex) add(id string, ct container) {
+	services, label := indexKeys(ct)
+	for _, sid := range services {
+		addTo(ix.byService, sid, id)
+	}
+	if label != "" {
+		addTo(ix.byLabel, label, id)
+	}
+}
+
+func (ix containerIndex) remove(id string, ct container) {
+	services, label := indexKeys(ct)
+	for _, sid := range services {
+		removeFrom(ix.byService, sid, id)
+	}
+	if label != "" {
+		removeFrom(ix.byLabel, label, id)
+	}
+}
+
+func addTo(m map[string]map[string]struct{}, key, id string) {
+	set := m[key]
+	if set == nil {
+		set = map[string]struct{}{}
+		m[key] = set
+	}
+	set[id] = struct{}{}
+}
+
+func removeFrom(m map[string]map[string]struct{}, key, id string) {
+	if set := m[key]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(m, key)
 		}
 	}
-	add(svc.InstanceIDs)
-	add(ix.byService[svc.ID])
-	add(ix.byLabel[stackServiceKey(stack, svc.Name)])
+}
+
+// candidates returns every container that any source links to svc in
+// stack, each once, sorted by id.
+func (ix containerIndex) candidates(svc service, stack string) []container {
+	out, _ := ix.appendCandidates(nil, nil, svc, stack)
 	return out
+}
+
+// appendCandidates is candidates into reused buffers: out for the
+// containers, ids for scratch. It returns both for the next call.
+func (ix containerIndex) appendCandidates(out []container, ids []string, svc service, stack string) ([]container, []string) {
+	ids = append(ids[:0], svc.InstanceIDs...)
+	for id := range ix.byService[svc.ID] {
+		ids = append(ids, id)
+	}
+	for id := range ix.byLabel[stackServiceKey(stack, svc.Name)] {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out = out[:0]
+	for _, id := range ids {
+		if ct, ok := ix.byID[id]; ok {
+			out = append(out, ct)
+		}
+	}
+	return out, ids
 }
 
 // judgement is what the listed objects say about the configured clusters.
@@ -124,14 +179,23 @@ func (j judgement) err(where string) error {
 // service and reports what cannot be believed. Every configured stack and
 // service must be resolved.
 func judge(refs []ClusterRef, r resolved, cts map[string]container) judgement {
-	ix := newContainerIndex(cts)
+	return judgeIndexed(refs, r, newContainerIndex(cts))
+}
+
+// judgeIndexed is judge over an index of the containers.
+func judgeIndexed(refs []ClusterRef, r resolved, ix containerIndex) judgement {
 	j := judgement{clusters: make([]mesh.Cluster, 0, len(refs))}
+	var (
+		cands []container // reused from service to service
+		ids   []string
+	)
 	for _, ref := range refs {
 		st := r.stacks[ref.Stack]
 		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.ID, Services: make([]mesh.Service, 0, len(ref.Services))}
 		for _, name := range ref.Services {
 			svc := r.services[serviceKey{st.ID, name}]
-			ms, doubts := judgeService(svc, ref.Stack, ix.candidates(svc, ref.Stack), r.claimedBy)
+			cands, ids = ix.appendCandidates(cands, ids, svc, ref.Stack)
+			ms, doubts := judgeService(svc, ref.Stack, cands, r.claimedBy)
 			j.doubts = append(j.doubts, doubts...)
 			j.members += len(ms.Containers)
 			cl.Services = append(cl.Services, ms)
@@ -144,7 +208,7 @@ func judge(refs []ClusterRef, r resolved, cts map[string]container) judgement {
 // judgeService translates one service and its candidate containers: the
 // members sorted by CreateIndex, and the doubts about them.
 func judgeService(svc service, stack string, candidates []container, claimedBy func(string) []string) (mesh.Service, []string) {
-	out := mesh.Service{ID: svc.ID, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: []mesh.Member{}}
+	out := mesh.Service{ID: svc.ID, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: make([]mesh.Member, 0, len(candidates))}
 	var doubts []string
 	for _, ct := range candidates {
 		e := gather(ct, svc, stack, claimedBy)

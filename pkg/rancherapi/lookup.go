@@ -149,8 +149,7 @@ func (c *Client) planLookup(ips []string) (lookupPlan, error) {
 			}
 		}
 	}
-	cts := c.cache.containers.live()
-	ix := newContainerIndex(cts)
+	cts, ix := c.cache.containers.live(), c.cache.ix
 	targets, unplaced := c.placeIPs(pl.services, cts, ips, &pl)
 	if unplaced {
 		targets = append(targets, growing(pl.services, ix)...)
@@ -162,18 +161,16 @@ func (c *Client) planLookup(ips []string) (lookupPlan, error) {
 	return pl, nil
 }
 
-// placeIPs finds the configured service of each IP the cache knows, and
-// marks for a by-id read a known container no prefix of its service
-// covers; unplaced reports an IP the cache does not know.
+// placeIPs finds the configured service of each IP the cache knows (in
+// config order), and marks for a by-id read a known container no prefix
+// of its service covers; unplaced reports an IP the cache does not know.
 func (c *Client) placeIPs(services []svcInStack, cts map[string]container, ips []string, pl *lookupPlan) ([]svcInStack, bool) {
 	want := make(map[string]bool, len(ips))
 	for _, ip := range ips {
 		want[ip] = true
 	}
-	placed := map[string]bool{}
-	var targets []svcInStack
-	for _, id := range sortedKeys(cts) {
-		ct := cts[id]
+	placed, in := map[string]bool{}, map[string]bool{}
+	for _, ct := range cts {
 		if !want[ct.PrimaryIP] {
 			continue
 		}
@@ -181,11 +178,17 @@ func (c *Client) placeIPs(services []svcInStack, cts map[string]container, ips [
 			if !belongs(ct, s.svc, s.stack) {
 				continue
 			}
-			placed[ct.PrimaryIP] = true
-			targets = append(targets, s)
+			placed[ct.PrimaryIP], in[s.svc.ID] = true, true
 			if !hasPrefix(ct.Name, servicePrefix(s, "-")) && !hasPrefix(ct.Name, servicePrefix(s, "_")) {
 				pl.byID = append(pl.byID, ct.ID)
 			}
+		}
+	}
+	slices.Sort(pl.byID)
+	var targets []svcInStack
+	for _, s := range services {
+		if in[s.svc.ID] {
+			targets = append(targets, s)
 		}
 	}
 	return targets, len(placed) < len(want)

@@ -121,7 +121,7 @@ func (c *Client) view(refs refSet) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
-	v.r.services, v.r.claims = services, claimsOf(all)
+	v.r.services, v.r.claims = services, c.cache.claimsLocked(all)
 	if v.missingServices = missingSvc; len(missingSvc) > 0 {
 		return v, nil
 	}
@@ -131,7 +131,7 @@ func (c *Client) view(refs refSet) (view, error) {
 		return r != nil && r.gone
 	})
 	if len(v.missing) == 0 {
-		v.j = judge(refs.list, v.r, cts)
+		v.j = judgeIndexed(refs.list, v.r, c.cache.ix)
 	}
 	return v, nil
 }

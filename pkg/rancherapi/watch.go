@@ -105,13 +105,21 @@ type scope struct {
 
 // scopeOf builds the scope of a judged snapshot.
 func scopeOf(refs []ClusterRef, r resolved, clusters []mesh.Cluster) scope {
-	sc := scope{stackNames: stackNames(refs), stackIDs: stackIDs(r.stacks), members: map[string]bool{}}
+	n := 0
+	for _, cl := range clusters {
+		for _, svc := range cl.Services {
+			n += len(svc.Containers)
+		}
+	}
+	sc := scope{stackNames: stackNames(refs), stackIDs: stackIDs(r.stacks), members: make(map[string]bool, n)}
 	for _, svc := range r.services {
 		sc.serviceIDs = append(sc.serviceIDs, svc.ID)
 	}
 	for _, cl := range clusters {
-		for _, m := range cl.Members() {
-			sc.members[m.ContainerID] = true
+		for _, svc := range cl.Services {
+			for _, m := range svc.Containers {
+				sc.members[m.ContainerID] = true
+			}
 		}
 	}
 	return sc
