@@ -197,7 +197,7 @@ type cache struct {
 	// claims is claimsOf the live services, rebuilt after they change.
 	claims      map[string][]string
 	claimsStale bool
-	tombstones int
+	tombstones  int
 	// recheck: objects to read again by id, each with the stream position
 	// a read must start after to settle it.
 	recheck map[objKey]uint64
