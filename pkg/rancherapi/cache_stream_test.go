@@ -325,3 +325,23 @@ func TestOlderCattleShapesThroughEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestLabelledServicesComeFromTheCache: services that declare a cluster by
+// label are found in the cache, wherever their stack, with their labels.
+func TestLabelledServicesComeFromTheCache(t *testing.T) {
+	f := newFakeRancher(t)
+	f.seed(1)
+	f.set("services", "1s2", "launchConfig", map[string]any{"labels": map[string]any{"io.drover.cluster": "chat", "io.drover.admin.port": 4001}})
+	c := f.newClient(t)
+	if got, complete := c.LabelledServices("io.drover.cluster"); len(got) != 0 || complete {
+		t.Fatalf("before any list: %v, complete %v", got, complete)
+	}
+	completeCache(t, f, c)
+	got, complete := c.LabelledServices("io.drover.cluster")
+	want := []LabelledService{{Stack: "other", StackID: "1st2", Service: "web", ServiceID: "1s2",
+		Labels: map[string]string{"io.drover.cluster": "chat", "io.drover.admin.port": "4001"}}}
+	if !complete {
+		t.Error("not complete")
+	}
+	mustEqual(t, got, want)
+}

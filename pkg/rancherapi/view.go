@@ -1,10 +1,12 @@
 package rancherapi
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
@@ -30,7 +32,9 @@ func (c *Client) SetClusters(refs []ClusterRef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refs = refSet{list: slices.Clone(refs), gen: c.refs.gen + 1}
-	c.scope.stackNames = stackNames(c.refs.list)
+	// Until the next snapshot resolves the new clusters' ids, events are
+	// judged by stack names and labels alone (in doubt: relevant).
+	c.scope = scope{stackNames: stackNames(c.refs.list), members: c.scope.members}
 	return nil
 }
 
@@ -193,4 +197,45 @@ func sameCluster(a, b mesh.Cluster) bool {
 			return x.ID == y.ID && x.Name == y.Name && x.State == y.State && x.Scale == y.Scale &&
 				slices.Equal(x.Containers, y.Containers)
 		})
+}
+
+// LabelledService is a service whose primary launch config carries a
+// label, as the cache holds it.
+type LabelledService struct {
+	Stack, StackID, Service, ServiceID string
+	// Labels are the launch config's labels.
+	Labels map[string]string
+}
+
+// LabelledServices returns the live services of the environment whose
+// launch config carries label key, sorted by stack then service name, for
+// clusters defined by labels (issue 16): a caller builds ClusterRefs from
+// them and passes them to SetClusters. complete reports whether the cache
+// was complete; when it is not, the answer may lack services (list first
+// with Snapshot).
+func (c *Client) LabelledServices(key string) ([]LabelledService, bool) {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	var out []LabelledService
+	names := map[string]string{}
+	for id, st := range c.cache.stacks.live() {
+		if isLive(st.State, st.Removed) {
+			names[id] = st.Name
+		}
+	}
+	for _, svc := range c.cache.services.live() {
+		stackName, ok := names[svc.StackID]
+		if _, has := svc.LaunchConfig.Labels[key]; !has || !ok || !isLive(svc.State, svc.Removed) {
+			continue
+		}
+		labels := make(map[string]string, len(svc.LaunchConfig.Labels))
+		for k, v := range svc.LaunchConfig.Labels {
+			labels[k] = string(v)
+		}
+		out = append(out, LabelledService{Stack: stackName, StackID: svc.StackID, Service: svc.Name, ServiceID: svc.ID, Labels: labels})
+	}
+	slices.SortFunc(out, func(a, b LabelledService) int {
+		return cmp.Or(strings.Compare(a.Stack, b.Stack), strings.Compare(a.Service, b.Service))
+	})
+	return out, c.cache.completeLocked()
 }
