@@ -380,7 +380,8 @@ func TestContainersByIP(t *testing.T) {
 	}{
 		{"known IP: one list of its service", nil, true, false, []string{"10.42.0.3"}, []string{"1i2"}, 1},
 		{"several IPs of one service: still one list", nil, true, false, []string{"10.42.0.3", "10.42.0.4", "10.42.0.5"}, []string{"1i2", "1i3", "1i4"}, 1},
-		{"unknown IP: the configured services are listed", nil, true, false, []string{"10.9.9.9"}, nil, 1},
+		{"unknown IP: one page of the newest containers settles it", nil, true, false, []string{"10.9.9.9"}, nil, 1},
+		{"unknown IP, sort not honoured: the configured services are listed too", map[string]bool{"name": true, "name_prefix": true}, true, false, []string{"10.9.9.9"}, nil, 2},
 		{"another stack's container is no member", nil, true, false, []string{"10.42.3.152"}, nil, 1},
 		{"cold: lists everything first", nil, false, false, []string{"10.42.0.3"}, []string{"1i2"}, 4},
 		{"a scale-up of 50 at once: still one list", nil, true, false, fiftyIPs(), nil, 1},
@@ -437,31 +438,39 @@ func fiftyIPs() []string {
 	return out
 }
 
-// A new container of a growing service is found by the list of that
+// A container the cache has not seen is found by one page of the newest
+// containers, or, where Cattle does not sort, by the list of the growing
 // service alone, whatever the number of configured services.
-func TestContainersByIPNewContainerCostsOneList(t *testing.T) {
+func TestContainersByIPNewContainerCostsOneOrTwoRequests(t *testing.T) {
 	f := newFakeRancher(t)
-	refs := f.seedLarge(10, 3)
+	refs := f.seedLarge(10, 12) // 120 containers: more than a page of the newest
 	c := f.newClient(t, func(o *Options) { o.Clusters = refs })
 	if _, err := c.Snapshot(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	f.add("containers", fakeContainer("1i99", "1s4", "1st1", "big/svc4", 99))
-	f.set("services", "1s4", "scale", 4)
-	f.set("services", "1s4", "instanceIds", []string{"1i10", "1i11", "1i12", "1i99"})
-	if err := c.readAll(context.Background(), &pass{}, kindService, []string{"1s4"}); err != nil { // its event
-		t.Fatal(err)
+	// A new container of svc4, and the service's scale (its event).
+	join := func(id string, i int) string {
+		t.Helper()
+		f.add("containers", fakeContainer(id, "1s4", "1st1", "big/svc4", i))
+		f.set("services", "1s4", "scale", 12+i-199)
+		if err := c.readAll(context.Background(), &pass{}, kindService, []string{"1s4"}); err != nil {
+			t.Fatal(err)
+		}
+		f.resetLog()
+		ip := fmt.Sprintf("10.42.0.%d", i%250+1)
+		got, err := c.ContainersByIP(context.Background(), []string{ip})
+		if err != nil || got[ip].ContainerID != id {
+			t.Fatalf("%s: got %v, %v", id, got, err)
+		}
+		return strings.Join(f.requests(), " ")
 	}
-	f.resetLog()
-	got, err := c.ContainersByIP(context.Background(), []string{"10.42.0.100"})
-	if err != nil {
-		t.Fatal(err)
+	if reqs := join("1i200", 200); strings.Count(reqs, "GET") != 1 || !strings.Contains(reqs, "sort=id") || !strings.Contains(reqs, "order=desc") {
+		t.Errorf("requests = %v, want one page of the newest containers", reqs)
 	}
-	if got["10.42.0.100"].ContainerID != "1i99" {
-		t.Fatalf("got %v", got)
-	}
-	if reqs := f.requests(); len(reqs) != 1 || !strings.Contains(reqs[0], "name_prefix=big-svc4-") {
-		t.Errorf("requests = %v, want one list of big-svc4-", reqs)
+	// Without a sort Cattle honours, the growing service alone is listed.
+	f.honour = map[string]bool{"name": true, "name_prefix": true}
+	if reqs := join("1i201", 201); strings.Count(reqs, "GET") != 2 || !strings.Contains(reqs, "name_prefix=big-svc4-") {
+		t.Errorf("requests = %v, want the newest containers, then one list of big-svc4-", reqs)
 	}
 }
 

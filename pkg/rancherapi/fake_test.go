@@ -1,6 +1,7 @@
 package rancherapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +58,7 @@ func startFake(t testing.TB, useTLS bool) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
-		honour:    map[string]bool{"name": true, "name_prefix": true, "stackId": true, "removed_null": true},
+		honour:    map[string]bool{"name": true, "name_prefix": true, "stackId": true, "removed_null": true, "sort": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
@@ -229,6 +231,11 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 			rows = append(rows, m)
 		}
 	}
+	if honour["sort"] && q.Get("sort") == "id" && q.Get("order") == "desc" {
+		slices.SortFunc(rows, func(a, b map[string]any) int {
+			return cmp.Compare(dbID(fmt.Sprint(b["id"])), dbID(fmt.Sprint(a["id"])))
+		})
+	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	if limit <= 0 {
 		limit = 100
@@ -251,7 +258,7 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 func matches(m map[string]any, q url.Values, honour map[string]bool) bool {
 	for k, vs := range q {
 		switch {
-		case !honour[k] || k == "removed_null":
+		case !honour[k] || k == "removed_null" || k == "sort" || k == "order" || k == "limit" || k == "marker":
 		case strings.HasSuffix(k, "_prefix"):
 			if !strings.HasPrefix(fmt.Sprint(m[strings.TrimSuffix(k, "_prefix")]), vs[0]) {
 				return false

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
+
+	client "github.com/rancher/go-rancher/v2"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -26,18 +29,25 @@ type svcInStack struct {
 // implements reconcile.ContainerLookup.
 //
 // Cattle cannot filter containers by IP (primaryIpAddress is computed, not
-// a column), so the call lists by name, which Cattle filters: one
-// name_prefix=<stack>-<service>- list per configured service that may hold
-// one of the IPs (the service of the container the cache knows with that
-// IP; for an IP the cache does not know, the services that are growing or
-// changing, or else every configured service), or one
-// name_prefix=<stack>- list of the whole stack when that takes fewer
-// pages. Every row is checked here with the member sources (belongs).
-// What it reads updates the cache, so the next snapshot sees a joiner
-// without a list. A container the cache knows whose name follows neither
-// form (older Cattle named containers <stack>_<service>_<n>, which is
-// also tried) is read by id. The cost is O(configured services), never
-// O(IPs): a scale-up of 50 containers of one service is one request.
+// a column), so the call reads by what Cattle does filter and sort, and
+// checks every row here with the member sources (belongs):
+//
+//   - for an IP whose container the cache knows: one
+//     name_prefix=<stack>-<service>- list of its service (older Cattle
+//     named containers <stack>_<service>_<n>, which is followed), or one
+//     name_prefix=<stack>- list of the whole stack when that takes fewer
+//     pages; a known container named like neither is read by id;
+//   - for an IP the cache does not know (a container announced before its
+//     creation event arrived): one page of the newest containers
+//     (sort=id&order=desc; Cattle's ids grow), which settles it when it
+//     reaches containers the cache already held; otherwise (a scale-up
+//     larger than the page, or a sort Cattle did not honour) the services
+//     that are growing or changing are listed by name, or else every
+//     configured service.
+//
+// What it reads goes into the cache, so the next snapshot sees a joiner
+// without a list. The cost is O(configured services), never O(IPs): a
+// scale-up of 50 containers at once is one or two requests.
 func (c *Client) ContainersByIP(ctx context.Context, ips []string) (map[string]mesh.Member, error) {
 	if len(ips) > maxLookupIPs {
 		return nil, terminal(fmt.Errorf("looking up containers: %d IPs in one call, at most %d", len(ips), maxLookupIPs))
@@ -53,9 +63,8 @@ func (c *Client) ContainersByIP(ctx context.Context, ips []string) (map[string]m
 }
 
 func (c *Client) containersByIP(ctx context.Context, p *pass, ips []string) (map[string]mesh.Member, error) {
-	out := map[string]mesh.Member{}
 	if len(ips) == 0 {
-		return out, nil
+		return map[string]mesh.Member{}, nil
 	}
 	if !c.cache.installed() {
 		if _, err := c.Snapshot(ctx, false); err != nil {
@@ -67,33 +76,50 @@ func (c *Client) containersByIP(ctx context.Context, p *pass, ips []string) (map
 		return nil, err
 	}
 	var rows []container
-	if len(pl.byID) > maxByID || pl.full {
+	targets := pl.placed
+	if len(pl.unplaced) > 0 {
+		got, conclusive, err := c.lookUpNewest(ctx, p, len(pl.unplaced))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+		if !conclusive && !foundAll(pl.unplaced, got) {
+			targets = append(targets, c.fallbackTargets(pl.services)...)
+		}
+	}
+	if len(pl.byID) > maxByID {
 		if err := relistTable(ctx, c, p, &c.cache.containers, c.listContainers); err != nil {
 			return nil, err
 		}
-		rows = c.cache.liveContainers()
-	} else {
-		for _, prefix := range pl.prefixes {
-			got, err := c.lookUpContainers(ctx, p, map[string]string{"name_prefix": prefix})
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, got...)
+		return pl.answer(ips, c.cache.liveContainers()), nil
+	}
+	for _, prefix := range c.prefixes(dedupServices(targets)) {
+		got, err := c.lookUpContainers(ctx, p, map[string]string{"name_prefix": prefix})
+		if err != nil {
+			return nil, err
 		}
-		for _, id := range pl.byID {
-			ct, found, err := readOne(ctx, c, p, &c.cache.containers, id)
-			if err != nil {
-				return nil, err
-			}
-			if found {
-				rows = append(rows, ct)
-			}
+		rows = append(rows, got...)
+	}
+	for _, id := range pl.byID {
+		ct, found, err := readOne(ctx, c, p, &c.cache.containers, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			rows = append(rows, ct)
 		}
 	}
+	return pl.answer(ips, rows), nil
+}
+
+// answer picks, for each IP, the container of a configured service among
+// rows with that primary IP: a running one first, then the newest.
+func (pl lookupPlan) answer(ips []string, rows []container) map[string]mesh.Member {
 	want := make(map[string]bool, len(ips))
 	for _, ip := range ips {
 		want[ip] = true
 	}
+	out := map[string]mesh.Member{}
 	for _, ct := range rows {
 		if !want[ct.PrimaryIP] || ct.removed() {
 			continue
@@ -108,7 +134,77 @@ func (c *Client) containersByIP(ctx context.Context, p *pass, ips []string) (map
 			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// foundAll reports whether rows hold a container for each IP.
+func foundAll(ips []string, rows []container) bool {
+	for _, ip := range ips {
+		if !slices.ContainsFunc(rows, func(ct container) bool { return ct.PrimaryIP == ip }) {
+			return false
+		}
+	}
+	return true
+}
+
+// newestPage bounds the newest-containers read: enough for a scale-up of
+// a few hundred at once, one page whatever the environment's size.
+func newestPage(unplaced, pageSize int) int { return min(pageSize, 100+4*unplaced) }
+
+// lookUpNewest reads the most recently created containers (ids
+// descending: Cattle's ids grow) into the cache, for IPs the cache does
+// not know yet: a container announced before its creation event arrived
+// is among them. conclusive reports that the page reached containers the
+// cache held before (so every newer one was read) or the environment's
+// end, with the ids in the order asked for (Cattle honoured the sort).
+func (c *Client) lookUpNewest(ctx context.Context, p *pass, unplaced int) ([]container, bool, error) {
+	limit := newestPage(unplaced, c.opts.PageSize)
+	filters := c.listFilters(map[string]string{"sort": "id", "order": "desc"})
+	filters["limit"] = fmt.Sprint(limit)
+	from := c.cache.beginRead()
+	pg, err := call(ctx, c, p, "GET", c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION], func() (*page[container], error) {
+		out := &page[container]{}
+		return out, c.rc.List(schemaContainer, &client.ListOpts{Filters: filters}, out)
+	})
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
+	if err != nil {
+		return nil, false, classify("listing the newest containers", c.display(c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION]), err)
+	}
+	sorted, reachedKnown := true, false
+	for i, ct := range pg.Data {
+		if i > 0 && dbID(ct.ID) >= dbID(pg.Data[i-1].ID) {
+			sorted = false
+		}
+		if _, ok := c.cache.containers.get(ct.ID); ok {
+			reachedKnown = true
+		}
+	}
+	offerRows(c.cache, &c.cache.containers, pg.Data, readVersion(from, c.cache.position()))
+	next, _ := pg.next()
+	return pg.Data, sorted && (reachedKnown || (next == "" && len(pg.Data) < limit)), nil
+}
+
+// dbID is the number in a Cattle id ("1i123" -> 123); -1 when there is none.
+func dbID(id string) int64 {
+	i := strings.LastIndexFunc(id, func(r rune) bool { return r < '0' || r > '9' })
+	n, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// fallbackTargets are the services to list for IPs the newest containers
+// did not settle: the growing ones, or else every configured service.
+func (c *Client) fallbackTargets(services []svcInStack) []svcInStack {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if g := growing(services, c.cache.ix); len(g) > 0 {
+		return g
+	}
+	return services
 }
 
 // betterMatch prefers, among containers sharing an IP, a running one,
@@ -123,9 +219,9 @@ func betterMatch(m, than mesh.Member) bool {
 // lookupPlan is what one ContainersByIP call reads.
 type lookupPlan struct {
 	services []svcInStack // the configured services the cache resolves
-	prefixes []string     // name_prefix lists
-	byID     []string     // containers no prefix list covers
-	full     bool         // list every container instead
+	placed   []svcInStack // the services of the IPs the cache knows
+	unplaced []string     // IPs the cache knows no container of a configured service with
+	byID     []string     // known containers no prefix list covers
 }
 
 // planLookup decides the reads from the cache (see ContainersByIP).
@@ -149,22 +245,14 @@ func (c *Client) planLookup(ips []string) (lookupPlan, error) {
 			}
 		}
 	}
-	cts, ix := c.cache.containers.live(), c.cache.ix
-	targets, unplaced := c.placeIPs(pl.services, cts, ips, &pl)
-	if unplaced {
-		targets = append(targets, growing(pl.services, ix)...)
-		if len(targets) == 0 {
-			targets = pl.services
-		}
-	}
-	pl.prefixes = c.prefixes(dedupServices(targets), ix, cts)
+	c.placeIPs(c.cache.containers.live(), ips, &pl)
 	return pl, nil
 }
 
 // placeIPs finds the configured service of each IP the cache knows (in
 // config order), and marks for a by-id read a known container no prefix
-// of its service covers; unplaced reports an IP the cache does not know.
-func (c *Client) placeIPs(services []svcInStack, cts map[string]container, ips []string, pl *lookupPlan) ([]svcInStack, bool) {
+// of its service covers; the other IPs are unplaced.
+func (c *Client) placeIPs(cts map[string]container, ips []string, pl *lookupPlan) {
 	want := make(map[string]bool, len(ips))
 	for _, ip := range ips {
 		want[ip] = true
@@ -174,7 +262,7 @@ func (c *Client) placeIPs(services []svcInStack, cts map[string]container, ips [
 		if !want[ct.PrimaryIP] {
 			continue
 		}
-		for _, s := range services {
+		for _, s := range pl.services {
 			if !belongs(ct, s.svc, s.stack) {
 				continue
 			}
@@ -185,13 +273,16 @@ func (c *Client) placeIPs(services []svcInStack, cts map[string]container, ips [
 		}
 	}
 	slices.Sort(pl.byID)
-	var targets []svcInStack
-	for _, s := range services {
+	for _, s := range pl.services {
 		if in[s.svc.ID] {
-			targets = append(targets, s)
+			pl.placed = append(pl.placed, s)
 		}
 	}
-	return targets, len(placed) < len(want)
+	for _, ip := range ips {
+		if !placed[ip] && !slices.Contains(pl.unplaced, ip) {
+			pl.unplaced = append(pl.unplaced, ip)
+		}
+	}
 }
 
 // growing returns the services that may hold a container the cache has
@@ -216,7 +307,10 @@ func growing(services []svcInStack, ix containerIndex) []svcInStack {
 // prefixes returns the name_prefix lists that cover the target services:
 // per stack, one per service, or one for the whole stack when that takes
 // fewer pages (estimated from the cache).
-func (c *Client) prefixes(targets []svcInStack, ix containerIndex, cts map[string]container) []string {
+func (c *Client) prefixes(targets []svcInStack) []string {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	ix, cts := c.cache.ix, c.cache.containers.live()
 	byStack := map[string][]svcInStack{}
 	var stacks []string
 	for _, s := range targets {
