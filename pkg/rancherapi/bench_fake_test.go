@@ -47,6 +47,18 @@ func BenchmarkSnapshotFake2000(b *testing.B) {
 	benchSnapshots(b, c, 2000)
 }
 
+// BenchmarkSnapshotFake10000 is BenchmarkSnapshotFake2000 at 10,000
+// containers in 500 services.
+func BenchmarkSnapshotFake10000(b *testing.B) {
+	f := newFakeRancher(b)
+	refs := f.seedLarge(500, 20)
+	c, err := New(context.Background(), Options{URL: f.project(), AccessKey: f.ak, SecretKey: f.sk, Clusters: refs, Logger: logr.Discard()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSnapshots(b, c, 10000)
+}
+
 // benchSnapshots runs the three sub-benchmarks on a client of an
 // environment of n members. cpu-ns/op is the process's CPU time per
 // operation (the fake or simulator serving a list included), which a

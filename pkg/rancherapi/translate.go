@@ -76,9 +76,13 @@ func matchStacks(names []string, stacks []stack) (map[string]stack, []string, er
 // stack id and name itself (the filters may have been ignored).
 func matchServices(want []serviceKey, services []service) (map[serviceKey]service, []serviceKey, error) {
 	found := map[serviceKey]service{}
+	wanted := make(map[serviceKey]bool, len(want))
+	for _, k := range want {
+		wanted[k] = true
+	}
 	for _, svc := range services {
 		k := serviceKey{svc.StackID, svc.Name}
-		if !isLive(svc.State, svc.Removed) || !slices.Contains(want, k) {
+		if !isLive(svc.State, svc.Removed) || !wanted[k] {
 			continue
 		}
 		if prev, dup := found[k]; dup && prev.ID != svc.ID {

@@ -76,9 +76,11 @@ func stackNames(refs []ClusterRef) []string {
 // wantServices lists the configured services by stack id, each once.
 func wantServices(refs []ClusterRef, stacks map[string]stack) []serviceKey {
 	var want []serviceKey
+	seen := map[serviceKey]bool{}
 	for _, ref := range refs {
 		for _, s := range ref.Services {
-			if k := (serviceKey{stacks[ref.Stack].ID, s}); !slices.Contains(want, k) {
+			if k := (serviceKey{stacks[ref.Stack].ID, s}); !seen[k] {
+				seen[k] = true
 				want = append(want, k)
 			}
 		}
