@@ -65,11 +65,12 @@
 //
 // # Lookups
 //
-// ContainersByIP reads announced containers by name (name_prefix per
-// configured service that may hold them, or per stack), never by IP, which
-// Cattle cannot filter; each row is checked with the member sources, and
-// what is read goes into the cache. Its cost is O(configured services),
-// never O(IPs).
+// ContainersByIP reads announced containers by what Cattle filters and
+// sorts, never by IP, which it cannot filter: the services of the
+// containers the cache knows by name_prefix, and IPs it does not know from
+// one page of the newest containers (ids descending); each row is checked
+// with the member sources, and what is read goes into the cache. Its cost
+// is O(configured services), never O(IPs).
 //
 // # Errors
 //
