@@ -143,6 +143,9 @@ func TestSimLookupFeedsTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEqual(t, s.Clusters[0].Services[0].Containers, truth(sim, "demo", "web"))
+	if !s.HoldsLookups {
+		t.Error("the snapshot does not say it holds the lookup's reads")
+	}
 	// The service's cached instanceIds predate the joiner: its list is
 	// read again (one request), not the whole environment.
 	if lookup != 1 || s.Requests > 1 {

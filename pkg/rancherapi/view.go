@@ -185,7 +185,9 @@ func (c *Client) finish(refs refSet, v view) mesh.Snapshot {
 		gens[cl.Name] = generation{gen: clusters[i].Generation, data: clusters[i]}
 	}
 	c.gens = gens
-	snap := mesh.Snapshot{Clusters: clusters, TakenAt: time.Now()}
+	// ContainersByIP puts what it reads in the cache (newer observations
+	// win), so a snapshot holds every read that finished before it.
+	snap := mesh.Snapshot{Clusters: clusters, TakenAt: time.Now(), HoldsLookups: true}
 	c.last = &answer{changes: v.changes, refsGen: refs.gen, snap: snap}
 	c.scope = scopeOf(refs.list, v.r, clusters)
 	return snap

@@ -251,6 +251,7 @@ func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) 
 func (s *scaleEnv) stop(c *harness.Controller) {
 	if kb, err := procStatusKB(c.Process().PID(), "VmHWM"); err == nil {
 		s.peakKB = max(s.peakKB, kb)
+		progress("scale: controller %d peak RSS %.1f MB", s.ctlN, float64(kb)/1024)
 	}
 	c.Stop()
 }
