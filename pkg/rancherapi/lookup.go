@@ -147,9 +147,11 @@ func foundAll(ips []string, rows []container) bool {
 	return true
 }
 
-// newestPage bounds the newest-containers read: enough for a scale-up of
-// a few hundred at once, one page whatever the environment's size.
-func newestPage(unplaced, pageSize int) int { return min(pageSize, 100+4*unplaced) }
+// newestPage sizes the newest-containers read: four rows for each IP it
+// must settle (a scale-up brings at most that many new containers to
+// step over), plus 20 to reach containers the cache held; one page
+// whatever the environment's size.
+func newestPage(unplaced, pageSize int) int { return min(pageSize, 20+4*unplaced) }
 
 // lookUpNewest reads the most recently created containers (ids
 // descending: Cattle's ids grow) into the cache, for IPs the cache does
