@@ -73,9 +73,10 @@ func (ix containerIndex) update(id string, old, cur *container) {
 	}
 }
 
-// keys returns the index keys a container is found under.
-func indexKeys(ct container) (services []string, label string) {
-	services = ct.ServiceIDs
+// indexKeys returns the index keys a container is found under: the
+// services its ids name, and its stack/service label.
+func indexKeys(ct container) ([]string, string) {
+	services := ct.ServiceIDs
 	if ct.ServiceID != "" && !slices.Contains(ct.ServiceIDs, ct.ServiceID) {
 		services = append(slices.Clip(services), ct.ServiceID)
 	}

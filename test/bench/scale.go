@@ -57,8 +57,11 @@ func runScale(ctx context.Context, o options, res *results) error {
 	if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}, res); err != nil {
 		return err
 	}
-	if o.scaleLarge <= 0 || ctx.Err() != nil {
+	if o.scaleLarge <= 0 {
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	n := o.scaleLarge * o.scaleSize
 	return runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleLarge, size: o.scaleSize, prefix: fmt.Sprintf("n%d_", n)}, res)
