@@ -70,6 +70,7 @@ func TestBadConfigs(t *testing.T) {
 		{"not-yaml.bad.yaml", []string{"parsing YAML"}},
 		{"empty.bad.yaml", []string{"the file is empty"}},
 		{"no-clusters.bad.yaml", []string{"spec.clusters: must list at least one cluster"}},
+		{"topology.bad.yaml", topologyBadWants()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
