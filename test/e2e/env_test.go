@@ -40,12 +40,13 @@ const (
 // The cut-off scenario's nodes run with net_ticktime 300 s, so that only
 // the controller can remove a silent host within the test's bounds.
 func scenarioServices() []ranchersim.ServiceSpec {
-	return []ranchersim.ServiceSpec{
+	services := []ranchersim.ServiceSpec{
 		service("scale", nil), service("restart", nil), service("upgrade", nil), service("kill", nil),
 		service("cut", map[string]string{"HELLO_NET_TICKTIME": "300"}),
 		service("ctlrestart", nil), service("apidown", nil), service("twoctl", nil),
 		serviceNoRecreate("unhealthy"),
 	}
+	return append(services, boundedServices()...)
 }
 
 func service(name string, env map[string]string) ranchersim.ServiceSpec {
@@ -141,7 +142,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.sim.Stop)
 	e.config = harness.ConfigOptions{Name: "e2e", DriftInterval: driftInterval, AnnounceListen: e.announce}
 	for _, s := range scenarioServices() {
-		e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name}})
+		e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name},
+			Extra: boundedExtra(s.Name)})
 	}
 	e.startController(t)
 	t.Cleanup(func() {
