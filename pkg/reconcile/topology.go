@@ -63,6 +63,10 @@ func Overlay(topology string, k int, names []mesh.NodeName) map[mesh.NodeName]me
 //     (TestBoundedDegreeChangesFewLinks), whatever the cluster's size.
 //   - Deterministic: the same names give the same overlay, in any order,
 //     on any controller (two controllers at once agree).
+//   - Monotone in k: the layers of a smaller k are layers of a larger one
+//     (an odd k's matching links successors of the next layer's cycle), so
+//     raising the degree only adds links and lowering it only removes
+//     them (TestBoundedDegreeGrowsWithK).
 //
 // Cost: ⌈k/2⌉ sorts of n names, O(k·n log n); 10,000 nodes at k = 8 take a
 // few milliseconds (BenchmarkBoundedDegree).

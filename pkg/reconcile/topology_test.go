@@ -174,6 +174,23 @@ func withNode(o map[mesh.NodeName]mesh.PeerSet, n mesh.NodeName) map[mesh.NodeNa
 	return o
 }
 
+// Raising the degree only adds links and lowering it only removes them:
+// the first layers are the same at every k, and the matching of an odd k
+// links successors of the next layer's cycle.
+func TestBoundedDegreeGrowsWithK(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 12, 100} {
+		names := nodeNames(n)
+		for k := config.MinDegree; k < 12; k++ {
+			lo, hi := BoundedDegree(names, k), BoundedDegree(names, k+1)
+			for _, v := range names {
+				if extra := lo[v].Minus(hi[v]); len(extra) > 0 {
+					t.Errorf("n=%d: %s holds %v at k=%d but not at k=%d", n, v, extra, k, k+1)
+				}
+			}
+		}
+	}
+}
+
 // Any single node can fail and the others stay connected: every layer
 // cycle minus one node is a path.
 func TestBoundedDegreeSurvivesAnySingleFailure(t *testing.T) {
