@@ -70,19 +70,7 @@ func testBoundedDegree(t *testing.T, e *env) {
 	rest := slices.DeleteFunc(slices.Clone(ips), func(ip string) bool { return ip == victim.IP })
 	watch := keepConnected(rest)
 	start := time.Now()
-	pids, err := harness.KillVM(ctx, victim.IP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("killed the VM of %s (%s): pids %v", victim.Name, victim.IP, pids)
-	s.waitTruth(t, "the simulator to restart the container", func(views []ranchersim.ContainerView) error {
-		for _, v := range views {
-			if v.ID == victim.ID && v.StartCount > victim.StartCount {
-				return nil
-			}
-		}
-		return fmt.Errorf("%s not restarted: %s", victim.ID, describe(views))
-	})
+	s.killVM(t, victim)
 	after, _ := s.convergeOverlay(t, boundedNodes)
 	samples, splits := watch.finish()
 	if !slices.Contains(after, victim.IP) {
@@ -203,25 +191,8 @@ func overlayOf(ips []string) map[string][]string {
 // views is connected, symmetric and within the degree.
 func (s *svc) convergeOverlay(t *testing.T, want int) ([]string, time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Now()
-	var ips []string
-	err := harness.Eventually(ctx, convergeTimeout, 200*time.Millisecond, func(ctx context.Context) error {
-		var err error
-		var views []ranchersim.ContainerView
-		if ips, views, err = s.members(ctx); err != nil {
-			return err
-		}
-		if len(ips) != want || len(ips) != countLive(views) {
-			return fmt.Errorf("%d members of %d live containers, want %d: %s", len(ips), countLive(views), want, describe(views))
-		}
-		return harness.CheckMesh(ctx, overlayOf(ips), harness.StatusView, 8)
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", s.ref.Service, err)
-	}
-	took := time.Since(start)
-	err = harness.Eventually(ctx, convergeTimeout, time.Second, func(ctx context.Context) error {
+	ips, took := s.awaitMesh(t, want, 0, overlayOf)
+	err := harness.Eventually(context.Background(), convergeTimeout, time.Second, func(ctx context.Context) error {
 		views, err := vmViews(ctx, s.e.build.Release, ips)
 		if err != nil {
 			return err

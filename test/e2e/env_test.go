@@ -256,6 +256,17 @@ func (s *svc) converge(t *testing.T, want int) ([]string, time.Duration) {
 // (e.g. unhealthy ones that keep running).
 func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Duration) {
 	t.Helper()
+	ips, took := s.awaitMesh(t, want, extra, harness.Expected)
+	s.checkVMs(t, ips)
+	return ips, took
+}
+
+// awaitMesh waits until the simulator has settled with want members (and
+// extra live containers that are no members) and every member's agent
+// reports what expected says it must see. It returns the member IPs and
+// how long it took.
+func (s *svc) awaitMesh(t *testing.T, want, extra int, expected func(ips []string) map[string][]string) ([]string, time.Duration) {
+	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
 	var ips []string
@@ -268,14 +279,12 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 		if len(ips) != want || len(ips)+extra != countLive(views) {
 			return fmt.Errorf("%d members of %d live containers, want %d: %s", len(ips), countLive(views), want, describe(views))
 		}
-		return harness.CheckMesh(ctx, harness.Expected(ips), harness.StatusView, 8)
+		return harness.CheckMesh(ctx, expected(ips), harness.StatusView, 8)
 	})
 	if err != nil {
 		t.Fatalf("%s: %v", s.ref.Service, err)
 	}
-	took := time.Since(start)
-	s.checkVMs(t, ips)
-	return ips, took
+	return ips, time.Since(start)
 }
 
 // checkVMs checks nodes() inside every member's VM (through rpc) against
