@@ -297,65 +297,33 @@ func together(adj map[string][]string, nodes []string) bool {
 	return true
 }
 
-// connSampler polls the views of some nodes until stopped and records
-// every sample in which they are not in one component of the union of
-// their views.
-type connSampler struct {
-	stop    chan struct{}
-	done    chan struct{}
-	mu      sync.Mutex
-	samples int
-	splits  []string
-}
-
-// keepConnected starts sampling the nodes of ips every 200 ms.
-func keepConnected(ips []string) *connSampler {
-	s := &connSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(200 * time.Millisecond):
+// keepConnected starts sampling the nodes of ips: each sample in which
+// they are not in one component of the union of their views (or one
+// cannot be read) is recorded as lost.
+func keepConnected(ips []string) *sampler {
+	return startSampler(func(s *sampler) {
+		adj := map[string][]string{}
+		var failed []string
+		for _, ip := range ips {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			got, err := harness.StatusView(ctx, ip)
+			cancel()
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %v", ip, err))
+				continue
 			}
-			s.sample(ips)
+			for _, p := range got {
+				adj[ip] = append(adj[ip], strings.TrimPrefix(p, "hello@"))
+			}
 		}
-	}()
-	return s
-}
-
-func (s *connSampler) sample(ips []string) {
-	adj := map[string][]string{}
-	var failed []string
-	for _, ip := range ips {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		got, err := harness.StatusView(ctx, ip)
-		cancel()
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", ip, err))
-			continue
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.samples++
+		switch {
+		case len(failed) > 0:
+			s.lost = append(s.lost, time.Now().Format("15:04:05.000")+" "+strings.Join(failed, "; "))
+		case !together(adj, ips):
+			s.lost = append(s.lost, fmt.Sprintf("%s apart: %v", time.Now().Format("15:04:05.000"), adj))
 		}
-		for _, p := range got {
-			adj[ip] = append(adj[ip], strings.TrimPrefix(p, "hello@"))
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.samples++
-	switch {
-	case len(failed) > 0:
-		s.splits = append(s.splits, time.Now().Format("15:04:05.000")+" "+strings.Join(failed, "; "))
-	case !together(adj, ips):
-		s.splits = append(s.splits, fmt.Sprintf("%s apart: %v", time.Now().Format("15:04:05.000"), adj))
-	}
-}
-
-// finish stops sampling and returns the number of samples and the splits.
-func (s *connSampler) finish() (int, []string) {
-	close(s.stop)
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.samples, s.splits
+	})
 }

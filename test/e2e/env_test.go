@@ -344,6 +344,18 @@ type sampler struct {
 // keepPeers starts sampling: every node of keep must see at least the
 // names keep gives it, all the time.
 func keepPeers(keep map[string][]string) *sampler {
+	return startSampler(func(s *sampler) {
+		for ip, must := range keep {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			got, err := harness.StatusView(ctx, ip)
+			cancel()
+			s.record(ip, must, got, err)
+		}
+	})
+}
+
+// startSampler calls sample every 200 ms until the sampler is finished.
+func startSampler(sample func(*sampler)) *sampler {
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -353,12 +365,7 @@ func keepPeers(keep map[string][]string) *sampler {
 				return
 			case <-time.After(200 * time.Millisecond):
 			}
-			for ip, must := range keep {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				got, err := harness.StatusView(ctx, ip)
-				cancel()
-				s.record(ip, must, got, err)
-			}
+			sample(s)
 		}
 	}()
 	return s
