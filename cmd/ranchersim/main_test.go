@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os/exec"
@@ -255,7 +256,7 @@ func TestStandaloneFaultsAndCleanShutdown(t *testing.T) {
 	s := startSim(t)
 	s.control(t, http.MethodPost, "fault", map[string]any{"kind": "api-status", "code": 503, "durationMillis": 3600000})
 	_, err := client.NewRancherClient(&client.ClientOpts{Url: s.lines["schemas"], AccessKey: s.access, SecretKey: s.secret})
-	if apiErr, ok := err.(*client.ApiError); !ok || apiErr.StatusCode != 503 {
+	if apiErr := (*client.ApiError)(nil); !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
 		t.Fatalf("err %v, want 503", err)
 	}
 	s.control(t, http.MethodPost, "fault", map[string]any{"kind": "clear"})

@@ -152,7 +152,7 @@ func (s *Sim) renderContainer(u urls, c *container) map[string]any {
 		"account":  u.self(typeProject, s.projectID),
 	}
 	r := envelope(u, typeContainer, c.id, links, u.actions(typeContainer, c.id, containerActions(c.state)...))
-	var svc *service = s.services[c.serviceID]
+	svc := s.services[c.serviceID]
 	serviceIDs := []string{}
 	var hc *HealthCheck
 	env := map[string]any{}
