@@ -115,8 +115,11 @@ func testRefused(t *testing.T, e *env) {
 	var ips []string
 	err := harness.Eventually(ctx, convergeTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		var err error
-		if ips, _, err = s.members(ctx); err != nil || len(ips) != 2 {
-			return fmt.Errorf("members %v (%v)", ips, err)
+		if ips, _, err = s.members(ctx); err != nil {
+			return err
+		}
+		if len(ips) != 2 {
+			return fmt.Errorf("members %v, want 2", ips)
 		}
 		r, err := ops.FetchReport(ctx, http.DefaultClient, e.controller().OpsURL)
 		if err != nil {
