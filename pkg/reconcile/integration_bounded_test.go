@@ -29,6 +29,18 @@ func (w *world) waitOverlay(what string, size, k int) {
 		"%s: %d members hold their overlay of degree %d", what, size, k)
 }
 
+// runningContainer returns the id of a running member container.
+func (w *world) runningContainer() string {
+	w.t.Helper()
+	for _, c := range w.sim.Containers("demo", "hello") {
+		if c.State == "running" && c.HealthState == "healthy" {
+			return c.ID
+		}
+	}
+	w.t.Fatal("no running, healthy container")
+	return ""
+}
+
 // The simulator, the real clients and in-process Go agents (they report
 // connect_all false): a bounded-degree cluster converges to its overlay
 // through a scale up, a container killed outside Rancher and a scale
@@ -47,7 +59,7 @@ func TestIntegrationBoundedDegree(t *testing.T) {
 	must(t, w.sim.Scale("demo", "hello", 10))
 	w.settle()
 	w.waitOverlay("scale up", 10, k)
-	must(t, w.sim.KillContainer(w.sim.Containers("demo", "hello")[4].ID))
+	must(t, w.sim.KillContainer(w.runningContainer()))
 	w.settle()
 	w.waitOverlay("killed container restarted", 10, k)
 	must(t, w.sim.Scale("demo", "hello", 4))
