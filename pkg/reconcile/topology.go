@@ -35,10 +35,9 @@ func Overlay(topology string, k int, names []mesh.NodeName) map[mesh.NodeName]me
 // For odd k the last layer adds a matching: along the cycle of that
 // layer's hash, a node whose second hash is below both its neighbours'
 // (a local minimum) is linked to its successor. The overlay is the union
-// of the layers' links, so it is symmetric, and a node holds at most
-// 2⌊k/2⌋ + 1 = k peers (2 per cycle, 1 from the matching; fewer where
-// layers happen to pick the same link, or when the cluster has k or fewer
-// members).
+// of the layers' links, so it is symmetric, and a node holds at most k
+// peers (2 per cycle, 1 from the matching; fewer where layers happen to
+// pick the same link, or when the cluster has k or fewer members).
 //
 // # Properties
 //
@@ -53,14 +52,14 @@ func Overlay(topology string, k int, names []mesh.NodeName) map[mesh.NodeName]me
 //     (Bollobás and de la Vega 1982) and which is an expander (Friedman
 //     2008). Measured on these hashes: TestBoundedDegreeDiameter,
 //     BenchmarkBoundedDegree. k = 2 is a plain ring (diameter n/2) and
-//     k = 3 a ring with chords on about a third of the nodes.
+//     k = 3 a ring plus about n/3 chords.
 //   - Minimal change: a node's place in every layer depends on its name
 //     only, so a join inserts the node between two neighbours in each
 //     layer (one link replaced by two) and a leave closes each gap (two
 //     links replaced by one); a matching layer changes at most three links
 //     around the gap. No other link moves: at most 3⌈k/2⌉ links change
 //     per join or leave, the node's own links included
-//     (TestBoundedDegreeChangesFewLinks), whatever the cluster's size.
+//     (TestBoundedDegreeProperties), whatever the cluster's size.
 //   - Deterministic: the same names give the same overlay, in any order,
 //     on any controller (two controllers at once agree).
 //   - Monotone in k: the layers of a smaller k are layers of a larger one
