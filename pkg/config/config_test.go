@@ -70,6 +70,7 @@ func TestBadConfigs(t *testing.T) {
 		{"not-yaml.bad.yaml", []string{"parsing YAML"}},
 		{"empty.bad.yaml", []string{"the file is empty"}},
 		{"no-clusters.bad.yaml", []string{"spec.clusters: must list at least one cluster"}},
+		{"topology.bad.yaml", topologyBadWants()},
 		{"duplicate-keys.bad.yaml", []string{
 			"spec.clusters[0].admin.token.fromEnv: duplicate key: set on line 14 and again on line 15; keep one",
 			"spec.clusters[0].admin.port: duplicate key: set on line 16 and again on line 17",

@@ -83,9 +83,7 @@ func (c *Cluster) Default() {
 			c.Membership.HealthStates[i] = ""
 		}
 	}
-	if c.Topology == "" {
-		c.Topology = TopologyFullMesh
-	}
+	c.defaultTopology()
 	if c.Policy == "" {
 		c.Policy = PolicySync
 	}

@@ -94,8 +94,15 @@ type Cluster struct {
 	Admin Admin `json:"admin"`
 	// Membership says which containers count as members.
 	Membership Membership `json:"membership"`
-	// Topology is the shape of the mesh. Only "fullMesh" exists today.
+	// Topology is the shape of the mesh: "fullMesh" (every member holds
+	// every other) or "boundedDegree" (a connected overlay in which each
+	// member holds at most Degree peers; nodes must run with
+	// -kernel connect_all false). Default "fullMesh".
 	Topology string `json:"topology"`
+	// Degree is the most peers a member holds under "boundedDegree"
+	// (between MinDegree and MaxDegree). Default DefaultDegree; not allowed
+	// with "fullMesh".
+	Degree *int `json:"degree"`
 	// Policy is "sync" (add and remove peers) or "add-only" (never remove;
 	// for incidents). Default "sync".
 	Policy string `json:"policy"`
@@ -154,8 +161,14 @@ const (
 	PolicyAddOnly = "add-only"
 )
 
-// TopologyFullMesh connects every member to every other member.
-const TopologyFullMesh = "fullMesh"
+// Topologies.
+const (
+	// TopologyFullMesh connects every member to every other member.
+	TopologyFullMesh = "fullMesh"
+	// TopologyBoundedDegree links each member to at most Degree others in
+	// one connected overlay (see reconcile.BoundedDegree).
+	TopologyBoundedDegree = "boundedDegree"
+)
 
 // Secret is a sensitive string. It prints and marshals as "REDACTED" so it
 // cannot leak into logs, errors or status output by accident.

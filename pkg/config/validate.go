@@ -138,9 +138,7 @@ func (c Cluster) validate(v *validator, p string) {
 	}
 	checkList(v, p+".membership.states", c.Membership.States, knownStates())
 	checkList(v, p+".membership.healthStates", c.Membership.HealthStates, knownHealthStates())
-	if c.Topology != TopologyFullMesh {
-		v.add(p+".topology", "must be %q (the only topology so far), got %q", TopologyFullMesh, c.Topology)
-	}
+	c.validateTopology(v, p)
 	if c.Policy != PolicySync && c.Policy != PolicyAddOnly {
 		v.add(p+".policy", "must be %q or %q, got %q", PolicySync, PolicyAddOnly, c.Policy)
 	}
@@ -216,6 +214,7 @@ func (f *File) Warnings() []string {
 		if c.Admin.Token.Value != "" {
 			out = append(out, fmt.Sprintf("spec.clusters[%d].admin.token.value: the token is inline in the config file; anyone who can read the file can drive your nodes. Use fromEnv or fromFile.", i))
 		}
+		out = append(out, c.topologyWarnings(fmt.Sprintf("spec.clusters[%d]", i))...)
 		if c.Policy == PolicyAddOnly {
 			out = append(out, fmt.Sprintf("spec.clusters[%d].policy: add-only: peers are never removed from cluster %q until the policy is set back to sync", i, c.Name))
 		}

@@ -13,7 +13,8 @@ import (
 // WriteTable prints r as "controller status" shows it: the controller's
 // readiness and last pass, then per cluster its conditions and one line
 // per node (node, state, peers seen / expected, last push, leaving,
-// readiness). now dates the "ago" columns.
+// readiness); a bounded-degree cluster also names its degree, and PEERS
+// is then the node's degree (connected desired peers / desired peers). now dates the "ago" columns.
 func WriteTable(w io.Writer, r Report, now time.Time) error {
 	var b strings.Builder
 	st := r.Status
@@ -39,8 +40,12 @@ func WriteTable(w io.Writer, r Report, now time.Time) error {
 }
 
 func writeCluster(b *strings.Builder, c reconcile.ClusterStatus, now time.Time) {
+	topology := orDash(c.Topology)
+	if c.Degree > 0 {
+		topology += fmt.Sprintf(", degree %d", c.Degree)
+	}
 	fmt.Fprintf(b, "\ncluster %s (topology %s, policy %s): %d members, %d nodes\n",
-		c.Name, orDash(c.Topology), orDash(c.Policy), c.Members, len(c.Nodes))
+		c.Name, topology, orDash(c.Policy), c.Members, len(c.Nodes))
 	var conds []string
 	for _, k := range c.Conditions {
 		conds = append(conds, k.Type+"="+k.Status)
@@ -84,6 +89,9 @@ func nodeState(n reconcile.NodeStatus) string {
 	}
 	if n.Held {
 		s += " (held)"
+	}
+	if n.Refused {
+		s += " (refused: connect_all true)"
 	}
 	return s
 }

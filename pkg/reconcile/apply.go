@@ -139,38 +139,43 @@ type callResult struct {
 	done    bool
 }
 
-// apply sends the plan in three phases, each in parallel: leaves, then
-// the peer sets of joining nodes, then every other peer set. A phase waits
-// for the one before it at most LeaveWait:
+// apply sends the plan phase by phase (see Phase), each phase in
+// parallel. A phase waits for the one before it at most LeaveWait:
 //   - a leaving node that answers is out of the mesh within milliseconds,
 //     and one that cannot be reached (a host cut off) must not hold up its
 //     peers' new sets for a whole call timeout;
 //   - a joiner connects to its peers before they are told about it, so
 //     each new link is dialled from one side only, and the peers' pushes
 //     find it connected (measured: join p99 194 -> 142 ms and join from
-//     VM ready p50 46 -> 40 ms at 20 nodes, docs/benchmarks.md).
+//     VM ready p50 46 -> 40 ms at 20 nodes, docs/benchmarks.md);
+//   - in a bounded-degree cluster the links that replace a leaver's, or
+//     that a joiner brings, exist before any old link is dropped.
 func (p *pass) apply(ctx context.Context) error {
-	var joins, others []Change
-	for _, ch := range p.changes.SetPeers {
-		if ch.Reason == ReasonJoin || ch.Reason == ReasonRejoin {
-			joins = append(joins, ch)
-		} else {
-			others = append(others, ch)
-		}
+	phases := make([][]Change, PhaseSettle+1)
+	for _, ch := range slices.Concat(p.changes.Leave, p.changes.SetPeers) {
+		phases[ch.Phase] = append(phases[ch.Phase], ch)
 	}
-	phases := [][]Change{p.changes.Leave, joins, others}
+	phases = slices.DeleteFunc(phases, func(cs []Change) bool { return len(cs) == 0 })
 	results := make([][]callResult, len(phases))
 	done := make([]chan struct{}, len(phases))
+	after := priorCalls(phases)
 	for i, phase := range phases {
 		results[i] = make([]callResult, len(phase))
 		done[i] = make(chan struct{})
 		go func() {
 			defer close(done[i])
 			forEach(ctx, p.c.opts.Parallelism, len(phase), func(ctx context.Context, j int) {
+				defer close(after[i][j].done)
+				if prev := after[i][j].prev; prev != nil {
+					select { // a node's bridge is answered before its final set is sent
+					case <-prev:
+					case <-ctx.Done():
+					}
+				}
 				results[i][j] = p.call(ctx, phase[j])
 			})
 		}()
-		if len(phase) > 0 && i < len(phases)-1 {
+		if i < len(phases)-1 {
 			p.waitAtMost(ctx, done[i], p.c.opts.LeaveWait)
 		}
 	}
@@ -184,6 +189,28 @@ func (p *pass) apply(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// callOrder links a call to the earlier call of the same node in the
+// same pass (a bridge before its final set), if any.
+type callOrder struct {
+	done chan struct{} // closed when the call is done (or skipped)
+	prev chan struct{} // the earlier call's done; nil when none
+}
+
+// priorCalls returns a callOrder for every call of phases.
+func priorCalls(phases [][]Change) [][]callOrder {
+	last := map[mesh.Endpoint]chan struct{}{}
+	out := make([][]callOrder, len(phases))
+	for i, phase := range phases {
+		out[i] = make([]callOrder, len(phase))
+		for j, ch := range phase {
+			o := callOrder{done: make(chan struct{}), prev: last[ch.Endpoint]}
+			last[ch.Endpoint] = o.done
+			out[i][j] = o
+		}
+	}
+	return out
 }
 
 // waitAtMost waits until done is closed, d has passed on the controller's
@@ -246,10 +273,10 @@ func (p *pass) record(ch Change, r callResult) error {
 // logChange logs one applied change.
 func logChange(log logr.Logger, ch Change) {
 	if ch.Action == ActionLeave {
-		log.Info("told node to leave", "reason", ch.Reason, "dropped", ch.Removed.Strings())
+		log.Info("told node to leave", "reason", ch.Reason, "phase", ch.Phase.String(), "dropped", ch.Removed.Strings())
 		return
 	}
-	log.Info("pushed peers", "reason", ch.Reason, "peers", len(ch.Peers),
+	log.Info("pushed peers", "reason", ch.Reason, "phase", ch.Phase.String(), "peers", len(ch.Peers),
 		"added", ch.Added.Strings(), "removed", ch.Removed.Strings(), "missing", ch.Missing.Strings())
 }
 
@@ -257,7 +284,7 @@ func logChange(log logr.Logger, ch Change) {
 func logPlan(log logr.Logger, changes Changes) {
 	for _, ch := range slices.Concat(changes.Leave, changes.SetPeers) {
 		log.Info("dry run: would change node", "action", ch.Action, "cluster", ch.Endpoint.Cluster,
-			"node", ch.Endpoint.Node, "revision", ch.Revision, "reason", ch.Reason, "peers", ch.Peers.Strings(),
+			"node", ch.Endpoint.Node, "revision", ch.Revision, "reason", ch.Reason, "phase", ch.Phase.String(), "peers", ch.Peers.Strings(),
 			"added", ch.Added.Strings(), "removed", ch.Removed.Strings())
 	}
 }

@@ -137,7 +137,7 @@ func (c *Controller) publish(log logr.Logger, r passResult) {
 func (c *Controller) skeleton() []ClusterStatus {
 	out := make([]ClusterStatus, len(c.opts.Clusters))
 	for i, cc := range c.opts.Clusters {
-		out[i] = ClusterStatus{Name: cc.Name, Policy: cc.Policy, Topology: cc.Topology}
+		out[i] = ClusterStatus{Name: cc.Name, Policy: cc.Policy, Topology: cc.Topology, Degree: cc.DegreeOf()}
 	}
 	return out
 }

@@ -21,8 +21,10 @@ type Desired struct {
 type DesiredCluster struct {
 	// Name is the cluster name from the config.
 	Name string
-	// Topology is the shape of the mesh (config.TopologyFullMesh).
+	// Topology is the shape of the mesh (config.TopologyFullMesh or
+	// config.TopologyBoundedDegree), Degree its k (0 for a full mesh).
 	Topology string
+	Degree   int
 	// Policy is config.PolicySync or config.PolicyAddOnly.
 	Policy string
 	// MaxDropPercent is the sudden-drop threshold (see DropGuard).
@@ -47,6 +49,10 @@ type DesiredNode struct {
 	// pass by the sudden-drop guard: it stays in its peers' sets, and
 	// nothing is sent to it.
 	Held bool
+	// Refused is true for a member of a bounded-degree cluster that
+	// reports connect_all true (see ExcludeTransitive): it is left out of
+	// the overlay, and nothing is sent to it.
+	Refused bool
 }
 
 // Cluster returns the desired cluster with the given name.
@@ -91,6 +97,7 @@ func desireCluster(cc config.Cluster, obs mesh.Cluster) DesiredCluster {
 	dc := DesiredCluster{
 		Name:     cc.Name,
 		Topology: cc.Topology,
+		Degree:   cc.DegreeOf(),
 		Policy:   cc.Policy,
 	}
 	dc.MaxDropPercent = config.DefaultMaxDropPercent
@@ -117,28 +124,50 @@ func desireCluster(cc config.Cluster, obs mesh.Cluster) DesiredCluster {
 	}
 	dc.Members = sortedNodes(members)
 	dc.Departing = sortedNodes(departing)
-	dc.Members = withPeers(dc.Topology, dc.Members)
+	dc.Members = withPeers(dc, dc.Members)
 	return dc
 }
 
-// withPeers returns members with their desired peer sets filled in for
-// the topology. Only the full mesh exists: every other member.
-func withPeers(topology string, members []DesiredNode) []DesiredNode {
-	all := make([]mesh.NodeName, len(members))
-	for i, m := range members {
-		all[i] = m.Endpoint.Node
-	}
+// withPeers returns members (sorted by name) with their desired peer sets
+// filled in for the cluster's topology: every other member in a full mesh,
+// the overlay of Overlay otherwise. Refused members hold no peers and are
+// nobody's peer.
+func withPeers(dc DesiredCluster, members []DesiredNode) []DesiredNode {
 	out := slices.Clone(members)
-	for i := range out {
-		peers := make(mesh.PeerSet, 0, len(all))
-		for _, n := range all {
-			if n != out[i].Endpoint.Node {
-				peers = append(peers, n)
+	if dc.Topology != config.TopologyBoundedDegree {
+		all := make(mesh.PeerSet, 0, len(members))
+		for _, m := range members {
+			if !m.Refused {
+				all = append(all, m.Endpoint.Node)
 			}
 		}
-		out[i].Peers = peers // all is sorted, so peers is too
+		for i := range out {
+			out[i].Peers = nil
+			if out[i].Refused {
+				continue
+			}
+			peers := make(mesh.PeerSet, 0, len(all))
+			for _, n := range all {
+				if n != out[i].Endpoint.Node {
+					peers = append(peers, n)
+				}
+			}
+			out[i].Peers = peers // all is sorted, so peers is too
+		}
+		return out
 	}
-	_ = topology // config validation admits only config.TopologyFullMesh
+	at := make([]int, 0, len(members)) // indexes of the members in the overlay
+	set := make(mesh.PeerSet, 0, len(members))
+	for i, m := range members {
+		out[i].Peers = nil
+		if !m.Refused {
+			at = append(at, i)
+			set = append(set, m.Endpoint.Node)
+		}
+	}
+	for j, peers := range overlayIndexes(dc.Topology, dc.Degree, set) {
+		out[at[j]].Peers = peerSetOf(set, peers)
+	}
 	return out
 }
 

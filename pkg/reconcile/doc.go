@@ -22,6 +22,11 @@
 //     passes keep; apply.go: status reads and pushes; knowledge.go: what is
 //     known about each node (status, backoff, last push, container run);
 //     fresh.go: decided announcement reads laid over the snapshot.
+//   - topology.go: the peers each member should hold under the cluster's
+//     topology (Overlay, BoundedDegree: pure) and the refusal of
+//     bounded-degree members that run with connect_all true
+//     (ExcludeTransitive); plan.go orders a pass's calls in phases (Phase)
+//     so that a bounded overlay stays connected through joins and leaves.
 //   - statusbuild.go: the pure status builder (buildStatus) and the
 //     condition changes logged from its output; status.go: the Status types.
 //

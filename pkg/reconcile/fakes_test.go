@@ -101,6 +101,9 @@ type fakeNodes struct {
 	links    map[[2]mesh.NodeName]bool
 	calls    []call
 	statuses int
+	// afterCall, when set, is called after each recorded change with the
+	// links as they are then (f.mu held: it must not call f's methods).
+	afterCall func(c call, links map[[2]mesh.NodeName]bool)
 }
 
 type fakeNode struct {
@@ -109,6 +112,8 @@ type fakeNode struct {
 	leaving  bool
 	down     bool
 	hang     chan struct{} // calls block until it is closed or ctx ends
+	// connectAll is the connect_all flag the node reports.
+	connectAll bool
 }
 
 func newFakeNodes(ns ...mesh.NodeName) *fakeNodes {
@@ -209,7 +214,21 @@ func (f *fakeNodes) enter(ctx context.Context, n mesh.NodeName) (*fakeNode, erro
 
 func (f *fakeNodes) statusLocked(n mesh.NodeName, node *fakeNode) mesh.NodeStatus {
 	return mesh.NodeStatus{Node: n, Connected: f.connectedLocked(n), Managed: slices.Clone(node.managed),
-		Revision: node.revision, Leaving: node.leaving}
+		Revision: node.revision, Leaving: node.leaving, ConnectAll: node.connectAll}
+}
+
+// setConnectAll sets the connect_all flag a node reports.
+func (f *fakeNodes) setConnectAll(n mesh.NodeName, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[n].connectAll = on
+}
+
+// recorded notes a change that was applied (or refused) and runs the hook.
+func (f *fakeNodes) recorded(c call) {
+	if f.afterCall != nil {
+		f.afterCall(c, f.links)
+	}
 }
 
 func (f *fakeNodes) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStatus, error) {
@@ -253,6 +272,7 @@ func (f *fakeNodes) SetPeers(ctx context.Context, ep mesh.Endpoint, rev uint64, 
 		}
 	}
 	node.managed, node.revision, node.leaving = slices.Clone(peers), rev, false
+	f.recorded(call{ActionSetPeers, ep.Node, rev, slices.Clone(peers)})
 	return f.statusLocked(ep.Node, node), nil
 }
 
@@ -269,6 +289,7 @@ func (f *fakeNodes) Leave(ctx context.Context, ep mesh.Endpoint, rev uint64) (me
 	}
 	f.dropLinksLocked(ep.Node)
 	node.managed, node.revision, node.leaving = nil, rev, true
+	f.recorded(call{ActionLeave, ep.Node, rev, nil})
 	return f.statusLocked(ep.Node, node), nil
 }
 

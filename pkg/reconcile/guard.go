@@ -78,7 +78,7 @@ func guardCluster(prev []DesiredNode, held mesh.PeerSet, cur DesiredCluster) (De
 	}
 	newHeld := mesh.NewPeerSet(names...)
 	slices.SortFunc(members, compareNode)
-	out.Members = withPeers(cur.Topology, members)
+	out.Members = withPeers(cur, members)
 	out.Departing = slices.DeleteFunc(slices.Clone(cur.Departing), func(n DesiredNode) bool {
 		return newHeld.Contains(n.Endpoint.Node)
 	})

@@ -275,16 +275,22 @@ func TestIntegrationScenarios(t *testing.T) {
 				// Idempotency: a pass right after a pass pushes nothing.
 				w.settle()
 				eventually(t, 30*time.Second, w.converged, "converged before the idempotency check")
-				_ = w.ctl.RunOnce(context.Background())
-				before := w.recorder.pushes.Load()
-				if err := w.ctl.RunOnce(context.Background()); err != nil {
-					t.Errorf("RunOnce: %v", err)
-				}
-				if got := w.recorder.pushes.Load() - before; got != 0 {
-					t.Errorf("a pass right after a pass pushed %d times", got)
-				}
+				w.checkIdempotent()
 			})
 		}
+	}
+}
+
+// checkIdempotent checks that a pass right after a pass pushes nothing.
+func (w *world) checkIdempotent() {
+	w.t.Helper()
+	_ = w.ctl.RunOnce(context.Background())
+	before := w.recorder.pushes.Load()
+	if err := w.ctl.RunOnce(context.Background()); err != nil {
+		w.t.Errorf("RunOnce: %v", err)
+	}
+	if got := w.recorder.pushes.Load() - before; got != 0 {
+		w.t.Errorf("a pass right after a pass pushed %d times", got)
 	}
 }
 

@@ -171,6 +171,24 @@ func (p *pass) logMembers(w *clusterWork) {
 	}
 }
 
+// logRefused logs, once per node, a member of a bounded-degree cluster
+// that is refused its peers because it runs with connect_all true: when
+// it is refused and the cluster's last computed mesh did not refuse it.
+func (p *pass) logRefused(w *clusterWork) {
+	refused := w.desired.Refused()
+	if len(refused) == 0 {
+		return
+	}
+	var before mesh.PeerSet
+	if m := p.mem.clusters[w.cfg.Name]; m != nil {
+		before = m.desired.Refused()
+	}
+	for _, n := range refused.Minus(before) {
+		p.log.Info("refusing a bounded topology to a node that runs with connect_all true: it gets no peers until it runs with -kernel connect_all false",
+			"cluster", w.cfg.Name, "node", n, "topology", w.desired.Topology, "degree", w.desired.Degree)
+	}
+}
+
 // plan calculates each recomputed cluster's changes from the node book,
 // through its policy.
 func (p *pass) plan() {
@@ -192,6 +210,8 @@ func (p *pass) plan() {
 				observed[n.Endpoint.Node] = *st
 			}
 		}
+		w.desired = ExcludeTransitive(w.desired, observed)
+		p.logRefused(w)
 		w.changes = PolicyFor(w.desired.Policy).Apply(CalculateCluster(w.desired, observed, opts))
 		p.changes.Leave = append(p.changes.Leave, w.changes.Leave...)
 		p.changes.SetPeers = append(p.changes.SetPeers, w.changes.SetPeers...)

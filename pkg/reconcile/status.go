@@ -70,9 +70,11 @@ type PassStatus struct {
 
 // ClusterStatus is one cluster's state.
 type ClusterStatus struct {
-	Name       string       `json:"name"`
-	Policy     string       `json:"policy"`
-	Topology   string       `json:"topology"`
+	Name     string `json:"name"`
+	Policy   string `json:"policy"`
+	Topology string `json:"topology"`
+	// Degree is the bounded-degree topology's k (omitted for a full mesh).
+	Degree     int          `json:"degree,omitempty"`
 	Members    int          `json:"members"`
 	Conditions []Condition  `json:"conditions"`
 	Nodes      []NodeStatus `json:"nodes"`
@@ -89,6 +91,9 @@ type NodeStatus struct {
 	// sudden-drop guard.
 	Member bool `json:"member"`
 	Held   bool `json:"held,omitempty"`
+	// Refused marks a member of a bounded-degree cluster that runs with
+	// connect_all true: it gets no peers (see ExcludeTransitive).
+	Refused bool `json:"refused,omitempty"`
 	// Desired are the peers the node should hold.
 	Desired mesh.PeerSet `json:"desired"`
 	// Observed is what the node last reported; nil if it never answered.
@@ -193,6 +198,8 @@ func nodeConverged(n NodeStatus) bool {
 	switch {
 	case n.Held:
 		return true
+	case n.Refused:
+		return false
 	case o == nil:
 		return !n.Member // a stopped container that never answered holds nothing
 	case !n.Member:

@@ -116,12 +116,12 @@ func buildCluster(old ClusterStatus, cr clusterResult, now time.Time) ClusterSta
 		prevConds[n.Node] = n.Conditions
 	}
 	dc := cr.desired
-	cs := ClusterStatus{Name: dc.Name, Policy: dc.Policy, Topology: dc.Topology,
+	cs := ClusterStatus{Name: dc.Name, Policy: dc.Policy, Topology: dc.Topology, Degree: dc.Degree,
 		Nodes: make([]NodeStatus, 0, len(dc.Members)+len(dc.Departing))}
 	add := func(n DesiredNode, member bool) {
 		v := cr.nodes[n.Endpoint.Node]
 		ns := NodeStatus{Node: n.Endpoint.Node, ContainerID: n.Container.ContainerID, URL: n.Endpoint.URL,
-			State: n.Container.State, HealthState: n.Container.HealthState, Member: member, Held: n.Held,
+			State: n.Container.State, HealthState: n.Container.HealthState, Member: member, Held: n.Held, Refused: n.Refused,
 			Conditions: prevConds[n.Endpoint.Node], LastPush: v.lastPush, BackoffUntil: v.backoffUntil}
 		if member && !n.Held {
 			ns.Desired = n.Peers
@@ -143,12 +143,23 @@ func buildCluster(old ClusterStatus, cr clusterResult, now time.Time) ClusterSta
 	return cs
 }
 
+// ReasonConnectAllEnabled is the Converged reason of a bounded-degree
+// member that runs with connect_all true, and of its cluster.
+const ReasonConnectAllEnabled = "ConnectAllEnabled"
+
+// connectAllFix says what to do about a refused node.
+const connectAllFix = "start it with -kernel connect_all false (vm.args or ERL_FLAGS; config/node/rel/env.sh.eex " +
+	"sets it from DROVER_CONNECT_ALL, false by default), then it joins the overlay"
+
 // clusterConditions computes the conditions of an observed cluster.
 func clusterConditions(cs ClusterStatus, held mesh.PeerSet) []Condition {
-	var pending, degraded []mesh.NodeName
+	var pending, degraded, refused []mesh.NodeName
 	for _, n := range cs.Nodes {
 		if c, _ := FindCondition(n.Conditions, ConditionConverged); c.Status != ConditionTrue {
 			pending = append(pending, n.Node)
+		}
+		if n.Refused {
+			refused = append(refused, n.Node)
 		}
 		if c, _ := FindCondition(n.Conditions, ConditionDegraded); n.Member && c.Status == ConditionTrue {
 			degraded = append(degraded, n.Node)
@@ -159,6 +170,10 @@ func clusterConditions(cs ClusterStatus, held mesh.PeerSet) []Condition {
 	case len(held) > 0:
 		conv = cond(ConditionConverged, false, "DropHeld",
 			fmt.Sprintf("holding the removal of %d members for a confirming pass: %s", len(held), joinNames(held)))
+	case len(refused) > 0:
+		conv = cond(ConditionConverged, false, ReasonConnectAllEnabled,
+			fmt.Sprintf("%d of %d members run with connect_all true and get no peers (topology %s, degree %d): %s; %s",
+				len(refused), cs.Members, cs.Topology, cs.Degree, joinNames(refused), connectAllFix))
 	case len(pending) > 0:
 		conv = cond(ConditionConverged, false, "NodesPending",
 			fmt.Sprintf("%d of %d nodes not converged: %s", len(pending), len(cs.Nodes), joinNames(pending)))
@@ -176,13 +191,16 @@ func clusterConditions(cs ClusterStatus, held mesh.PeerSet) []Condition {
 func nodeConditions(n NodeStatus, now time.Time) []Condition {
 	conv := nodeConverged(n)
 	reason, msg := "Converged", ""
-	if !conv {
-		reason = "Pending"
-		if n.Observed != nil {
-			msg = describeGap(n)
-		} else {
-			reason, msg = "Unreachable", "no status read yet"
-		}
+	switch {
+	case conv:
+	case n.Refused:
+		reason = ReasonConnectAllEnabled
+		msg = "the node runs with connect_all true, so global would connect it to every node its peers know " +
+			"and undo the bounded-degree overlay: it gets no peers; " + connectAllFix
+	case n.Observed != nil:
+		reason, msg = "Pending", describeGap(n)
+	default:
+		reason, msg = "Unreachable", "no status read yet"
 	}
 	deg, dreason, dmsg := false, "Reachable", ""
 	if n.LastPush != nil && n.LastPush.Result == pushError {

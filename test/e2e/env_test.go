@@ -40,12 +40,13 @@ const (
 // The cut-off scenario's nodes run with net_ticktime 300 s, so that only
 // the controller can remove a silent host within the test's bounds.
 func scenarioServices() []ranchersim.ServiceSpec {
-	return []ranchersim.ServiceSpec{
+	services := []ranchersim.ServiceSpec{
 		service("scale", nil), service("restart", nil), service("upgrade", nil), service("kill", nil),
 		service("cut", map[string]string{"HELLO_NET_TICKTIME": "300"}),
 		service("ctlrestart", nil), service("apidown", nil), service("twoctl", nil),
 		serviceNoRecreate("unhealthy"),
 	}
+	return append(services, boundedServices()...)
 }
 
 func service(name string, env map[string]string) ranchersim.ServiceSpec {
@@ -140,7 +141,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.sim.Stop)
 	e.config = harness.ConfigOptions{Name: "e2e", DriftInterval: driftInterval, AnnounceListen: e.announce}
 	for _, s := range scenarioServices() {
-		e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name}})
+		e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name},
+			Extra: boundedExtra(s.Name)})
 	}
 	e.startController(t)
 	t.Cleanup(func() {
@@ -262,6 +264,17 @@ func (s *svc) converge(t *testing.T, want int) ([]string, time.Duration) {
 // (e.g. unhealthy ones that keep running).
 func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Duration) {
 	t.Helper()
+	ips, took := s.awaitMesh(t, want, extra, harness.Expected)
+	s.checkVMs(t, ips)
+	return ips, took
+}
+
+// awaitMesh waits until the simulator has settled with want members (and
+// extra live containers that are no members) and every member's agent
+// reports what expected says it must see. It returns the member IPs and
+// how long it took.
+func (s *svc) awaitMesh(t *testing.T, want, extra int, expected func(ips []string) map[string][]string) ([]string, time.Duration) {
+	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
 	var ips []string
@@ -278,14 +291,12 @@ func (s *svc) convergeWith(t *testing.T, want, extra int) ([]string, time.Durati
 		if len(ips) != want || len(ips)+extra != countLive(views) {
 			return fmt.Errorf("%d members of %d live containers, want %d: %s", len(ips), countLive(views), want, describe(views))
 		}
-		return harness.CheckMesh(ctx, harness.Expected(ips), view, 8)
+		return harness.CheckMesh(ctx, expected(ips), view, 8)
 	})
 	if err != nil {
 		t.Fatalf("%s: %v", s.ref.Service, err)
 	}
-	took := time.Since(start)
-	s.checkVMs(t, ips)
-	return ips, took
+	return ips, time.Since(start)
 }
 
 // checkVMs checks nodes() inside every member's VM (through rpc) against
@@ -345,6 +356,18 @@ type sampler struct {
 // keepPeers starts sampling: every node of keep must see at least the
 // names keep gives it, all the time.
 func keepPeers(keep map[string][]string) *sampler {
+	return startSampler(func(s *sampler) {
+		for ip, must := range keep {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			got, err := harness.StatusView(ctx, ip)
+			cancel()
+			s.record(ip, must, got, err)
+		}
+	})
+}
+
+// startSampler calls sample every 200 ms until the sampler is finished.
+func startSampler(sample func(*sampler)) *sampler {
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -354,12 +377,7 @@ func keepPeers(keep map[string][]string) *sampler {
 				return
 			case <-time.After(200 * time.Millisecond):
 			}
-			for ip, must := range keep {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				got, err := harness.StatusView(ctx, ip)
-				cancel()
-				s.record(ip, must, got, err)
-			}
+			sample(s)
 		}
 	}()
 	return s

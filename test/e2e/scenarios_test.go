@@ -28,6 +28,7 @@ func TestScenarios(t *testing.T) {
 	t.Run("kill -9 of a VM", func(t *testing.T) { testKillVM(t, e) })
 	t.Run("host cut off silently", func(t *testing.T) { testCutOff(t, e) })
 	t.Run("unhealthy node leaves first", func(t *testing.T) { testUnhealthyLeavesFirst(t, e) })
+	t.Run("bounded degree", func(t *testing.T) { testBoundedDegree(t, e) })
 	t.Run("controller killed mid-scale", func(t *testing.T) { testControllerKilled(t, e) })
 	t.Run("two controllers", func(t *testing.T) { testTwoControllers(t, e) })
 	t.Run("rancher api down 60s", func(t *testing.T) { testAPIDown(t, e) })
@@ -145,6 +146,18 @@ func testKillVM(t *testing.T, e *env) {
 	}
 	victim := harness.Members(views)[0]
 	start := time.Now()
+	s.killVM(t, victim)
+	ips, _ := s.converge(t, 3)
+	if !slices.Contains(ips, victim.IP) {
+		t.Errorf("the restarted container %s is not a member: %v", victim.IP, ips)
+	}
+	t.Logf("kill -9: the mesh healed %s after the kill", time.Since(start))
+}
+
+// killVM sends SIGKILL to the VM of victim and waits until the simulator
+// has restarted its container.
+func (s *svc) killVM(t *testing.T, victim ranchersim.ContainerView) {
+	t.Helper()
 	pids, err := harness.KillVM(context.Background(), victim.IP)
 	if err != nil {
 		t.Fatal(err)
@@ -158,11 +171,6 @@ func testKillVM(t *testing.T, e *env) {
 		}
 		return fmt.Errorf("%s not restarted: %s", victim.ID, describe(views))
 	})
-	ips, _ := s.converge(t, 3)
-	if !slices.Contains(ips, victim.IP) {
-		t.Errorf("the restarted container %s is not a member: %v", victim.IP, ips)
-	}
-	t.Logf("kill -9: the mesh healed %s after the kill", time.Since(start))
 }
 
 func testCutOff(t *testing.T, e *env) {

@@ -29,6 +29,9 @@ const (
 type ClusterConfig struct {
 	Name, Stack string
 	Services    []string
+	// Extra is appended to this cluster's entry after ConfigOptions.Extra,
+	// indented by the caller (e.g. "    topology: boundedDegree\n").
+	Extra string
 }
 
 // ConfigOptions describe a generated clustered-services file.
@@ -88,6 +91,7 @@ func (o ConfigOptions) YAML() string {
 		fmt.Fprintf(&b, "    nodeName: %q\n", nodeName)
 		b.WriteString("    admin:\n      token:\n        fromEnv: DROVER_NODE_TOKEN\n")
 		b.WriteString(o.Extra)
+		b.WriteString(c.Extra)
 	}
 	return b.String()
 }
