@@ -47,8 +47,9 @@ type Options struct {
 	// fast and never call Rancher or a node (reconcile.Controller.Status).
 	// Required.
 	Status func() reconcile.Status
-	// Ready reports whether the controller is ready and, if not, why
-	// (see Readiness). It must be fast. Required.
+	// Ready reports whether the controller is ready and, if not, why; a
+	// ready answer's lines are notes (see Readiness). It must be fast.
+	// Required.
 	Ready func() (ready bool, reasons []string)
 	// Registry is served on /metrics. Defaults to a new empty registry.
 	Registry *prometheus.Registry
@@ -147,11 +148,12 @@ func serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
 }
 
-// serveReadyz answers 200 "ok" when ready, else 503 with one reason a line.
+// serveReadyz answers 200 "ok" when ready (then the notes, e.g. that the
+// controller stands by, one a line), else 503 with one reason a line.
 func (s *Server) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 	ready, reasons := s.opts.Ready()
 	if ready {
-		writeText(w, http.StatusOK, "ok\n")
+		writeText(w, http.StatusOK, "ok\n"+strings.Join(append(reasons, ""), "\n"))
 		return
 	}
 	var b strings.Builder
