@@ -3,6 +3,8 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -o errexit -o nounset -o pipefail -c
 GO ?= go
 BIN := bin
+FUZZTIME ?= 30s
+FUZZ ?= .
 
 .PHONY: help
 help: ## Show this help
@@ -23,6 +25,10 @@ verify: ## gofmt, go vet, go mod tidy, no init(), golangci-lint
 .PHONY: unit
 unit: ## Go unit tests (fast, no root, no Erlang)
 	$(GO) test -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## Run every Go fuzz target for FUZZTIME each (default 30s; FUZZ=regexp picks targets; not in test)
+	FUZZTIME=$(FUZZTIME) FUZZ=$(FUZZ) hack/fuzz.sh
 
 .PHONY: agent-test
 agent-test: ## eunit tests of the BEAM agent (agent/), built with plain erlc

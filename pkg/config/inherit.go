@@ -41,6 +41,9 @@ func (d Defaults) applyTo(c *Cluster) {
 	if a.Timeout.Duration == 0 {
 		a.Timeout = d.Admin.Timeout
 	}
+	if a.TLS.IsZero() {
+		a.TLS = d.Admin.TLS
+	}
 	if c.Membership.States == nil {
 		c.Membership.States = slices.Clone(d.Membership.States)
 	}

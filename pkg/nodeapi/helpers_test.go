@@ -1,7 +1,10 @@
 package nodeapi_test
 
 import (
+	"context"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr/testr"
 
@@ -20,6 +23,31 @@ func newClient(t *testing.T, token string) *nodeapi.Client {
 	return c
 }
 
+// serveAgent serves a on its own Server on a loopback port until the test
+// ends and returns its base URL.
+func serveAgent(t testing.TB, a *nodeapi.Agent) string {
+	t.Helper()
+	srv, err := a.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, srv, "http")
+}
+
+// serve runs srv on a loopback port until the test ends and returns its
+// base URL.
+func serve(t testing.TB, srv *nodeapi.Server, scheme string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	return scheme + "://" + ln.Addr().String()
+}
+
 func endpoint(url, node string) mesh.Endpoint {
 	return mesh.Endpoint{Cluster: "test", Node: mesh.NodeName(node), URL: url}
 }
@@ -30,4 +58,18 @@ func peerSet(names ...string) mesh.PeerSet {
 		ns[i] = mesh.NodeName(n)
 	}
 	return mesh.NewPeerSet(ns...)
+}
+
+// eventually polls cond until it holds or a generous deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
