@@ -28,11 +28,6 @@ const (
 	connectRetryMax = 30 * time.Second
 )
 
-// rancherTickerOff keeps rancherapi.Watch's own resync ticker out of the
-// way: the reconciler's scheduler owns the resync (spec.controller.
-// resyncInterval). The ticker goes when pkg/rancherapi gets its cache.
-const rancherTickerOff = 24 * time.Hour
-
 // wiring is the built controller and what the ops server needs.
 type wiring struct {
 	controller *reconcile.Controller
@@ -66,11 +61,10 @@ func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *o
 		return nil, fmt.Errorf("building node client: %w", err)
 	}
 	c := f.Spec.Controller
-	ra := &rancherAdapter{c: rc}
 	ctl, err := reconcile.New(reconcile.Options{
-		Observer:        ra,
-		Watcher:         ra,
-		Lookup:          ra,
+		Observer:        rc,
+		Watcher:         rc,
+		Lookup:          rc,
 		Nodes:           nodes,
 		Clusters:        f.Spec.Clusters,
 		ResyncInterval:  c.ResyncInterval.Duration,
@@ -125,7 +119,7 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	}
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
-		Clusters: refs, ResyncInterval: rancherTickerOff, Logger: log.WithName("rancher"),
+		Clusters: refs, Logger: log.WithName("rancher"),
 		OnRequest: m.OnRequest, TLS: tlsConfig,
 	}
 	delay := connectRetryMin

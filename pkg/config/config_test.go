@@ -137,7 +137,7 @@ func TestDefaults(t *testing.T) {
 		{"topology", c.Topology, "fullMesh"},
 		{"policy", c.Policy, "sync"},
 		{"maxDropPercent", *c.MaxDropPercent, 50},
-		{"resyncInterval", f.Spec.Controller.ResyncInterval.Duration, 60 * time.Second},
+		{"resyncInterval", f.Spec.Controller.ResyncInterval.Duration, 10 * time.Minute},
 		{"driftInterval", f.Spec.Controller.DriftInterval.Duration, 10 * time.Second},
 		{"minEventGap", f.Spec.Controller.MinEventGap.Duration, 100 * time.Millisecond},
 	}

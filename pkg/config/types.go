@@ -45,7 +45,7 @@ type Spec struct {
 // Controller tunes the reconcile loop. Every field has a default.
 type Controller struct {
 	// ResyncInterval is how often the controller re-lists Rancher even while
-	// the event stream is healthy, because events can be lost. Default 60s.
+	// the event stream is healthy, because events can be lost. Default 10m.
 	ResyncInterval Duration `json:"resyncInterval"`
 	// DriftInterval is how often node statuses are re-read to repair drift
 	// (a healed partition, a node restarted by hand). Default 10s.

@@ -70,6 +70,11 @@ type Snapshot struct {
 	TakenAt time.Time `json:"takenAt"`
 	// Requests is the number of API requests the snapshot cost.
 	Requests int `json:"requests"`
+	// HoldsLookups: the observer's snapshots already hold every container
+	// its lookup read before the snapshot was asked for, or something newer
+	// (a cache that its reads feed), so a decided read need not be laid
+	// over them.
+	HoldsLookups bool `json:"holdsLookups,omitempty"`
 }
 
 // Cluster returns the cluster with the given name and whether it exists.

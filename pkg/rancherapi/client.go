@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,8 +25,9 @@ const (
 // (a loop, or a broken marker) makes the answer partial, not endless.
 const maxPages = 1000
 
-// Client observes the configured clusters through the Rancher API. It is
-// safe for concurrent use. Build it with New.
+// Client observes the configured clusters through the Rancher API, from a
+// cache fed by lists and the event stream (cache.go). It is safe for
+// concurrent use. Build it with New.
 type Client struct {
 	opts      Options
 	url       apiURL
@@ -36,14 +37,16 @@ type Client struct {
 	subscribe string // websocket URL of the event stream
 
 	flights flightQueue
+	cache   *cache
 
-	mu   sync.Mutex
-	last *lookupCache // from the last good snapshot, for ContainerByIP
+	mu      sync.Mutex // guards what follows; taken after cache.mu
+	refs    refSet
+	last    *answer               // the last snapshot answered
+	gens    map[string]generation // by cluster name
+	lastGen uint64
+	scope   scope // what the watch treats as relevant
 
-	// noStackFilter is set once a stackId-filtered container list proved
-	// to miss the services' containers.
-	noStackFilter atomic.Bool
-
+	watching   atomic.Bool
 	connected  atomic.Bool
 	reconnects atomic.Int64
 }
@@ -62,7 +65,9 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, terminal(fmt.Errorf("CATTLE_URL (or RANCHER_URL): %w", err))
 	}
-	c := &Client{opts: opts, url: u, access: opts.AccessKey, secret: opts.SecretKey}
+	c := &Client{opts: opts, url: u, access: opts.AccessKey, secret: opts.SecretKey, cache: newCache(),
+		refs: refSet{list: slices.Clone(opts.Clusters)}}
+	c.scope.stackNames = stackNames(c.refs.list)
 	if c.access == "" && c.secret == "" {
 		c.access, c.secret = u.User, u.Password
 	}
@@ -128,18 +133,14 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	if _, ok := rc.GetTypes()[schemaProject]; !ok {
 		return "", terminal(fmt.Errorf("finding the environment: schemas at %s have no project type: put /v2-beta/projects/<id> in CATTLE_URL (or RANCHER_URL)", c.url.SchemasURL()))
 	}
-	projects, err := listAll(ctx, c, p, rc, "listing environments", schemaProject, c.pageFilters(nil),
-		rc.Project.List, (*client.ProjectCollection).Next,
-		func(pc *client.ProjectCollection) ([]client.Project, *client.Pagination) {
-			return pc.Data, pc.Pagination
-		})
+	projects, err := listOn[project](ctx, c, rc, p, "listing environments", schemaProject, c.listFilters(nil))
 	if err != nil {
 		return "", err
 	}
 	var ids []string
 	for _, pr := range projects {
 		if !isGone(pr.State, pr.Removed) {
-			ids = append(ids, pr.Id+" ("+pr.Name+")")
+			ids = append(ids, pr.ID+" ("+pr.Name+")")
 		}
 	}
 	switch len(ids) {
@@ -152,11 +153,9 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	}
 }
 
-// pass counts the requests of one snapshot or lookup, and remembers the
-// instances a by-id read found gone, so that none is read twice.
+// pass counts the requests of one snapshot or lookup.
 type pass struct {
 	requests int
-	gone     map[string]bool
 }
 
 // call runs one go-rancher request bounded by ctx, counts it and reports
@@ -198,46 +197,6 @@ func statusOf(err error) int {
 		return apiErr.StatusCode
 	}
 	return 0
-}
-
-// pageFilters returns the list filters plus the page size and the
-// removed_null filter (lists leave removed objects out anyway; the CLI
-// adds it too).
-func (c *Client) pageFilters(extra map[string]string) map[string]interface{} {
-	f := map[string]interface{}{"limit": strconv.Itoa(c.opts.PageSize), "removed_null": "1"}
-	for k, v := range extra {
-		f[k] = v
-	}
-	return f
-}
-
-// listAll lists a collection and follows every "next" link. A page that
-// says it is partial without a next link, or more than maxPages pages, is
-// a partial answer.
-func listAll[T any, P any](ctx context.Context, c *Client, p *pass, rc *client.RancherClient, what, schema string,
-	filters map[string]interface{}, list func(*client.ListOpts) (P, error), next func(P) (P, error),
-	unpack func(P) ([]T, *client.Pagination)) ([]T, error) {
-	url := rc.GetTypes()[schema].Links[client.COLLECTION]
-	cur, err := call(ctx, c, p, "GET", url, func() (P, error) { return list(&client.ListOpts{Filters: filters}) })
-	var out []T
-	for page := 1; ; page++ {
-		if err != nil {
-			return nil, classify(what, c.display(url), err)
-		}
-		data, pg := unpack(cur)
-		out = append(out, data...)
-		if pg == nil || pg.Next == "" {
-			if pg != nil && pg.Partial {
-				return nil, partialf("%s: rancher at %s marked page %d partial but gave no next link", what, c.display(url), page)
-			}
-			return out, nil
-		}
-		if page >= maxPages {
-			return nil, partialf("%s: rancher at %s still had more after %d pages", what, c.display(url), page)
-		}
-		prev := cur
-		cur, err = call(ctx, c, p, "GET", pg.Next, func() (P, error) { return next(prev) })
-	}
 }
 
 // display returns a URL for messages: no user info, no query.

@@ -145,7 +145,7 @@ func TestSnapshot(t *testing.T) {
 	}{
 		{"filters honoured, one page each", 5, 0, nil, 3},
 		{"filters ignored: checked locally", 5, 0, map[string]bool{}, 3},
-		{"pagination followed", 5, 2, nil, 1 + 1 + 3},
+		{"pagination followed (7 containers, 2 a page)", 5, 2, nil, 1 + 1 + 4},
 		{"pagination with ignored filters", 5, 2, map[string]bool{}, 1 + 1 + 4},
 	}
 	for _, tt := range tests {
@@ -157,7 +157,7 @@ func TestSnapshot(t *testing.T) {
 			}
 			c := f.newClient(t, func(o *Options) { o.PageSize = tt.pageSize })
 			f.resetLog()
-			s, err := c.Snapshot(context.Background())
+			s, err := c.Snapshot(context.Background(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,30 +177,26 @@ func TestSnapshot(t *testing.T) {
 	}
 }
 
-func TestSnapshotStackIDFilterUnreliable(t *testing.T) {
+// Cattle may leave a container's stackId column empty; no list is
+// filtered by it, so every member is found, each time with three lists.
+func TestSnapshotWithEmptyStackIDColumn(t *testing.T) {
 	for _, n := range []int{5, maxByID + 5} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			f := newFakeRancher(t)
 			f.seed(n)
 			for _, id := range wantIDs(n) {
-				f.set("containers", id, "stackId", nil) // Cattle may leave it empty
+				f.set("containers", id, "stackId", nil)
 			}
 			c := f.newClient(t)
-			s, err := c.Snapshot(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			mustEqual(t, memberIDs(s), wantIDs(n))
-			if s.Requests != 4 {
-				t.Errorf("%d requests, want 4 (one wasted filtered container list)", s.Requests)
-			}
-			s, err = c.Snapshot(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			mustEqual(t, memberIDs(s), wantIDs(n))
-			if s.Requests != 3 {
-				t.Errorf("%d requests, want 3 (the unreliable filter is no longer used)", s.Requests)
+			for range 2 {
+				s, err := c.Snapshot(context.Background(), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustEqual(t, memberIDs(s), wantIDs(n))
+				if s.Requests != 3 {
+					t.Errorf("%d requests, want 3", s.Requests)
+				}
 			}
 		})
 	}
@@ -212,7 +208,7 @@ func TestSnapshotInstanceRemovedInBetween(t *testing.T) {
 	f.set("containers", "1i2", "state", "removed")
 	f.set("containers", "1i2", "removed", "2024-01-01T00:00:00Z")
 	c := f.newClient(t)
-	s, err := c.Snapshot(context.Background())
+	s, err := c.Snapshot(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,14 +224,14 @@ func TestSnapshotMissingNames(t *testing.T) {
 	c := f.newClient(t, func(o *Options) {
 		o.Clusters = []ClusterRef{{Name: "a", Stack: "nostack", Services: []string{"web"}}}
 	})
-	_, err := c.Snapshot(context.Background())
+	_, err := c.Snapshot(context.Background(), false)
 	if !IsTerminal(err) || !strings.Contains(err.Error(), `stack "nostack" not found`) {
 		t.Fatalf("err = %v", err)
 	}
 	c = f.newClient(t, func(o *Options) {
 		o.Clusters = []ClusterRef{{Name: "a", Stack: "demo", Services: []string{"web", "nosvc"}}}
 	})
-	_, err = c.Snapshot(context.Background())
+	_, err = c.Snapshot(context.Background(), false)
 	if !IsTerminal(err) || !strings.Contains(err.Error(), `service "nosvc" not found in stack "demo"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -271,7 +267,7 @@ func TestSnapshotFailsWholeOnAnyError(t *testing.T) {
 			f.set("containers", "1i3", "removed", "2024-01-01T00:00:00Z") // forces a by-id read
 			c := f.newClient(t, func(o *Options) { o.PageSize = 2 })
 			f.setFail(tt.fail)
-			s, err := c.Snapshot(context.Background())
+			s, err := c.Snapshot(context.Background(), false)
 			if err == nil || !IsTransient(err) {
 				t.Fatalf("err = %v, snapshot %v", err, memberIDs(s))
 			}
@@ -294,7 +290,7 @@ func TestSnapshotTimeoutIsTransient(t *testing.T) {
 		}
 		return 0
 	})
-	_, err := c.Snapshot(context.Background())
+	_, err := c.Snapshot(context.Background(), false)
 	if !IsTransient(err) {
 		t.Fatalf("err = %v", err)
 	}
@@ -309,7 +305,7 @@ func TestSnapshotHonoursContext(t *testing.T) {
 	f.setFail(func(r *http.Request) int { <-release; return 0 })
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { _, err := c.Snapshot(ctx); errc <- err }()
+	go func() { _, err := c.Snapshot(ctx, false); errc <- err }()
 	cancel()
 	select {
 	case err := <-errc:
@@ -336,7 +332,7 @@ func TestSnapshotOneRunningOneQueued(t *testing.T) {
 		return 0
 	})
 	first := make(chan error, 1)
-	go func() { _, err := c.Snapshot(context.Background()); first <- err }()
+	go func() { _, err := c.Snapshot(context.Background(), false); first <- err }()
 	eventually(t, 30*time.Second, "first snapshot running", func() bool { return stackLists.Load() == 1 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -344,7 +340,7 @@ func TestSnapshotOneRunningOneQueued(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := c.Snapshot(context.Background())
+			s, err := c.Snapshot(context.Background(), false)
 			if err == nil && len(memberIDs(s)) != 3 {
 				err = fmt.Errorf("members %v", memberIDs(s))
 			}
@@ -372,21 +368,25 @@ func TestSnapshotOneRunningOneQueued(t *testing.T) {
 	}
 }
 
-func TestContainerByIP(t *testing.T) {
+func TestContainersByIP(t *testing.T) {
 	tests := []struct {
 		name     string
-		honour   map[string]bool
+		honour   map[string]bool // nil: the fake's default
 		snapshot bool
-		ip       string
-		wantID   string
+		rename   bool // the wanted container is named like no prefix
+		ips      []string
+		want     []string // container ids found, in ips order
 		maxReqs  int
 	}{
-		{"filter honoured, after a snapshot", nil, true, "10.42.0.3", "1i2", 1},
-		{"filter honoured, cold", nil, false, "10.42.0.3", "1i2", 3},
-		{"unknown IP, filter honoured", nil, true, "10.9.9.9", "", 1},
-		{"other stack's container", nil, true, "10.42.3.152", "", 4},
-		{"filter ignored, after a snapshot", map[string]bool{"name": true, "stackId": true}, true, "10.42.0.5", "1i4", 3},
-		{"filter ignored, unknown IP", map[string]bool{"name": true, "stackId": true}, true, "10.9.9.9", "", 2},
+		{"known IP: one list of its service", nil, true, false, []string{"10.42.0.3"}, []string{"1i2"}, 1},
+		{"several IPs of one service: still one list", nil, true, false, []string{"10.42.0.3", "10.42.0.4", "10.42.0.5"}, []string{"1i2", "1i3", "1i4"}, 1},
+		{"unknown IP: one page of the newest containers settles it", nil, true, false, []string{"10.9.9.9"}, nil, 1},
+		{"unknown IP, sort not honoured: the configured services are listed too", map[string]bool{"name": true, "name_prefix": true}, true, false, []string{"10.9.9.9"}, nil, 2},
+		{"another stack's container is no member", nil, true, false, []string{"10.42.3.152"}, nil, 1},
+		{"cold: lists everything first", nil, false, false, []string{"10.42.0.3"}, []string{"1i2"}, 4},
+		{"a scale-up of 50 at once: still one list", nil, true, false, fiftyIPs(), nil, 1},
+		{"name_prefix ignored: every row is checked here", map[string]bool{"name": true, "stackId": true}, true, false, []string{"10.42.0.5"}, []string{"1i4"}, 1},
+		{"a container named like no prefix is read by id", nil, true, true, []string{"10.42.0.5"}, []string{"1i4"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,28 +395,32 @@ func TestContainerByIP(t *testing.T) {
 			if tt.honour != nil {
 				f.honour = tt.honour
 			}
-			c := f.newClient(t, func(o *Options) { o.PageSize = 2 })
+			if tt.rename {
+				f.set("containers", "1i4", "name", "custom-name")
+			}
+			c := f.newClient(t)
 			if tt.snapshot {
-				if _, err := c.Snapshot(context.Background()); err != nil {
+				if _, err := c.Snapshot(context.Background(), false); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if tt.honour != nil && tt.wantID != "" {
-				// A container the snapshot has not seen: the slow path must
-				// read it by id.
-				f.set("containers", tt.wantID, "primaryIpAddress", "10.42.0.5")
-				delete(c.last.ipOf, tt.wantID)
-			}
 			f.resetLog()
-			m, ok, err := c.ContainerByIP(context.Background(), tt.ip)
+			got, err := c.ContainersByIP(context.Background(), tt.ips)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ok != (tt.wantID != "") || m.ContainerID != tt.wantID {
-				t.Fatalf("got %+v, %v; want %q", m, ok, tt.wantID)
+			var ids []string
+			for _, ip := range tt.ips {
+				if m, ok := got[ip]; ok {
+					ids = append(ids, m.ContainerID)
+					if m.Service != "web" || m.ServiceID != "1s1" || m.IP != ip {
+						t.Errorf("member = %+v", m)
+					}
+				}
 			}
-			if ok && (m.Service != "web" || m.ServiceID != "1s1" || m.IP != tt.ip) {
-				t.Fatalf("member = %+v", m)
+			mustEqual(t, ids, tt.want)
+			if len(got) != len(tt.want) {
+				t.Errorf("found %v", got)
 			}
 			if n := len(f.requests()); n > tt.maxReqs {
 				t.Errorf("%d requests, want at most %d: %v", n, tt.maxReqs, f.requests())
@@ -425,10 +429,62 @@ func TestContainerByIP(t *testing.T) {
 	}
 }
 
-func TestContainerByIPBadIP(t *testing.T) {
+// fiftyIPs are IPs of containers the cache has not seen yet.
+func fiftyIPs() []string {
+	var out []string
+	for i := range 50 {
+		out = append(out, fmt.Sprintf("10.42.9.%d", i+1))
+	}
+	return out
+}
+
+// A container the cache has not seen is found by one page of the newest
+// containers, or, where Cattle does not sort, by the list of the growing
+// service alone, whatever the number of configured services.
+func TestContainersByIPNewContainerCostsOneOrTwoRequests(t *testing.T) {
 	f := newFakeRancher(t)
+	refs := f.seedLarge(10, 12) // 120 containers: more than a page of the newest
+	c := f.newClient(t, func(o *Options) { o.Clusters = refs })
+	if _, err := c.Snapshot(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	// A new container of svc4, and the service's scale (its event).
+	join := func(id string, i int) string {
+		t.Helper()
+		f.add("containers", fakeContainer(id, "1s4", "1st1", "big/svc4", i))
+		f.set("services", "1s4", "scale", 12+i-199)
+		if err := c.readAll(context.Background(), &pass{}, kindService, []string{"1s4"}); err != nil {
+			t.Fatal(err)
+		}
+		f.resetLog()
+		ip := fmt.Sprintf("10.42.0.%d", i%250+1)
+		got, err := c.ContainersByIP(context.Background(), []string{ip})
+		if err != nil || got[ip].ContainerID != id {
+			t.Fatalf("%s: got %v, %v", id, got, err)
+		}
+		return strings.Join(f.requests(), " ")
+	}
+	if reqs := join("1i200", 200); strings.Count(reqs, "GET") != 1 || !strings.Contains(reqs, "sort=id") || !strings.Contains(reqs, "order=desc") {
+		t.Errorf("requests = %v, want one page of the newest containers", reqs)
+	}
+	// Without a sort Cattle honours, the growing service alone is listed.
+	f.honour = map[string]bool{"name": true, "name_prefix": true}
+	if reqs := join("1i201", 201); strings.Count(reqs, "GET") != 2 || !strings.Contains(reqs, "name_prefix=big-svc4-") {
+		t.Errorf("requests = %v, want the newest containers, then one list of big-svc4-", reqs)
+	}
+}
+
+func TestContainersByIPRefusesBadInput(t *testing.T) {
+	f := newFakeRancher(t)
+	f.seed(1)
 	c := f.newClient(t)
-	if _, _, err := c.ContainerByIP(context.Background(), "not-an-ip"); err == nil {
-		t.Fatal("want an error")
+	for _, ips := range [][]string{{"not-an-ip"}, {"10.0.0.1", strings.Repeat("x", 500)}, make([]string, maxLookupIPs+1)} {
+		_, err := c.ContainersByIP(context.Background(), ips)
+		if !IsTerminal(err) || len(err.Error()) > 200 {
+			t.Errorf("ContainersByIP(%d IPs) = %v, want a short terminal error", len(ips), err)
+		}
+	}
+	if len(f.requests()) > 1 { // New's one
+		t.Errorf("bad input cost requests: %v", f.requests())
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	client "github.com/rancher/go-rancher/v2"
-
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -28,31 +26,33 @@ func corpusRefs() []ClusterRef {
 	}
 }
 
-// object is one classified object of a payload.
-type object struct {
+// classified is one classified object of a payload.
+type classified struct {
 	id, kind, class, why string
 }
 
-func (o object) String() string { return fmt.Sprintf("%s %s: %s (%s)", o.kind, o.id, o.class, o.why) }
+func (o classified) String() string {
+	return fmt.Sprintf("%s %s: %s (%s)", o.kind, o.id, o.class, o.why)
+}
 
 // corpus is every decoded payload.
 type corpus struct {
-	files      map[string][]object // filled by classify
-	containers map[string][]client.Container
-	services   []client.Service
-	stacks     map[string][]client.Stack
-	events     map[string]event
+	files      map[string][]classified // filled by classify
+	containers map[string][]container
+	services   []service
+	stacks     map[string][]stack
+	events     map[string]change
 }
 
-// loadCorpus decodes every file with the types go-rancher decodes answers
-// into (and the watch's event type).
+// loadCorpus decodes every file with the slim types lists decode answers
+// into (and the watch's decoder for events).
 func loadCorpus(t *testing.T) corpus {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(corpusDir, "*.json"))
 	if err != nil || len(paths) < 8 {
 		t.Fatalf("corpus: %d files, %v", len(paths), err)
 	}
-	c := corpus{files: map[string][]object{}, containers: map[string][]client.Container{}, stacks: map[string][]client.Stack{}, events: map[string]event{}}
+	c := corpus{files: map[string][]classified{}, containers: map[string][]container{}, stacks: map[string][]stack{}, events: map[string]change{}}
 	for _, p := range paths {
 		name := filepath.Base(p)
 		raw, err := os.ReadFile(p)
@@ -67,9 +67,11 @@ func loadCorpus(t *testing.T) corpus {
 		var items []json.RawMessage
 		switch {
 		case env.Name == "resource.change":
-			var ev event
-			mustDecode(t, name, raw, &ev)
-			c.events[name] = ev
+			ch, ok := decodeChange(raw)
+			if !ok || ch.empty {
+				t.Fatalf("%s: the watch does not decode this event (ok %v, empty %v)", name, ok, ch.empty)
+			}
+			c.events[name] = ch
 			var inner struct {
 				Data struct {
 					Resource json.RawMessage `json:"resource"`
@@ -97,21 +99,21 @@ func (c *corpus) decodeItem(t *testing.T, name string, raw json.RawMessage) {
 	mustDecode(t, name, raw, &head)
 	switch head.Type {
 	case "container":
-		var ct client.Container
+		var ct container
 		mustDecode(t, name, raw, &ct)
 		c.containers[name] = append(c.containers[name], ct)
 		for _, s := range head.Services {
-			var svc client.Service
+			var svc service
 			mustDecode(t, name, s, &svc)
 			c.services = append(c.services, svc)
 		}
 	case "service":
-		var svc client.Service
+		var svc service
 		mustDecode(t, name, raw, &svc)
 		c.services = append(c.services, svc)
 		c.files[name] = append(c.files[name], classifyService(svc))
 	case "stack", "environment": // v1 calls stacks environments
-		var st client.Stack
+		var st stack
 		mustDecode(t, name, raw, &st)
 		c.stacks[name] = append(c.stacks[name], st)
 	default:
@@ -128,51 +130,51 @@ func mustDecode(t *testing.T, name string, raw []byte, v any) {
 
 // service returns the corpus's service of that name, or a bare one (no
 // id, no instanceIds) when no payload holds it.
-func (c corpus) service(name string) client.Service {
+func (c corpus) service(name string) service {
 	for _, s := range c.services {
 		if s.Name == name {
 			return s
 		}
 	}
-	return client.Service{Name: name}
+	return service{Name: name}
 }
 
 // classifyContainer finds the configured service ct is a member of, by the
 // snapshot's rule (gather, verdict), or says why it is none.
-func (c corpus) classifyContainer(ct client.Container) object {
-	o := object{id: ct.Id, kind: "container", class: "no member"}
+func (c corpus) classifyContainer(ct container) classified {
+	o := classified{id: ct.ID, kind: "container", class: "no member"}
 	for _, ref := range corpusRefs() {
 		for _, name := range ref.Services {
 			v := gather(ct, c.service(name), ref.Stack, nil).verdict()
 			switch {
 			case v.conflict != "":
-				return object{id: ct.Id, kind: "container", class: "conflict with " + ref.Name + "/" + name, why: v.conflict}
+				return classified{id: ct.ID, kind: "container", class: "conflict with " + ref.Name + "/" + name, why: v.conflict}
 			case v.member:
-				return object{id: ct.Id, kind: "container", class: "member of " + ref.Name + "/" + name, why: v.why}
+				return classified{id: ct.ID, kind: "container", class: "member of " + ref.Name + "/" + name, why: v.why}
 			}
 		}
 	}
-	if l := labelString(ct.Labels, labelStackService); l != "" {
-		o.why = "labelled " + l + ", not a configured service"
+	if l := ct.Labels.StackService; l != "" {
+		o.why = "labelled " + string(l) + ", not a configured service"
 	} else {
 		o.why = "no service label and no ids"
 	}
 	return o
 }
 
-func classifyService(svc client.Service) object {
+func classifyService(svc service) classified {
 	class := "live"
 	if !isLive(svc.State, svc.Removed) {
 		class = "not live"
 	}
 	ids, stack := "absent", "absent"
-	if svc.InstanceIds != nil {
-		ids = fmt.Sprint(len(svc.InstanceIds))
+	if svc.InstanceIDs != nil {
+		ids = fmt.Sprint(len(svc.InstanceIDs))
 	}
-	if svc.StackId != "" {
-		stack = svc.StackId
+	if svc.StackID != "" {
+		stack = svc.StackID
 	}
-	return object{id: svc.Id, kind: "service", class: class, why: fmt.Sprintf("%s, scale %d, instanceIds %s, stackId %s", svc.State, svc.Scale, ids, stack)}
+	return classified{id: svc.ID, kind: "service", class: class, why: fmt.Sprintf("%s, scale %d, instanceIds %s, stackId %s", svc.State, svc.Scale, ids, stack)}
 }
 
 // classify fills c.files with every object's classification.
@@ -196,25 +198,25 @@ func (c corpus) classify() {
 			if slices.Contains(sc.stackNames, st.Name) {
 				why = "configured stack " + st.Name
 			}
-			c.files[name] = append(c.files[name], object{id: st.Id, kind: "stack", class: class, why: why})
+			c.files[name] = append(c.files[name], classified{id: st.ID, kind: "stack", class: class, why: why})
 		}
 	}
-	for name, ev := range c.events {
+	for name, ch := range c.events {
 		class := "ignored"
-		if relevant(ev, sc) {
+		if relevant(ch, sc) {
 			class = "relevant"
 		}
-		c.files[name] = append(c.files[name], object{id: ev.ResourceID, kind: "event", class: class, why: ev.Name + " of a " + ev.ResourceType})
+		c.files[name] = append(c.files[name], classified{id: ch.id, kind: "event", class: class, why: "resource.change of a " + ch.kind.String()})
 	}
 }
 
 // TestCattleCorpus decodes every real payload of testdata/cattle and
 // classifies each object with the snapshot's rules.
 func TestCattleCorpus(t *testing.T) {
-	liveV1 := func(id string, scale int) object {
-		return object{id, "service", "live", fmt.Sprintf("inactive, scale %d, instanceIds absent, stackId absent", scale)}
+	liveV1 := func(id string, scale int) classified {
+		return classified{id, "service", "live", fmt.Sprintf("inactive, scale %d, instanceIds absent, stackId absent", scale)}
 	}
-	want := map[string][]object{
+	want := map[string][]classified{
 		"v1-1.1-containers-collection.json": {
 			{"1i1", "container", "member of cms/CMSMysql", whyLabel},
 			{"1i2", "container", "no member", "no service label and no ids"},
@@ -262,8 +264,8 @@ func TestCattleCorpus(t *testing.T) {
 	for name, objs := range want {
 		t.Run(name, func(t *testing.T) {
 			got := c.files[name]
-			slices.SortFunc(got, func(a, b object) int { return strings.Compare(a.kind+a.id, b.kind+b.id) })
-			slices.SortFunc(objs, func(a, b object) int { return strings.Compare(a.kind+a.id, b.kind+b.id) })
+			slices.SortFunc(got, func(a, b classified) int { return strings.Compare(a.kind+a.id, b.kind+b.id) })
+			slices.SortFunc(objs, func(a, b classified) int { return strings.Compare(a.kind+a.id, b.kind+b.id) })
 			if !slices.Equal(got, objs) {
 				t.Errorf("got\n  %v\nwant\n  %v", got, objs)
 			}
@@ -280,20 +282,20 @@ func TestCattleCorpusNeverEmptyWithoutConfirmation(t *testing.T) {
 	c := loadCorpus(t)
 	refs := corpusRefs()[:2]
 	r := resolved{
-		stacks: map[string]client.Stack{
-			"Concrete5": {Resource: client.Resource{Id: "1e1"}, Name: "Concrete5"},
-			"ghost":     {Resource: client.Resource{Id: "1e2"}, Name: "ghost"},
+		stacks: map[string]stack{
+			"Concrete5": {ID: "1e1", Name: "Concrete5"},
+			"ghost":     {ID: "1e2", Name: "ghost"},
 		},
-		services: map[serviceKey]client.Service{},
+		services: map[serviceKey]service{},
 	}
 	for _, ref := range refs {
 		for _, name := range ref.Services {
-			r.services[serviceKey{r.stacks[ref.Stack].Id, name}] = c.service(name)
+			r.services[serviceKey{r.stacks[ref.Stack].ID, name}] = c.service(name)
 		}
 	}
-	cts := map[string]client.Container{}
+	cts := map[string]container{}
 	for _, ct := range c.containers["v1-1.1-containers-collection.json"] {
-		cts[ct.Id] = ct
+		cts[ct.ID] = ct
 	}
 	j := judge(refs, r, cts)
 	if got := memberIDs(snapshotOf(j)); !slices.Equal(got, []string{"1i1"}) {

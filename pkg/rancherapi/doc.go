@@ -1,13 +1,16 @@
 // Package rancherapi is everything that speaks Rancher 1.6: the go-rancher
-// v2 client built from the project's schemas URL, complete snapshots of the
-// configured clusters (following pagination, checking every filter it
-// relies on), the websocket event stream used as a trigger with ping
-// deadlines and reconnect backoff, and pure functions that translate wire
-// types into pkg/mesh values.
+// v2 client built from the project's schemas URL, an informer-style cache
+// of the environment fed by lists and the websocket event stream, complete
+// snapshots of the configured clusters judged from it, targeted reads of
+// announced containers, and pure functions that translate Cattle's objects
+// into pkg/mesh values. It implements reconcile.Observer, Watcher and
+// ContainerLookup.
 //
-// go-rancher types never leave this package. It must not decide membership
-// or talk to nodes, and it never returns a partial snapshot: any error or
-// incomplete answer is an error, classified as transient or terminal.
+// go-rancher types never leave this package; objects are decoded straight
+// into slim types of the fields drover uses (wire.go). It must not decide
+// membership or talk to nodes, and it never returns a partial snapshot:
+// any error or incomplete answer is an error, classified as transient or
+// terminal.
 //
 // # Connecting
 //
@@ -17,15 +20,31 @@
 // the rancher CLI does: one GET. Without a project in the URL it lists the
 // projects the key can see and uses the only one, or fails naming them.
 //
+// # The cache
+//
+// The cache (cache.go) holds every stack, service (with its launch
+// config's labels) and container of the environment. A list replaces a
+// collection; each resource.change event carries the whole object as
+// Cattle renders it at send time and replaces it; a removed object leaves.
+// Events are numbered as they are received and reads note the numbers
+// around them, so an observation is ordered against the others: an event
+// received before a list started is superseded by it, one received after
+// it is applied, and one received while it ran is ambiguous, so the object
+// is read again by id before the next snapshot. The cache is used only
+// when complete: the stream is connected, a full list ran since its last
+// (re)connect, and no event was dropped (the queue between the stream's
+// reader and the cache is bounded, Options.EventQueue). Watch feeds it;
+// the reconciler's scheduler owns the resync (Snapshot with relist).
+//
 // # Snapshots
 //
-// Snapshot resolves stacks and services by name and finds containers with
-// a bounded number of requests, whatever the number of containers: one list
-// of stacks, one of services, one of containers (each followed through its
-// pages, Options.PageSize rows a page), plus at most a few by-id reads.
-// Cattle silently ignores filters on fields it cannot filter, and honours a
-// filter on a column even where the column is empty, so filters only
-// narrow an answer and every object is checked here.
+// Snapshot(ctx, false) answers from a complete cache at no request, and
+// lists first otherwise; Snapshot(ctx, true) always lists: one list of
+// stacks, one of services and one of containers, each unfiltered (the
+// cache holds the whole environment) and followed through its pages
+// (Options.PageSize rows a page), plus at most a few by-id reads. Each
+// cluster's Generation changes when, and only when, its data does.
+// SetClusters replaces the configured clusters for the next snapshot.
 //
 // Members are found through every source Cattle offers (sources.go): the
 // service's instanceIds, the container's serviceIds and serviceId, the
@@ -34,17 +53,24 @@
 // by every server (older Cattle and the v1 API have neither serviceIds nor
 // stackId on containers, nor instanceIds on services); the ids win over
 // the label, which keeps the old names after a rename. Missing data is
-// never taken for an empty or smaller service: a stack-filtered list that
-// leaves a configured service without a member, short of its scale with no
-// instanceIds, or with sources that disagree is read again without the
-// filter (and the filter is dropped for good once it hid members); sources
-// that still disagree get the services read again; what still disagrees,
-// or a service with scale > 0 and no member that no instanceIds confirm,
-// fails the snapshot as transient. An instance a service names but the
-// list lacks is read by id; too many of them fail the snapshot too.
+// never taken for an empty or smaller service: an instance a service names
+// but the cache lacks is read by id (too many of them fail the snapshot);
+// sources that disagree get the services listed again, then, for an answer
+// from the cache, everything; what still disagrees, or a service with
+// scale > 0 and no member that no instanceIds confirm, fails the snapshot
+// as transient.
 //
 // At most one snapshot runs at a time; callers that arrive meanwhile share
 // the one queued after it.
+//
+// # Lookups
+//
+// ContainersByIP reads announced containers by what Cattle filters and
+// sorts, never by IP, which it cannot filter: the services of the
+// containers the cache knows by name_prefix, and IPs it does not know from
+// one page of the newest containers (ids descending); each row is checked
+// with the member sources, and what is read goes into the cache. Its cost
+// is O(configured services), never O(IPs).
 //
 // # Errors
 //
@@ -60,13 +86,14 @@
 // # Events
 //
 // Watch reads the subscribe collection's websocket with eventNames
-// resource.change. Events are triggers, not data: a relevant one (a
-// container, instance, service or stack of the configured stacks) calls
-// onChange, and so does every (re)connect, because Cattle replays nothing,
-// and every ResyncInterval. The client sets its own read deadline, renewed
-// by Cattle's ping events, dials with a handshake timeout (go-rancher's
+// resource.change into the cache, and calls onChange on every change that
+// may matter to a configured cluster, after every (re)connect (Cattle
+// replays nothing: the cache is listed again before it is used) and when
+// events fell behind. The client sets its own read deadline, renewed by
+// Cattle's ping events, dials with a handshake timeout (go-rancher's
 // Websocket has none, and no context), and reconnects with jittered,
 // capped exponential backoff that starts over after a healthy period.
+// While the stream is down, snapshots list.
 //
 // # TLS
 //

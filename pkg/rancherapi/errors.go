@@ -80,9 +80,26 @@ func classify(what, url string, err error) error {
 		return transient(fmt.Errorf("%s: cannot reach rancher at %s (check the URL and that Rancher is up): %w", what, url, err))
 	}
 	// A body that does not decode, or an unexpected client error: most often
-	// a proxy or a server cut short; retrying is the safe choice.
-	return transient(fmt.Errorf("%s: unexpected answer from rancher at %s: %w", what, url, err))
+	// a proxy or a server cut short; retrying is the safe choice. go-rancher
+	// puts the whole body it could not parse into its error: only its
+	// beginning is shown.
+	return transient(fmt.Errorf("%s: unexpected answer from rancher at %s: %w", what, url, bounded{err}))
 }
+
+// maxErrorText bounds the text of an error from a server's answer.
+const maxErrorText = 300
+
+// bounded shows at most maxErrorText bytes of an error's text.
+type bounded struct{ err error }
+
+func (b bounded) Error() string {
+	s := b.err.Error()
+	if len(s) > maxErrorText {
+		s = s[:maxErrorText] + fmt.Sprintf("... (%d more bytes)", len(s)-maxErrorText)
+	}
+	return s
+}
+func (b bounded) Unwrap() error { return b.err }
 
 // tlsHint is the one place that says how to make a certificate trusted.
 const tlsHint = "give the CA bundle that signed Rancher's certificate with --rancher-ca-file (or RANCHER_CA_FILE), " +

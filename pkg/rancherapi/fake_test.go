@@ -1,6 +1,7 @@
 package rancherapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +58,7 @@ func startFake(t testing.TB, useTLS bool) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
-		honour:    map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
+		honour:    map[string]bool{"name": true, "name_prefix": true, "stackId": true, "removed_null": true, "sort": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
@@ -229,6 +231,11 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 			rows = append(rows, m)
 		}
 	}
+	if honour["sort"] && q.Get("sort") == "id" && q.Get("order") == "desc" {
+		slices.SortFunc(rows, func(a, b map[string]any) int {
+			return cmp.Compare(dbID(fmt.Sprint(b["id"])), dbID(fmt.Sprint(a["id"])))
+		})
+	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	if limit <= 0 {
 		limit = 100
@@ -250,10 +257,13 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 // column is NULL (here: absent or null) never equals a value.
 func matches(m map[string]any, q url.Values, honour map[string]bool) bool {
 	for k, vs := range q {
-		if !honour[k] || k == "removed_null" {
-			continue
-		}
-		if fmt.Sprint(m[k]) != vs[0] {
+		switch {
+		case !honour[k] || k == "removed_null" || k == "sort" || k == "order" || k == "limit" || k == "marker":
+		case strings.HasSuffix(k, "_prefix"):
+			if !strings.HasPrefix(fmt.Sprint(m[strings.TrimSuffix(k, "_prefix")]), vs[0]) {
+				return false
+			}
+		case fmt.Sprint(m[k]) != vs[0]:
 			return false
 		}
 	}
@@ -350,13 +360,12 @@ func fakeContainer(id, svc, stack, label string, i int) client.Container {
 func (f *fakeRancher) testOptions(t *testing.T, url string) Options {
 	return Options{
 		URL: url, AccessKey: f.ak, SecretKey: f.sk,
-		Clusters:       []ClusterRef{{Name: "demo", Stack: "demo", Services: []string{"web"}}},
-		Timeout:        2 * time.Second,
-		PingTimeout:    500 * time.Millisecond,
-		ReconnectMin:   20 * time.Millisecond,
-		ReconnectMax:   200 * time.Millisecond,
-		ResyncInterval: time.Hour,
-		Logger:         testr.New(t),
+		Clusters:     []ClusterRef{{Name: "demo", Stack: "demo", Services: []string{"web"}}},
+		Timeout:      2 * time.Second,
+		PingTimeout:  500 * time.Millisecond,
+		ReconnectMin: 20 * time.Millisecond,
+		ReconnectMax: 200 * time.Millisecond,
+		Logger:       testr.New(t),
 	}
 }
 
@@ -383,4 +392,33 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// eventFor renders a resource.change of one stored object, as Cattle
+// does: the object as it is now.
+func (f *fakeRancher) eventFor(plural, id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	typ := strings.TrimSuffix(plural, "s")
+	for _, m := range f.items[plural] {
+		if m["id"] == id {
+			b, _ := json.Marshal(map[string]any{"name": "resource.change", "resourceType": typ, "resourceId": id,
+				"data": map[string]any{"resource": m}})
+			return string(b)
+		}
+	}
+	f.t.Fatalf("eventFor: no %s %s", plural, id)
+	return ""
+}
+
+// byIDReads returns the by-id reads of a collection the server saw.
+func (f *fakeRancher) byIDReads(plural string) []string {
+	var out []string
+	for _, r := range f.requests() {
+		path, _, _ := strings.Cut(strings.TrimPrefix(r, "GET "), "?")
+		if id, ok := strings.CutPrefix(path, "/v2-beta/projects/"+fakeProject+"/"+plural+"/"); ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }

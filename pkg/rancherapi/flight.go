@@ -11,7 +11,8 @@ import (
 // A caller that arrives while a snapshot runs joins the queued one (and
 // creates it if needed), because the running one may have started before
 // the change the caller wants to see. A burst of callers therefore costs
-// at most two snapshots.
+// at most two snapshots. The queued snapshot lists Rancher if any of its
+// callers asked for a list.
 //
 // A flight runs with the context of the caller that created it, detached
 // from its cancellation; it is cancelled when every caller waiting on it
@@ -25,15 +26,20 @@ type flightQueue struct {
 type flight struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
+	relist  bool
 	waiters int
 	done    chan struct{}
 	snap    mesh.Snapshot
 	err     error
 }
 
-// do returns the result of a snapshot that starts no earlier than this call.
-func (q *flightQueue) do(ctx context.Context, fn func(context.Context) (mesh.Snapshot, error)) (mesh.Snapshot, error) {
-	f := q.join(ctx, fn)
+// snapshotFunc takes one snapshot, listing first when relist is set.
+type snapshotFunc func(ctx context.Context, relist bool) (mesh.Snapshot, error)
+
+// do returns the result of a snapshot that starts no earlier than this
+// call, and lists if relist is set.
+func (q *flightQueue) do(ctx context.Context, relist bool, fn snapshotFunc) (mesh.Snapshot, error) {
+	f := q.join(ctx, relist, fn)
 	select {
 	case <-f.done:
 		return f.snap, f.err
@@ -44,12 +50,13 @@ func (q *flightQueue) do(ctx context.Context, fn func(context.Context) (mesh.Sna
 }
 
 // join adds the caller to the queued flight, or starts a new one.
-func (q *flightQueue) join(ctx context.Context, fn func(context.Context) (mesh.Snapshot, error)) *flight {
+func (q *flightQueue) join(ctx context.Context, relist bool, fn snapshotFunc) *flight {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.running == nil {
 		q.running = newFlight(ctx)
 		q.running.waiters++
+		q.running.relist = relist
 		go q.run(q.running, fn)
 		return q.running
 	}
@@ -57,6 +64,7 @@ func (q *flightQueue) join(ctx context.Context, fn func(context.Context) (mesh.S
 		q.queued = newFlight(ctx)
 	}
 	q.queued.waiters++
+	q.queued.relist = q.queued.relist || relist
 	return q.queued
 }
 
@@ -66,9 +74,12 @@ func newFlight(ctx context.Context) *flight {
 }
 
 // run runs f, then promotes the queued flight, if any, and runs it.
-func (q *flightQueue) run(f *flight, fn func(context.Context) (mesh.Snapshot, error)) {
+func (q *flightQueue) run(f *flight, fn snapshotFunc) {
 	for f != nil {
-		f.snap, f.err = fn(f.ctx)
+		q.mu.Lock()
+		relist := f.relist
+		q.mu.Unlock()
+		f.snap, f.err = fn(f.ctx, relist)
 		f.cancel()
 		close(f.done)
 		q.mu.Lock()

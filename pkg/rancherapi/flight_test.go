@@ -14,7 +14,7 @@ func TestFlightQueue(t *testing.T) {
 	var q flightQueue
 	gate := make(chan struct{})
 	var runs atomic.Int32
-	fn := func(ctx context.Context) (mesh.Snapshot, error) {
+	fn := func(ctx context.Context, _ bool) (mesh.Snapshot, error) {
 		n := runs.Add(1)
 		if n == 1 {
 			select {
@@ -31,7 +31,7 @@ func TestFlightQueue(t *testing.T) {
 	}
 	start := func(ctx context.Context) chan result {
 		ch := make(chan result, 1)
-		go func() { s, err := q.do(ctx, fn); ch <- result{s, err} }()
+		go func() { s, err := q.do(ctx, false, fn); ch <- result{s, err} }()
 		return ch
 	}
 	first := start(context.Background())
@@ -75,7 +75,7 @@ func TestFlightCancelledWhenEveryWaiterLeaves(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := q.do(ctx, func(fctx context.Context) (mesh.Snapshot, error) {
+		_, err := q.do(ctx, false, func(fctx context.Context, _ bool) (mesh.Snapshot, error) {
 			<-fctx.Done()
 			close(cancelled)
 			return mesh.Snapshot{}, fctx.Err()
@@ -96,4 +96,38 @@ func TestFlightCancelledWhenEveryWaiterLeaves(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the abandoned snapshot kept running")
 	}
+}
+
+// A queued snapshot lists when any of its callers asked to, and the one
+// running is not changed by callers that arrive meanwhile.
+func TestFlightQueuedListsIfAnyCallerAsked(t *testing.T) {
+	var q flightQueue
+	gate := make(chan struct{})
+	var lists []bool
+	var runs atomic.Int32
+	fn := func(ctx context.Context, relist bool) (mesh.Snapshot, error) {
+		if runs.Add(1) == 1 {
+			<-gate
+		}
+		lists = append(lists, relist) // runs are serial
+		return mesh.Snapshot{}, nil
+	}
+	done := make(chan struct{}, 3)
+	call := func(relist bool) {
+		go func() { _, _ = q.do(context.Background(), relist, fn); done <- struct{}{} }()
+	}
+	call(false)
+	eventually(t, 30*time.Second, "first run", func() bool { return runs.Load() == 1 })
+	call(false)
+	call(true)
+	eventually(t, 30*time.Second, "two queued", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.queued != nil && q.queued.waiters == 2
+	})
+	close(gate)
+	for range 3 {
+		<-done
+	}
+	mustEqual(t, lists, []bool{false, true})
 }

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	client "github.com/rancher/go-rancher/v2"
-
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -17,21 +15,25 @@ type serviceKey struct{ stackID, name string }
 // services by stack id and name, and, from every live service listed,
 // which services name a container in their instanceIds.
 type resolved struct {
-	stacks   map[string]client.Stack
-	services map[serviceKey]client.Service
+	stacks   map[string]stack
+	services map[serviceKey]service
 	claims   map[string][]string // container id -> ids of the services naming it
 }
 
 // claimsOf indexes the instanceIds of every live service listed.
-func claimsOf(services []client.Service) map[string][]string {
-	out := map[string][]string{}
+func claimsOf(services []service) map[string][]string {
+	n := 0
+	for _, svc := range services {
+		n += len(svc.InstanceIDs)
+	}
+	out := make(map[string][]string, n)
 	for _, svc := range services {
 		if !isLive(svc.State, svc.Removed) {
 			continue
 		}
-		for _, id := range svc.InstanceIds {
-			if !slices.Contains(out[id], svc.Id) {
-				out[id] = append(out[id], svc.Id)
+		for _, id := range svc.InstanceIDs {
+			if !slices.Contains(out[id], svc.ID) {
+				out[id] = append(out[id], svc.ID)
 			}
 		}
 	}
@@ -43,56 +45,108 @@ func (r resolved) claimedBy(id string) []string { return r.claims[id] }
 
 // containerIndex finds candidate containers of a service quickly: by the
 // service's instanceIds, by the containers' serviceIds and serviceId, and
-// by label.
+// by label. The cache keeps one up to date (update); newContainerIndex
+// builds one over a plain map.
 type containerIndex struct {
-	byID      map[string]client.Container
-	byService map[string][]string
-	byLabel   map[string][]string
+	byID      map[string]container
+	byService map[string]map[string]struct{}
+	byLabel   map[string]map[string]struct{}
 }
 
-// newContainerIndex indexes the containers.
-func newContainerIndex(cts map[string]client.Container) containerIndex {
-	ix := containerIndex{byID: cts, byService: map[string][]string{}, byLabel: map[string][]string{}}
-	ids := make([]string, 0, len(cts))
-	for id := range cts {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		ct := cts[id]
-		for _, sid := range ct.ServiceIds {
-			ix.byService[sid] = append(ix.byService[sid], id)
-		}
-		if ct.ServiceId != "" && !slices.Contains(ct.ServiceIds, ct.ServiceId) {
-			ix.byService[ct.ServiceId] = append(ix.byService[ct.ServiceId], id)
-		}
-		if l := strings.ToLower(labelString(ct.Labels, labelStackService)); l != "" {
-			ix.byLabel[l] = append(ix.byLabel[l], id)
-		}
+// newContainerIndex indexes the containers; byID is cts itself.
+func newContainerIndex(cts map[string]container) containerIndex {
+	ix := containerIndex{byID: cts, byService: map[string]map[string]struct{}{}, byLabel: map[string]map[string]struct{}{}}
+	for id, ct := range cts {
+		ix.add(id, ct)
 	}
 	return ix
 }
 
-// candidates returns every container that any source links to svc in
-// stack, each once, in a stable order.
-func (ix containerIndex) candidates(svc client.Service, stack string) []client.Container {
-	var out []client.Container
-	seen := map[string]bool{}
-	add := func(ids []string) {
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if ct, ok := ix.byID[id]; ok {
-				out = append(out, ct)
-			}
+// update moves container id from old to cur (either may be nil) in the
+// service and label indexes; byID is the cache's own map, already set.
+func (ix containerIndex) update(id string, old, cur *container) {
+	if old != nil {
+		ix.remove(id, *old)
+	}
+	if cur != nil {
+		ix.add(id, *cur)
+	}
+}
+
+// indexKeys returns the index keys a container is found under: the
+// services its ids name, and its stack/service label.
+func indexKeys(ct container) ([]string, string) {
+	services := ct.ServiceIDs
+	if ct.ServiceID != "" && !slices.Contains(ct.ServiceIDs, ct.ServiceID) {
+		services = append(slices.Clip(services), ct.ServiceID)
+	}
+	return services, strings.ToLower(string(ct.Labels.StackService))
+}
+
+func (ix containerIndex) add(id string, ct container) {
+	services, label := indexKeys(ct)
+	for _, sid := range services {
+		addTo(ix.byService, sid, id)
+	}
+	if label != "" {
+		addTo(ix.byLabel, label, id)
+	}
+}
+
+func (ix containerIndex) remove(id string, ct container) {
+	services, label := indexKeys(ct)
+	for _, sid := range services {
+		removeFrom(ix.byService, sid, id)
+	}
+	if label != "" {
+		removeFrom(ix.byLabel, label, id)
+	}
+}
+
+func addTo(m map[string]map[string]struct{}, key, id string) {
+	set := m[key]
+	if set == nil {
+		set = map[string]struct{}{}
+		m[key] = set
+	}
+	set[id] = struct{}{}
+}
+
+func removeFrom(m map[string]map[string]struct{}, key, id string) {
+	if set := m[key]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(m, key)
 		}
 	}
-	add(svc.InstanceIds)
-	add(ix.byService[svc.Id])
-	add(ix.byLabel[stackServiceKey(stack, svc.Name)])
+}
+
+// candidates returns every container that any source links to svc in
+// stack, each once, sorted by id.
+func (ix containerIndex) candidates(svc service, stack string) []container {
+	out, _ := ix.appendCandidates(nil, nil, svc, stack)
 	return out
+}
+
+// appendCandidates is candidates into reused buffers: out for the
+// containers, ids for scratch. It returns both for the next call.
+func (ix containerIndex) appendCandidates(out []container, ids []string, svc service, stack string) ([]container, []string) {
+	ids = append(ids[:0], svc.InstanceIDs...)
+	for id := range ix.byService[svc.ID] {
+		ids = append(ids, id)
+	}
+	for id := range ix.byLabel[stackServiceKey(stack, svc.Name)] {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out = out[:0]
+	for _, id := range ids {
+		if ct, ok := ix.byID[id]; ok {
+			out = append(out, ct)
+		}
+	}
+	return out, ids
 }
 
 // judgement is what the listed objects say about the configured clusters.
@@ -104,13 +158,6 @@ type judgement struct {
 	// disagree, or a service with scale > 0 and no member that nothing
 	// confirms to be empty.
 	doubts []string
-	// short names the services with scale > 0 and no member, or fewer
-	// members than their scale and no instanceIds to say which containers
-	// they have: not wrong by itself (a scale-up in progress), but a reason
-	// to look again without the stack filter. (Where instanceIds are
-	// rendered, a container the filter hid is one they name and the list
-	// lacks: it is read by id.)
-	short []string
 	// members counts the members of every service.
 	members int
 }
@@ -132,19 +179,25 @@ func (j judgement) err(where string) error {
 // judge applies the member rule (evidence.verdict) to every configured
 // service and reports what cannot be believed. Every configured stack and
 // service must be resolved.
-func judge(refs []ClusterRef, r resolved, cts map[string]client.Container) judgement {
-	ix := newContainerIndex(cts)
+func judge(refs []ClusterRef, r resolved, cts map[string]container) judgement {
+	return judgeIndexed(refs, r, newContainerIndex(cts))
+}
+
+// judgeIndexed is judge over an index of the containers.
+func judgeIndexed(refs []ClusterRef, r resolved, ix containerIndex) judgement {
 	j := judgement{clusters: make([]mesh.Cluster, 0, len(refs))}
+	var (
+		cands []container // reused from service to service
+		ids   []string
+	)
 	for _, ref := range refs {
 		st := r.stacks[ref.Stack]
-		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.Id, Services: make([]mesh.Service, 0, len(ref.Services))}
+		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.ID, Services: make([]mesh.Service, 0, len(ref.Services))}
 		for _, name := range ref.Services {
-			svc := r.services[serviceKey{st.Id, name}]
-			ms, doubts := judgeService(svc, ref.Stack, ix.candidates(svc, ref.Stack), r.claimedBy)
+			svc := r.services[serviceKey{st.ID, name}]
+			cands, ids = ix.appendCandidates(cands, ids, svc, ref.Stack)
+			ms, doubts := judgeService(svc, ref.Stack, cands, r.claimedBy)
 			j.doubts = append(j.doubts, doubts...)
-			if n := len(ms.Containers); svc.Scale > 0 && expectsContainers(svc.State) && (n == 0 || (svc.Scale > int64(n) && svc.InstanceIds == nil)) {
-				j.short = append(j.short, fmt.Sprintf("%s/%s has %d of scale %d", ref.Stack, name, len(ms.Containers), svc.Scale))
-			}
 			j.members += len(ms.Containers)
 			cl.Services = append(cl.Services, ms)
 		}
@@ -155,15 +208,15 @@ func judge(refs []ClusterRef, r resolved, cts map[string]client.Container) judge
 
 // judgeService translates one service and its candidate containers: the
 // members sorted by CreateIndex, and the doubts about them.
-func judgeService(svc client.Service, stack string, candidates []client.Container, claimedBy func(string) []string) (mesh.Service, []string) {
-	out := mesh.Service{ID: svc.Id, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: []mesh.Member{}}
+func judgeService(svc service, stack string, candidates []container, claimedBy func(string) []string) (mesh.Service, []string) {
+	out := mesh.Service{ID: svc.ID, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: make([]mesh.Member, 0, len(candidates))}
 	var doubts []string
 	for _, ct := range candidates {
 		e := gather(ct, svc, stack, claimedBy)
 		v := e.verdict()
 		if v.conflict != "" {
 			doubts = append(doubts, fmt.Sprintf("container %s (%s) of service %s/%s (%s): %s (sources present: %s, agreeing: %s)",
-				ct.Id, quote(ct.Name), stack, svc.Name, svc.Id, v.conflict, e.present, e.agree))
+				ct.ID, quote(ct.Name), stack, svc.Name, svc.ID, v.conflict, e.present, e.agree))
 			continue
 		}
 		if v.member {
@@ -171,9 +224,9 @@ func judgeService(svc client.Service, stack string, candidates []client.Containe
 		}
 	}
 	slices.SortFunc(out.Containers, compareMembers)
-	if svc.Scale > 0 && expectsContainers(svc.State) && len(out.Containers) == 0 && svc.InstanceIds == nil && len(doubts) == 0 {
+	if svc.Scale > 0 && expectsContainers(svc.State) && len(out.Containers) == 0 && svc.InstanceIDs == nil && len(doubts) == 0 {
 		doubts = append(doubts, fmt.Sprintf("service %s/%s (%s) has scale %d but no container links to it, and rancher renders no instanceIds that could confirm it has none",
-			stack, svc.Name, svc.Id, svc.Scale))
+			stack, svc.Name, svc.ID, svc.Scale))
 	}
 	return out, doubts
 }
@@ -192,7 +245,7 @@ func expectsContainers(state string) bool {
 }
 
 // assemble is judge's clusters alone, for callers that checked the doubts.
-func assemble(refs []ClusterRef, r resolved, cts map[string]client.Container) []mesh.Cluster {
+func assemble(refs []ClusterRef, r resolved, cts map[string]container) []mesh.Cluster {
 	return judge(refs, r, cts).clusters
 }
 

@@ -5,98 +5,212 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 
 	client "github.com/rancher/go-rancher/v2"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
-// lookupPageSize is the limit of the fast lookup: enough for the few
-// containers that can share an IP, small enough that an ignored filter
-// costs little.
-const lookupPageSize = 20
+// maxLookupIPs bounds the IPs of one ContainersByIP call (the reconciler
+// batches at most a few dozen).
+const maxLookupIPs = 1000
 
 // svcInStack is a resolved configured service and its stack's name.
 type svcInStack struct {
-	svc   client.Service
+	svc   service
 	stack string
 }
 
-// lookupCache is what ContainerByIP keeps from the last good snapshot: the
-// configured services and the IP of each container seen.
-type lookupCache struct {
-	r        resolved
-	services []svcInStack
-	ipOf     map[string]string
-}
-
-func newLookupCache(refs []ClusterRef, r resolved, snap mesh.Snapshot) *lookupCache {
-	lc := &lookupCache{r: r, services: configuredServices(refs, r), ipOf: map[string]string{}}
-	for _, cl := range snap.Clusters {
-		for _, m := range cl.Members() {
-			lc.ipOf[m.ContainerID] = m.IP
+// ContainersByIP reads the containers of the configured services whose
+// primary IP is one of ips, for the fast path after nodes announce
+// themselves; an IP without such a container is absent from the map. It
+// implements reconcile.ContainerLookup.
+//
+// Cattle cannot filter containers by IP (primaryIpAddress is computed, not
+// a column), so the call reads by what Cattle does filter and sort, and
+// checks every row here with the member sources (belongs):
+//
+//   - for an IP whose container the cache knows: one
+//     name_prefix=<stack>-<service>- list of its service (older Cattle
+//     named containers <stack>_<service>_<n>, which is followed), or one
+//     name_prefix=<stack>- list of the whole stack when that takes fewer
+//     pages; a known container named like neither is read by id;
+//   - for an IP the cache does not know (a container announced before its
+//     creation event arrived): one page of the newest containers
+//     (sort=id&order=desc; Cattle's ids grow), which settles it when it
+//     reaches containers the cache already held; otherwise (a scale-up
+//     larger than the page, or a sort Cattle did not honour) the services
+//     that are growing or changing are listed by name, or else every
+//     configured service.
+//
+// What it reads goes into the cache, so the next snapshot sees a joiner
+// without a list. The cost is O(configured services), never O(IPs): a
+// scale-up of 50 containers at once is one or two requests.
+func (c *Client) ContainersByIP(ctx context.Context, ips []string) (map[string]mesh.Member, error) {
+	if len(ips) > maxLookupIPs {
+		return nil, terminal(fmt.Errorf("looking up containers: %d IPs in one call, at most %d", len(ips), maxLookupIPs))
+	}
+	for _, ip := range ips {
+		if net.ParseIP(ip) == nil {
+			return nil, terminal(fmt.Errorf("looking up containers: %s is not an IP address", quote(ip)))
 		}
 	}
-	return lc
+	p := &pass{}
+	out, err := c.containersByIP(ctx, p, ips)
+	return out, scrub(err, c.secrets()...)
 }
 
-// configuredServices lists the resolved services in config order.
-func configuredServices(refs []ClusterRef, r resolved) []svcInStack {
-	var out []svcInStack
-	for _, ref := range refs {
-		for _, name := range ref.Services {
-			if svc, ok := r.services[serviceKey{r.stacks[ref.Stack].Id, name}]; ok {
-				out = append(out, svcInStack{svc, ref.Stack})
+func (c *Client) containersByIP(ctx context.Context, p *pass, ips []string) (map[string]mesh.Member, error) {
+	if len(ips) == 0 {
+		return map[string]mesh.Member{}, nil
+	}
+	if !c.cache.installed() {
+		if _, err := c.Snapshot(ctx, false); err != nil {
+			return nil, err
+		}
+	}
+	pl, err := c.planLookup(ips)
+	if err != nil {
+		return nil, err
+	}
+	var rows []container
+	targets := pl.placed
+	if len(pl.unplaced) > 0 {
+		got, conclusive, err := c.lookUpNewest(ctx, p, len(pl.unplaced))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+		if !conclusive && !foundAll(pl.unplaced, got) {
+			targets = append(targets, c.fallbackTargets(pl.services)...)
+		}
+	}
+	if len(pl.byID) > maxByID {
+		if err := relistTable(ctx, c, p, &c.cache.containers, c.listContainers); err != nil {
+			return nil, err
+		}
+		return pl.answer(ips, c.cache.liveContainers()), nil
+	}
+	for _, prefix := range c.prefixes(dedupServices(targets)) {
+		got, err := c.lookUpContainers(ctx, p, map[string]string{"name_prefix": prefix})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+	}
+	for _, id := range pl.byID {
+		ct, found, err := readOne(ctx, c, p, &c.cache.containers, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			rows = append(rows, ct)
+		}
+	}
+	return pl.answer(ips, rows), nil
+}
+
+// answer picks, for each IP, the container of a configured service among
+// rows with that primary IP: a running one first, then the newest.
+func (pl lookupPlan) answer(ips []string, rows []container) map[string]mesh.Member {
+	want := make(map[string]bool, len(ips))
+	for _, ip := range ips {
+		want[ip] = true
+	}
+	out := map[string]mesh.Member{}
+	for _, ct := range rows {
+		if !want[ct.PrimaryIP] || ct.removed() {
+			continue
+		}
+		for _, s := range pl.services {
+			if !belongs(ct, s.svc, s.stack) {
+				continue
+			}
+			m := toMember(ct, s.svc)
+			if old, ok := out[ct.PrimaryIP]; !ok || betterMatch(m, old) {
+				out[ct.PrimaryIP] = m
 			}
 		}
 	}
 	return out
 }
 
-func (c *Client) remember(lc *lookupCache) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.last = lc
+// foundAll reports whether rows hold a container for each IP.
+func foundAll(ips []string, rows []container) bool {
+	for _, ip := range ips {
+		if !slices.ContainsFunc(rows, func(ct container) bool { return ct.PrimaryIP == ip }) {
+			return false
+		}
+	}
+	return true
 }
 
-// cache returns the last lookup cache, resolving stacks and services when
-// no snapshot has succeeded yet.
-func (c *Client) cache(ctx context.Context, p *pass) (*lookupCache, error) {
-	c.mu.Lock()
-	lc := c.last
-	c.mu.Unlock()
-	if lc != nil {
-		return lc, nil
-	}
-	r, err := c.resolve(ctx, p)
+// newestPage sizes the newest-containers read: four rows for each IP it
+// must settle (a scale-up brings at most that many new containers to
+// step over), plus 20 to reach containers the cache held; one page
+// whatever the environment's size.
+func newestPage(unplaced, pageSize int) int { return min(pageSize, 20+4*unplaced) }
+
+// lookUpNewest reads the most recently created containers (ids
+// descending: Cattle's ids grow) into the cache, for IPs the cache does
+// not know yet: a container announced before its creation event arrived
+// is among them. conclusive reports that the page reached containers the
+// cache held before (so every newer one was read) or the environment's
+// end, with the ids in the order asked for (Cattle honoured the sort).
+func (c *Client) lookUpNewest(ctx context.Context, p *pass, unplaced int) ([]container, bool, error) {
+	limit := newestPage(unplaced, c.opts.PageSize)
+	filters := c.listFilters(map[string]string{"sort": "id", "order": "desc"})
+	filters["limit"] = fmt.Sprint(limit)
+	from := c.cache.beginRead()
+	pg, err := call(ctx, c, p, "GET", c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION], func() (*page[container], error) {
+		out := &page[container]{}
+		return out, c.rc.List(schemaContainer, &client.ListOpts{Filters: filters}, out)
+	})
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
 	if err != nil {
-		return nil, err
+		return nil, false, classify("listing the newest containers", c.display(c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION]), err)
 	}
-	return newLookupCache(c.opts.Clusters, r, mesh.Snapshot{}), nil
-}
-
-// findByIP picks, among cts, the container with this primary IP that
-// belongs to one of services: a running one first, then the newest.
-func findByIP(cts []client.Container, ip string, services []svcInStack) (mesh.Member, bool) {
-	var best mesh.Member
-	found := false
-	for _, ct := range cts {
-		if ct.PrimaryIpAddress != ip {
-			continue
+	sorted, reachedKnown := true, false
+	for i, ct := range pg.Data {
+		if i > 0 && dbID(ct.ID) >= dbID(pg.Data[i-1].ID) {
+			sorted = false
 		}
-		for _, s := range services {
-			if !belongs(ct, s.svc, s.stack) {
-				continue
-			}
-			m := toMember(ct, s.svc)
-			if !found || betterMatch(m, best) {
-				best, found = m, true
-			}
+		if _, ok := c.cache.containers.get(ct.ID); ok {
+			reachedKnown = true
 		}
 	}
-	return best, found
+	offerRows(c.cache, &c.cache.containers, pg.Data, readVersion(from, c.cache.position()))
+	next, _ := pg.next()
+	return pg.Data, sorted && (reachedKnown || (next == "" && len(pg.Data) < limit)), nil
 }
 
+// dbID is the number in a Cattle id ("1i123" -> 123); -1 when there is none.
+func dbID(id string) int64 {
+	i := strings.LastIndexFunc(id, func(r rune) bool { return r < '0' || r > '9' })
+	n, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// fallbackTargets are the services to list for IPs the newest containers
+// did not settle: the growing ones, or else every configured service.
+func (c *Client) fallbackTargets(services []svcInStack) []svcInStack {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if g := growing(services, c.cache.ix); len(g) > 0 {
+		return g
+	}
+	return services
+}
+
+// betterMatch prefers, among containers sharing an IP, a running one,
+// then the newest.
 func betterMatch(m, than mesh.Member) bool {
 	if (m.State == "running") != (than.State == "running") {
 		return m.State == "running"
@@ -104,100 +218,202 @@ func betterMatch(m, than mesh.Member) bool {
 	return m.CreateIndex > than.CreateIndex
 }
 
-// ContainerByIP returns the non-removed container of a configured service
-// whose primary IP is ip; ok is false when there is none. It implements
-// reconcile.ContainerLookup and is the fast path after a node announces
-// itself: one filtered list request, whose result is checked here because
-// Cattle may ignore the primaryIpAddress filter. When the filter was not
-// honoured it falls back to the services' instanceIds: one services list
-// and a by-id read of each instance whose IP is not known from the last
-// snapshot (a full container list if there are more than a few).
-func (c *Client) ContainerByIP(ctx context.Context, ip string) (mesh.Member, bool, error) {
-	if net.ParseIP(ip) == nil {
-		return mesh.Member{}, false, terminal(fmt.Errorf("looking up container: %q is not an IP address", ip))
-	}
-	p := &pass{}
-	m, ok, err := c.containerByIP(ctx, p, ip)
-	return m, ok, scrub(err, c.secrets()...)
+// lookupPlan is what one ContainersByIP call reads.
+type lookupPlan struct {
+	services []svcInStack // the configured services the cache resolves
+	placed   []svcInStack // the services of the IPs the cache knows
+	unplaced []string     // IPs the cache knows no container of a configured service with
+	byID     []string     // known containers no prefix list covers
 }
 
-func (c *Client) containerByIP(ctx context.Context, p *pass, ip string) (mesh.Member, bool, error) {
-	lc, err := c.cache(ctx, p)
+// planLookup decides the reads from the cache (see ContainersByIP).
+func (c *Client) planLookup(ips []string) (lookupPlan, error) {
+	refs := c.clusterRefs()
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	var pl lookupPlan
+	stacks, _, err := matchStacks(stackNames(refs.list), liveValues(&c.cache.stacks))
 	if err != nil {
-		return mesh.Member{}, false, err
+		return pl, err
 	}
-	filters := c.pageFilters(map[string]string{"primaryIpAddress": ip})
-	filters["limit"] = fmt.Sprint(lookupPageSize)
-	page, err := c.containerPage(ctx, p, filters)
+	services, _, err := matchServices(wantServices(refs.list, stacks), liveValues(&c.cache.services))
 	if err != nil {
-		return mesh.Member{}, false, err
+		return pl, err
 	}
-	if m, ok := findByIP(page.Data, ip, lc.services); ok {
-		return m, true, nil
-	}
-	if filterHonoured(page, ip) && !slices.ContainsFunc(page.Data, func(ct client.Container) bool { return ct.PrimaryIpAddress == ip }) {
-		return mesh.Member{}, false, nil
-	}
-	return c.containerByIPSlow(ctx, p, ip, lc)
-}
-
-// filterHonoured reports whether a one-page answer to a primaryIpAddress
-// filter is conclusive: every row has that IP and there is no next page.
-func filterHonoured(page *client.ContainerCollection, ip string) bool {
-	if page.Pagination != nil && (page.Pagination.Next != "" || page.Pagination.Partial) {
-		return false
-	}
-	for _, ct := range page.Data {
-		if ct.PrimaryIpAddress != ip {
-			return false
-		}
-	}
-	return true
-}
-
-// containerByIPSlow re-reads the configured services and checks the
-// instances whose IP the last snapshot did not know (or knew as ip).
-func (c *Client) containerByIPSlow(ctx context.Context, p *pass, ip string, lc *lookupCache) (mesh.Member, bool, error) {
-	var want []serviceKey
-	for k := range lc.r.services {
-		want = append(want, k)
-	}
-	extra := map[string]string{}
-	if ids := stackIDs(lc.r.stacks); len(ids) == 1 {
-		extra["stackId"] = ids[0]
-	}
-	list, err := c.listServices(ctx, p, extra)
-	if err != nil {
-		return mesh.Member{}, false, err
-	}
-	found, _, err := matchServices(want, list)
-	if err != nil {
-		return mesh.Member{}, false, err
-	}
-	fresh := configuredServices(c.opts.Clusters, resolved{stacks: lc.r.stacks, services: found})
-	var ids []string
-	for _, s := range fresh {
-		for _, id := range s.svc.InstanceIds {
-			if known, ok := lc.ipOf[id]; !ok || known == ip {
-				ids = append(ids, id)
+	for _, ref := range refs.list {
+		for _, name := range ref.Services {
+			if svc, ok := services[serviceKey{stacks[ref.Stack].ID, name}]; ok && !slices.ContainsFunc(pl.services, func(s svcInStack) bool { return s.svc.ID == svc.ID }) {
+				pl.services = append(pl.services, svcInStack{svc, ref.Stack})
 			}
 		}
 	}
-	var cts []client.Container
-	if len(ids) > maxByID {
-		if cts, err = c.listContainers(ctx, p, nil); err != nil {
-			return mesh.Member{}, false, err
+	c.placeIPs(c.cache.containers.live(), ips, &pl)
+	return pl, nil
+}
+
+// placeIPs finds the configured service of each IP the cache knows (in
+// config order), and marks for a by-id read a known container no prefix
+// of its service covers; the other IPs are unplaced.
+func (c *Client) placeIPs(cts map[string]container, ips []string, pl *lookupPlan) {
+	want := make(map[string]bool, len(ips))
+	for _, ip := range ips {
+		want[ip] = true
+	}
+	placed, in := map[string]bool{}, map[string]bool{}
+	for _, ct := range cts {
+		if !want[ct.PrimaryIP] {
+			continue
+		}
+		for _, s := range pl.services {
+			if !belongs(ct, s.svc, s.stack) {
+				continue
+			}
+			placed[ct.PrimaryIP], in[s.svc.ID] = true, true
+			if !hasPrefix(ct.Name, servicePrefix(s, "-")) && !hasPrefix(ct.Name, servicePrefix(s, "_")) {
+				pl.byID = append(pl.byID, ct.ID)
+			}
 		}
 	}
-	for i := 0; i < len(ids) && len(ids) <= maxByID; i++ {
-		ct, err := c.containerByID(ctx, p, ids[i])
-		if err != nil {
-			return mesh.Member{}, false, err
-		}
-		if ct != nil {
-			cts = append(cts, *ct)
+	slices.Sort(pl.byID)
+	for _, s := range pl.services {
+		if in[s.svc.ID] {
+			pl.placed = append(pl.placed, s)
 		}
 	}
-	m, ok := findByIP(cts, ip, fresh)
-	return m, ok, nil
+	for _, ip := range ips {
+		if !placed[ip] && !slices.Contains(pl.unplaced, ip) {
+			pl.unplaced = append(pl.unplaced, ip)
+		}
+	}
+}
+
+// growing returns the services that may hold a container the cache has
+// not seen yet: not active (being upgraded, restarted, activated...), or
+// with fewer containers that may be peers than their scale.
+func growing(services []svcInStack, ix containerIndex) []svcInStack {
+	var out []svcInStack
+	for _, s := range services {
+		live := 0
+		for _, ct := range ix.candidates(s.svc, s.stack) {
+			if mayBePeer(ct.State) && belongs(ct, s.svc, s.stack) {
+				live++
+			}
+		}
+		if s.svc.State != "active" || int64(live) < s.svc.Scale {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// prefixes returns the name_prefix lists that cover the target services:
+// per stack, one per service, or one for the whole stack when that takes
+// fewer pages (estimated from the cache).
+func (c *Client) prefixes(targets []svcInStack) []string {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	ix, cts := c.cache.ix, c.cache.containers.live()
+	byStack := map[string][]svcInStack{}
+	var stacks []string
+	for _, s := range targets {
+		if _, ok := byStack[s.stack]; !ok {
+			stacks = append(stacks, s.stack)
+		}
+		byStack[s.stack] = append(byStack[s.stack], s)
+	}
+	var out []string
+	for _, st := range stacks {
+		ss := byStack[st]
+		sep := separator(ss[0], ix)
+		inStack := 0
+		for _, ct := range cts {
+			if hasPrefix(ct.Name, st+sep) {
+				inStack++
+			}
+		}
+		if pages := inStack/c.opts.PageSize + 1; pages < len(ss) {
+			out = append(out, st+sep)
+			continue
+		}
+		for _, s := range ss {
+			out = append(out, servicePrefix(s, separator(s, ix)))
+		}
+	}
+	return out
+}
+
+// separator returns how the service's containers are named: "-" (Rancher
+// 1.2 and later: <stack>-<service>-<n>) unless the cache holds one named
+// with "_" (older Cattle: <stack>_<service>_<n>).
+func separator(s svcInStack, ix containerIndex) string {
+	for _, ct := range ix.candidates(s.svc, s.stack) {
+		if hasPrefix(ct.Name, servicePrefix(s, "_")) {
+			return "_"
+		}
+	}
+	return "-"
+}
+
+func servicePrefix(s svcInStack, sep string) string { return s.stack + sep + s.svc.Name + sep }
+
+func hasPrefix(name, prefix string) bool {
+	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
+}
+
+func dedupServices(ss []svcInStack) []svcInStack {
+	var out []svcInStack
+	for _, s := range ss {
+		if !slices.ContainsFunc(out, func(o svcInStack) bool { return o.svc.ID == s.svc.ID }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lookUpContainers runs a targeted list of containers and offers its rows
+// to the cache.
+func (c *Client) lookUpContainers(ctx context.Context, p *pass, filters map[string]string) ([]container, error) {
+	from := c.cache.beginRead()
+	rows, err := c.listContainers(ctx, p, filters)
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
+	if err != nil {
+		return nil, err
+	}
+	offerRows(c.cache, &c.cache.containers, rows, readVersion(from, c.cache.position()))
+	return rows, nil
+}
+
+// installed reports whether a full list was ever installed.
+func (c *cache) installed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ever
+}
+
+func (c *cache) liveContainers() []container {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return liveValues(&c.containers)
+}
+
+// liveValues returns a table's live objects sorted by id; the caller
+// holds the cache's mu.
+func liveValues[T object[T]](t *table[T]) []T {
+	live := t.live()
+	out := make([]T, 0, len(live))
+	for _, id := range sortedKeys(live) {
+		out = append(out, live[id])
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -11,9 +11,6 @@ import (
 
 // Defaults for Options. Each one carries its reason.
 const (
-	// DefaultResyncInterval bounds how long a lost event can go unnoticed:
-	// Cattle has no replay and drops events for slow readers.
-	DefaultResyncInterval = 60 * time.Second
 	// DefaultTimeout matches go-rancher's own per-request default.
 	DefaultTimeout = 10 * time.Second
 	// DefaultPingTimeout is three of Cattle's 5 s ping events: one late
@@ -30,6 +27,12 @@ const (
 	// DefaultHealthyPeriod is how long a stream must stay up before the
 	// reconnect delay starts again from ReconnectMin.
 	DefaultHealthyPeriod = 30 * time.Second
+	// DefaultEventQueue: a Cattle tick carries one event per object that
+	// changed, so 4,096 events hold a tick in which every container of a
+	// 4,000-container environment changed, while the cache is busy with a
+	// snapshot (milliseconds). Cattle itself drops a subscriber with more
+	// than 100 messages queued on its side.
+	DefaultEventQueue = 4096
 )
 
 // ClusterRef names one clustered service group of the config: a stack and
@@ -52,11 +55,9 @@ type Options struct {
 	// nor put into errors.
 	AccessKey string
 	SecretKey string
-	// Clusters are the stacks and services to observe, in config order.
+	// Clusters are the stacks and services to observe, in config order;
+	// Client.SetClusters replaces them.
 	Clusters []ClusterRef
-	// ResyncInterval: Watch also calls onChange on this period, even while
-	// the event stream is healthy. Default 60s.
-	ResyncInterval time.Duration
 	// Timeout bounds each HTTP request and the websocket handshake.
 	// Default 10s.
 	Timeout time.Duration
@@ -72,6 +73,11 @@ type Options struct {
 	// HealthyPeriod: a stream that stayed up this long resets the reconnect
 	// delay. Default 30s.
 	HealthyPeriod time.Duration
+	// EventQueue bounds the events waiting between the stream's reader and
+	// the cache (their total size is bounded too, by maxQueuedBytes). When
+	// it is full, events are behind: they are dropped and the cache is not
+	// used until the next full list. Default 4096.
+	EventQueue int
 	// TLS, if set, is the TLS configuration of the event stream's
 	// websocket (wss://): typically the system pool plus a private CA.
 	// go-rancher's own HTTP requests (schemas, lists, by-id reads) cannot
@@ -80,7 +86,8 @@ type Options struct {
 	// configuration there before New (cmd/controller does, once at start).
 	// Nil: Go's defaults, which honour SSL_CERT_FILE and SSL_CERT_DIR.
 	TLS *tls.Config
-	// Logger receives the event stream's state changes. Default: discard.
+	// Logger receives the event stream's and the cache's state changes.
+	// Default: discard.
 	Logger logr.Logger
 	// OnRequest, if set, is called after every API request with the method,
 	// the collection path (no host, id or query, so it suits metric labels)
@@ -90,9 +97,6 @@ type Options struct {
 
 // withDefaults returns a copy of o with defaults filled in.
 func (o Options) withDefaults() Options {
-	if o.ResyncInterval <= 0 {
-		o.ResyncInterval = DefaultResyncInterval
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -111,6 +115,9 @@ func (o Options) withDefaults() Options {
 	if o.HealthyPeriod <= 0 {
 		o.HealthyPeriod = DefaultHealthyPeriod
 	}
+	if o.EventQueue <= 0 {
+		o.EventQueue = DefaultEventQueue
+	}
 	if o.Logger.GetSink() == nil {
 		o.Logger = logr.Discard()
 	}
@@ -126,16 +133,8 @@ func (o Options) validate() error {
 	if o.URL == "" {
 		errs = append(errs, errors.New("url: required (set CATTLE_URL or RANCHER_URL)"))
 	}
-	if len(o.Clusters) == 0 {
-		errs = append(errs, errors.New("clusters: at least one is required"))
-	}
-	for i, c := range o.Clusters {
-		if c.Stack == "" {
-			errs = append(errs, fmt.Errorf("clusters[%d].stack: required", i))
-		}
-		if len(c.Services) == 0 {
-			errs = append(errs, fmt.Errorf("clusters[%d].services: at least one is required", i))
-		}
+	if err := validateClusters(o.Clusters); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return terminal(fmt.Errorf("invalid rancherapi options: %w", errors.Join(errs...)))

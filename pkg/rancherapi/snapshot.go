@@ -5,306 +5,332 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
-
-	client "github.com/rancher/go-rancher/v2"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // maxByID bounds the by-id reads of one snapshot: the instance ids of the
-// configured services that the container list did not hold (removed in
-// between, or shifted across an offset page boundary). More than that
-// means the list cannot be trusted, never that the members are gone.
+// configured services that the cache does not hold (removed in between,
+// created after the list, or shifted across an offset page boundary) and
+// the objects to read again (see cache.go). More than that means the
+// lists cannot be trusted, never that the members are gone.
 const maxByID = 20
+
+// maxSettleRounds bounds the rounds of by-id reads that settle objects an
+// event made ambiguous: each round reads them again, and an object that
+// changes during every one of them fails the snapshot (transient).
+const maxSettleRounds = 3
 
 // Snapshot returns every configured cluster with all its non-removed
 // containers, or an error; never a partial snapshot. It implements
-// reconcile.Observer. Concurrent calls share work: one snapshot runs, one
-// more is queued, and each caller gets a snapshot started after its call.
+// reconcile.Observer. With relist false it answers from the cache when the
+// cache is complete (see cache.go), which costs no request; otherwise, and
+// with relist true (the reconciler's resync), it lists Rancher first.
+// Concurrent calls share work: one snapshot runs, one more is queued (it
+// lists if any of its callers asked to), and each caller gets a snapshot
+// started after its call.
 //
-// Cost: a list of stacks, a list of services and a list of containers,
-// each followed through its pages (Options.PageSize rows a page), plus at
-// most maxByID by-id reads; when the answer must be checked (see observe),
-// one more list of containers and one more of services. The count is in
-// Snapshot.Requests.
-func (c *Client) Snapshot(ctx context.Context) (mesh.Snapshot, error) {
-	return c.flights.do(ctx, c.snapshot)
+// Cost of a list: one list of stacks, one of services and one of
+// containers, each unfiltered (the cache holds the whole environment) and
+// followed through its pages (Options.PageSize rows a page). On top of it,
+// from a list or the cache: at most maxByID by-id reads (instances a
+// service names that the cache lacks, objects an event made ambiguous),
+// and, when the member sources disagree (see judge.go), one more list of
+// services. The count is in Snapshot.Requests.
+func (c *Client) Snapshot(ctx context.Context, relist bool) (mesh.Snapshot, error) {
+	return c.flights.do(ctx, relist, c.snapshot)
 }
 
-func (c *Client) snapshot(ctx context.Context) (mesh.Snapshot, error) {
+func (c *Client) snapshot(ctx context.Context, relist bool) (mesh.Snapshot, error) {
 	p := &pass{}
-	r, j, err := c.observe(ctx, p)
+	snap, err := c.observe(ctx, p, relist || !c.cache.complete())
 	if err != nil {
 		return mesh.Snapshot{}, scrub(err, c.secrets()...)
 	}
-	snap := mesh.Snapshot{Clusters: j.clusters, TakenAt: time.Now(), Requests: p.requests}
-	c.remember(newLookupCache(c.opts.Clusters, r, snap))
+	snap.Requests = p.requests
 	return snap, nil
 }
 
-// observe reads the configured stacks, services and containers and judges
-// them. Missing data is never taken for an empty or smaller service:
+// observe lists when asked to, settles what events made ambiguous, and
+// answers from the cache. Missing data is never taken for an empty or
+// smaller service:
 //
-//   - a container list narrowed by stackId that leaves a configured
-//     service without a member, with fewer members than its scale, or with
-//     sources that disagree is read again without the filter (Cattle
-//     honours a filter on a column even where the column is empty, as it is
-//     on containers of older servers);
-//   - sources that still disagree get the services read again (their
-//     instanceIds are computed when rendered, so a container created
-//     between the two lists is named now) and the containers they name;
+//   - a configured stack or service that the cache lacks is looked up once
+//     more by name before it is declared missing (a terminal error);
+//   - an instance a service names that the cache lacks is read by id;
+//   - member sources that disagree get the services read again (their
+//     instanceIds are computed when rendered, so a container created after
+//     the service was read is named now), then, if the answer came from the
+//     cache, everything is listed again;
 //   - whatever still disagrees, or a service with scale > 0 and no member
 //     that no instanceIds confirm, fails the snapshot (transient).
-func (c *Client) observe(ctx context.Context, p *pass) (resolved, judgement, error) {
-	r, err := c.resolve(ctx, p)
-	if err != nil {
-		return resolved{}, judgement{}, err
+func (c *Client) observe(ctx context.Context, p *pass, relist bool) (mesh.Snapshot, error) {
+	if relist {
+		if err := c.relist(ctx, p); err != nil {
+			return mesh.Snapshot{}, err
+		}
 	}
-	cts, filtered, err := c.containers(ctx, p, r)
-	if err != nil {
-		return resolved{}, judgement{}, err
+	if err := c.settle(ctx, p, relist); err != nil {
+		return mesh.Snapshot{}, err
 	}
-	j := judge(c.opts.Clusters, r, cts)
-	if filtered && (len(j.doubts) > 0 || len(j.short) > 0) {
-		all, err := c.listContainerMap(ctx, p, nil)
+	refs := c.clusterRefs()
+	servicesRead := false
+	for range 8 {
+		v, err := c.view(refs)
+		switch {
+		case err != nil:
+			return mesh.Snapshot{}, err
+		case v.memo != nil:
+			return *v.memo, nil
+		case len(v.missingStacks) > 0 || len(v.missingServices) > 0:
+			err = c.lookUpNames(ctx, p, v)
+		case len(v.missing) > maxByID && !relist:
+			err, relist = c.relist(ctx, p), true
+		case len(v.missing) > maxByID:
+			return mesh.Snapshot{}, partialf("listing containers: rancher at %s listed %d fewer containers than the services' instanceIds name (%s...); the answer is inconsistent, will retry",
+				c.url.ProjectURL(), len(v.missing), strings.Join(v.missing[:3], ","))
+		case len(v.missing) > 0:
+			err = c.readAll(ctx, p, kindContainer, v.missing)
+		case len(v.j.doubts) > 0 && !servicesRead:
+			err, servicesRead = c.relistServices(ctx, p), true
+		case len(v.j.doubts) > 0 && !relist:
+			err, relist = c.relist(ctx, p), true
+		case len(v.j.doubts) > 0:
+			return mesh.Snapshot{}, v.j.err(c.url.ProjectURL())
+		case c.cache.hasRechecks():
+			err = c.settle(ctx, p, relist) // a read above met an event
+		default:
+			return c.finish(refs, v), nil
+		}
 		if err != nil {
-			return resolved{}, judgement{}, err
-		}
-		if err := c.readMissing(ctx, p, r, all); err != nil {
-			return resolved{}, judgement{}, err
-		}
-		ja := judge(c.opts.Clusters, r, all)
-		if hiddenMembers(ja, cts) > 0 {
-			c.noStackFilter.Store(true) // the filter hid members: no longer use it
-		}
-		cts, j = all, ja
-	}
-	if len(j.doubts) > 0 {
-		if r.services, r.claims, err = c.resolveServices(ctx, p, r.stacks, c.wantServices(r.stacks)); err != nil {
-			return resolved{}, judgement{}, err
-		}
-		if err := c.readMissing(ctx, p, r, cts); err != nil {
-			return resolved{}, judgement{}, err
-		}
-		j = judge(c.opts.Clusters, r, cts)
-		if err := j.err(c.url.ProjectURL()); err != nil {
-			return resolved{}, judgement{}, err
+			return mesh.Snapshot{}, err
 		}
 	}
-	return r, j, nil
+	return mesh.Snapshot{}, partialf("reading members: rancher at %s kept changing while it was read; will retry", c.url.ProjectURL())
 }
 
-// hiddenMembers counts the members of j that are not among listed.
-func hiddenMembers(j judgement, listed map[string]client.Container) int {
-	n := 0
-	for _, cl := range j.clusters {
-		for _, m := range cl.Members() {
-			if _, ok := listed[m.ContainerID]; !ok {
-				n++
+// relist lists the three collections, in turn, into the cache. A list that
+// ran entirely within one connection of the event stream makes the cache
+// complete.
+func (c *Client) relist(ctx context.Context, p *pass) error {
+	c.cache.mu.Lock()
+	epoch := c.cache.epoch
+	c.cache.mu.Unlock()
+	if err := relistTable(ctx, c, p, &c.cache.stacks, c.listStacks); err != nil {
+		return err
+	}
+	if err := c.relistServices(ctx, p); err != nil {
+		return err
+	}
+	if err := relistTable(ctx, c, p, &c.cache.containers, c.listContainers); err != nil {
+		return err
+	}
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if c.cache.epoch == epoch {
+		c.cache.listed, c.cache.listedAt = true, epoch
+	}
+	c.cache.ever = true
+	c.cache.collectTombstonesLocked()
+	return nil
+}
+
+func (c *Client) relistServices(ctx context.Context, p *pass) error {
+	return relistTable(ctx, c, p, &c.cache.services, c.listServices)
+}
+
+// relistTable lists one collection and installs it as a full list.
+func relistTable[T listed[T]](ctx context.Context, c *Client, p *pass, t *table[T], fetch func(context.Context, *pass, map[string]string) ([]T, error)) error {
+	from := c.cache.beginRead()
+	rows, err := fetch(ctx, p, nil)
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]T, len(rows))
+	for _, r := range rows {
+		byID[r.key()] = r
+	}
+	install(c.cache, t, byID, readVersion(from, c.cache.position()))
+	return nil
+}
+
+// offerRows offers the rows of a read that is not a full list (a narrow
+// lookup, a targeted list): present objects only, since what such a read
+// lacks says nothing. The caller holds the cache's mu.
+func offerRows[T listed[T]](c *cache, t *table[T], rows []T, v version) {
+	for _, r := range rows {
+		offer(c, t, r.key(), r, r.removed(), v)
+	}
+}
+
+// listed is a wire type the cache holds.
+type listed[T any] interface {
+	object[T]
+	key() string
+	removed() bool
+}
+
+func (s stack) key() string     { return s.ID }
+func (s service) key() string   { return s.ID }
+func (c container) key() string { return c.ID }
+
+func (s stack) removed() bool     { return isGone(s.State, s.Removed) }
+func (s service) removed() bool   { return isGone(s.State, s.Removed) }
+func (c container) removed() bool { return isGone(c.State, c.Removed) }
+
+// settle reads by id the objects an event made ambiguous (see cache.go),
+// in rounds; more than maxByID of them are listed again instead, once.
+func (c *Client) settle(ctx context.Context, p *pass, listed bool) error {
+	for range maxSettleRounds {
+		keys := c.cache.rechecks()
+		switch {
+		case len(keys) == 0:
+			return nil
+		case len(keys) > maxByID && !listed:
+			if err := c.relist(ctx, p); err != nil {
+				return err
 			}
-		}
-	}
-	return n
-}
-
-// stackNames returns the distinct configured stack names, in config order.
-func (c *Client) stackNames() []string {
-	var out []string
-	for _, ref := range c.opts.Clusters {
-		if !slices.Contains(out, ref.Stack) {
-			out = append(out, ref.Stack)
-		}
-	}
-	return out
-}
-
-// resolve finds the configured stacks and services by name. A name that
-// is not in the list is looked up once more with a narrow filter before it
-// is declared missing (a terminal error), so that a page boundary shifting
-// under concurrent changes cannot make a service "not exist".
-func (c *Client) resolve(ctx context.Context, p *pass) (resolved, error) {
-	stacks, err := c.resolveStacks(ctx, p, c.stackNames())
-	if err != nil {
-		return resolved{}, err
-	}
-	services, claims, err := c.resolveServices(ctx, p, stacks, c.wantServices(stacks))
-	if err != nil {
-		return resolved{}, err
-	}
-	return resolved{stacks: stacks, services: services, claims: claims}, nil
-}
-
-// wantServices lists the configured services by stack id, each once.
-func (c *Client) wantServices(stacks map[string]client.Stack) []serviceKey {
-	var want []serviceKey
-	for _, ref := range c.opts.Clusters {
-		for _, s := range ref.Services {
-			if k := (serviceKey{stacks[ref.Stack].Id, s}); !slices.Contains(want, k) {
-				want = append(want, k)
-			}
-		}
-	}
-	return want
-}
-
-func (c *Client) resolveStacks(ctx context.Context, p *pass, names []string) (map[string]client.Stack, error) {
-	extra := map[string]string{}
-	if len(names) == 1 {
-		extra["name"] = names[0]
-	}
-	list, err := c.listStacks(ctx, p, extra)
-	if err != nil {
-		return nil, err
-	}
-	found, missing, err := matchStacks(names, list)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range missing {
-		again, err := c.listStacks(ctx, p, map[string]string{"name": name})
-		if err != nil {
-			return nil, err
-		}
-		m, still, err := matchStacks([]string{name}, again)
-		if err != nil {
-			return nil, err
-		}
-		if len(still) > 0 {
-			return nil, terminal(fmt.Errorf("stack %q not found in the Rancher environment at %s: check spec.clusters[].stack in the config and that the API key belongs to this environment", name, c.url.ProjectURL()))
-		}
-		found[name] = m[name]
-	}
-	return found, nil
-}
-
-// resolveServices finds the wanted services and, from every live service
-// listed, which containers they name (see resolved.claims).
-func (c *Client) resolveServices(ctx context.Context, p *pass, stacks map[string]client.Stack, want []serviceKey) (map[serviceKey]client.Service, map[string][]string, error) {
-	extra := map[string]string{}
-	if ids := stackIDs(stacks); len(ids) == 1 {
-		extra["stackId"] = ids[0]
-	}
-	list, err := c.listServices(ctx, p, extra)
-	if err != nil {
-		return nil, nil, err
-	}
-	found, missing, err := matchServices(want, list)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, k := range missing {
-		again, err := c.listServices(ctx, p, map[string]string{"stackId": k.stackID, "name": k.name})
-		if err != nil {
-			return nil, nil, err
-		}
-		m, still, err := matchServices([]serviceKey{k}, again)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(still) > 0 {
-			return nil, nil, terminal(fmt.Errorf("service %q not found in stack %s of the Rancher environment at %s: check spec.clusters[].services in the config", k.name, stackName(stacks, k.stackID), c.url.ProjectURL()))
-		}
-		found[k] = m[k]
-		list = append(list, m[k])
-	}
-	return found, claimsOf(list), nil
-}
-
-// containers returns the non-removed containers that may belong to the
-// resolved services, by id, and whether the list was narrowed by stackId.
-// The list is narrowed when a single stack is configured; every service's
-// instanceIds must then be found in it, read by id, or confirmed gone.
-// When the narrowed list lacks many of them, the stackId filter is not
-// reliable here (Cattle may leave the column empty on containers): the
-// list is done again unfiltered, and later snapshots no longer use the
-// filter.
-func (c *Client) containers(ctx context.Context, p *pass, r resolved) (map[string]client.Container, bool, error) {
-	extra := map[string]string{}
-	if ids := stackIDs(r.stacks); len(ids) == 1 && !c.noStackFilter.Load() {
-		extra["stackId"] = ids[0]
-	}
-	byID, err := c.listContainerMap(ctx, p, extra)
-	if err != nil {
-		return nil, false, err
-	}
-	if missing := missingInstances(r.services, byID); len(extra) > 0 && (len(missing) > maxByID || 2*len(missing) > instanceCount(r.services)) {
-		c.noStackFilter.Store(true)
-		if byID, err = c.listContainerMap(ctx, p, nil); err != nil {
-			return nil, false, err
-		}
-		extra = nil
-	}
-	if err := c.readMissing(ctx, p, r, byID); err != nil {
-		return nil, false, err
-	}
-	return byID, len(extra) > 0, nil
-}
-
-// readMissing reads by id the instances the services name that byID
-// lacks (removed in between, created after the list, or shifted across an
-// offset page boundary) and adds those that are not gone. More than
-// maxByID of them means the list cannot be trusted.
-func (c *Client) readMissing(ctx context.Context, p *pass, r resolved, byID map[string]client.Container) error {
-	missing := slices.DeleteFunc(missingInstances(r.services, byID), func(id string) bool { return p.gone[id] })
-	if len(missing) > maxByID {
-		return partialf("listing containers: rancher at %s listed %d fewer containers than the services' instanceIds name (%s...); the answer is inconsistent, will retry",
-			c.url.ProjectURL(), len(missing), strings.Join(missing[:3], ","))
-	}
-	for _, id := range missing {
-		ct, err := c.containerByID(ctx, p, id)
-		if err != nil {
-			return err
-		}
-		if ct == nil || isGone(ct.State, ct.Removed) {
-			if p.gone == nil {
-				p.gone = map[string]bool{}
-			}
-			p.gone[id] = true
+			listed = true
 			continue
+		case len(keys) > maxByID:
+			return partialf("reading rancher at %s: %d objects changed while they were listed, too many to read again one by one; will retry", c.url.ProjectURL(), len(keys))
 		}
-		byID[ct.Id] = *ct
+		for _, k := range keys {
+			if err := c.readAll(ctx, p, k.kind, []string{k.id}); err != nil {
+				return err
+			}
+		}
+	}
+	if keys := c.cache.rechecks(); len(keys) > 0 {
+		return partialf("reading rancher at %s: %s %s kept changing while it was read; will retry", c.url.ProjectURL(), keys[0].kind, keys[0].id)
 	}
 	return nil
 }
 
-func (c *Client) listContainerMap(ctx context.Context, p *pass, extra map[string]string) (map[string]client.Container, error) {
-	list, err := c.listContainers(ctx, p, extra)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]client.Container, len(list))
-	for _, ct := range list {
-		if !isGone(ct.State, ct.Removed) {
-			out[ct.Id] = ct
-		}
-	}
-	return out, nil
+// hasRechecks reports whether an object waits for a by-id read.
+func (c *cache) hasRechecks() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.recheck) > 0
 }
 
-func stackIDs(stacks map[string]client.Stack) []string {
+// rechecks returns the objects waiting for a by-id read, sorted.
+func (c *cache) rechecks() []objKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]objKey, 0, len(c.recheck))
+	for k := range c.recheck {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b objKey) int {
+		if a.kind != b.kind {
+			return int(a.kind) - int(b.kind)
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return out
+}
+
+// readAll reads objects of one kind by id, one after the other, into the
+// cache: a 404 or a removed object is gone.
+func (c *Client) readAll(ctx context.Context, p *pass, k kind, ids []string) error {
+	for _, id := range ids {
+		var err error
+		switch k {
+		case kindStack:
+			_, _, err = readOne(ctx, c, p, &c.cache.stacks, id)
+		case kindService:
+			_, _, err = readOne(ctx, c, p, &c.cache.services, id)
+		default:
+			_, _, err = readOne(ctx, c, p, &c.cache.containers, id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readOne reads one object by id into the cache; found is false on a 404.
+func readOne[T listed[T]](ctx context.Context, c *Client, p *pass, t *table[T], id string) (T, bool, error) {
+	from := c.cache.beginRead()
+	obj, found, err := byID[T](ctx, c, p, t.kind.String(), id)
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
+	if err != nil {
+		return obj, false, err
+	}
+	offer(c.cache, t, id, obj, !found || obj.removed(), readVersion(from, c.cache.position()))
+	return obj, found, nil
+}
+
+// lookUpNames looks the configured stacks and services the cache lacks up
+// by name, so that a page boundary shifting under concurrent changes
+// cannot make one "not exist"; what is still missing is a terminal error.
+func (c *Client) lookUpNames(ctx context.Context, p *pass, v view) error {
+	for _, name := range v.missingStacks {
+		if err := lookUp(ctx, c, p, &c.cache.stacks, c.listStacks, map[string]string{"name": name}); err != nil {
+			return err
+		}
+		if _, still, _ := matchStacks([]string{name}, c.cache.liveStacks()); len(still) > 0 {
+			return terminal(fmt.Errorf("stack %q not found in the Rancher environment at %s: check spec.clusters[].stack in the config and that the API key belongs to this environment", name, c.url.ProjectURL()))
+		}
+	}
+	for _, k := range v.missingServices {
+		if err := lookUp(ctx, c, p, &c.cache.services, c.listServices, map[string]string{"stackId": k.stackID, "name": k.name}); err != nil {
+			return err
+		}
+		if _, still, _ := matchServices([]serviceKey{k}, c.cache.liveServices()); len(still) > 0 {
+			return terminal(fmt.Errorf("service %q not found in stack %s of the Rancher environment at %s: check spec.clusters[].services in the config", k.name, stackName(v.r.stacks, k.stackID), c.url.ProjectURL()))
+		}
+	}
+	return nil
+}
+
+// lookUp runs a narrow list and offers what it found.
+func lookUp[T listed[T]](ctx context.Context, c *Client, p *pass, t *table[T], fetch func(context.Context, *pass, map[string]string) ([]T, error), filters map[string]string) error {
+	from := c.cache.beginRead()
+	rows, err := fetch(ctx, p, filters)
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.endReadLocked(from)
+	if err != nil {
+		return err
+	}
+	offerRows(c.cache, t, rows, readVersion(from, c.cache.position()))
+	return nil
+}
+
+func (c *cache) liveStacks() []stack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return liveValues(&c.stacks)
+}
+
+func (c *cache) liveServices() []service {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return liveValues(&c.services)
+}
+
+func stackIDs(stacks map[string]stack) []string {
 	var out []string
 	for _, st := range stacks {
-		out = append(out, st.Id)
+		out = append(out, st.ID)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-func stackName(stacks map[string]client.Stack, id string) string {
+func stackName(stacks map[string]stack, id string) string {
 	for name, st := range stacks {
-		if st.Id == id {
+		if st.ID == id {
 			return fmt.Sprintf("%q (%s)", name, id)
 		}
 	}
 	return id
-}
-
-// instanceCount is the number of instance ids the services name.
-func instanceCount(services map[serviceKey]client.Service) int {
-	n := 0
-	for _, svc := range services {
-		n += len(svc.InstanceIds)
-	}
-	return n
 }

@@ -3,8 +3,6 @@ package rancherapi
 import (
 	"slices"
 	"strings"
-
-	client "github.com/rancher/go-rancher/v2"
 )
 
 // This file is the member-source logic as pure functions: which of
@@ -32,7 +30,8 @@ import (
 // no id source is rendered. Sources that are present must agree, or the
 // answer cannot be trusted (see evidence.verdict).
 
-// Labels Cattle puts on every container of a service (DeploymentUnit.getLabels).
+// Labels Cattle puts on every container of a service (DeploymentUnit.getLabels);
+// ctLabels decodes them.
 const (
 	// labelStackService is "<stack>/<service>" for a primary container and
 	// "<stack>/<service>/<sidekick>" for a sidekick.
@@ -109,39 +108,39 @@ func mayBePeer(state string) bool {
 // gather collects the evidence about container ct and service svc of the
 // stack named stack. claimedBy, if not nil, tells which other services
 // name a container in their instanceIds.
-func gather(ct client.Container, svc client.Service, stack string, claimedBy func(containerID string) []string) evidence {
+func gather(ct container, svc service, stack string, claimedBy func(containerID string) []string) evidence {
 	e := evidence{gone: isGone(ct.State, ct.Removed), live: mayBePeer(ct.State)}
-	if svc.InstanceIds != nil {
+	if svc.InstanceIDs != nil {
 		e.present |= srcInstanceIDs
-		if slices.Contains(svc.InstanceIds, ct.Id) {
+		if slices.Contains(svc.InstanceIDs, ct.ID) {
 			e.agree |= srcInstanceIDs
 		}
 	}
-	if len(ct.ServiceIds) > 0 || ct.ServiceId != "" {
+	if len(ct.ServiceIDs) > 0 || ct.ServiceID != "" {
 		e.present |= srcServiceIDs
-		if slices.Contains(ct.ServiceIds, svc.Id) || ct.ServiceId == svc.Id {
+		if slices.Contains(ct.ServiceIDs, svc.ID) || ct.ServiceID == svc.ID {
 			e.agree |= srcServiceIDs
 		}
 	}
-	if label := strings.ToLower(labelString(ct.Labels, labelStackService)); label != "" {
+	if label := strings.ToLower(string(ct.Labels.StackService)); label != "" {
 		e.present |= srcLabel
 		if label == stackServiceKey(stack, svc.Name) {
 			e.agree |= srcLabel
 		}
 		e.sidekick = strings.Count(label, "/") >= 2
 	}
-	if lc := labelString(ct.Labels, labelLaunchConfig); lc != "" && lc != primaryLaunchConfig {
+	if lc := string(ct.Labels.LaunchConfig); lc != "" && lc != primaryLaunchConfig {
 		e.sidekick = true
 	}
-	if ct.StackId != "" && svc.StackId != "" {
+	if ct.StackID != "" && svc.StackID != "" {
 		e.present |= srcStackID
-		if ct.StackId == svc.StackId {
+		if ct.StackID == svc.StackID {
 			e.agree |= srcStackID
 		}
 	}
 	if claimedBy != nil {
-		for _, id := range claimedBy(ct.Id) {
-			if id != svc.Id {
+		for _, id := range claimedBy(ct.ID) {
+			if id != svc.ID {
 				e.claimed = true
 			}
 		}
@@ -235,7 +234,7 @@ func (e evidence) decide() verdict {
 // belongs reports whether container ct is a primary container of service
 // svc in stack, by the evidence alone (no agreement check): the lookup's
 // rule, whose services may predate the container.
-func belongs(ct client.Container, svc client.Service, stack string) bool {
+func belongs(ct container, svc service, stack string) bool {
 	e := gather(ct, svc, stack, nil)
 	if e.present&srcInstanceIDs != 0 && e.agree&srcInstanceIDs == 0 {
 		// A service read before the container was created does not name

@@ -3,36 +3,30 @@ package rancherapi
 import (
 	"strings"
 	"testing"
-
-	client "github.com/rancher/go-rancher/v2"
 )
 
 // Modifiers of the ctr fixture (serviceIds 1s1, label demo/web, no stackId).
 var (
-	noSvcIDs = func(c *client.Container) { c.ServiceIds = nil }
-	noLabels = func(c *client.Container) { c.Labels = nil }
-	svcIDs   = func(ids ...string) func(*client.Container) { return func(c *client.Container) { c.ServiceIds = ids } }
-	svcID    = func(id string) func(*client.Container) { return func(c *client.Container) { c.ServiceId = id } }
-	label    = func(v string) func(*client.Container) {
-		return func(c *client.Container) { c.Labels[labelStackService] = v }
-	}
-	launchConf = func(v string) func(*client.Container) {
-		return func(c *client.Container) { c.Labels[labelLaunchConfig] = v }
-	}
-	inStackID = func(id string) func(*client.Container) { return func(c *client.Container) { c.StackId = id } }
+	noSvcIDs   = func(c *container) { c.ServiceIDs = nil }
+	noLabels   = func(c *container) { c.Labels = ctLabels{} }
+	svcIDs     = func(ids ...string) func(*container) { return func(c *container) { c.ServiceIDs = ids } }
+	svcID      = func(id string) func(*container) { return func(c *container) { c.ServiceID = id } }
+	label      = func(v string) func(*container) { return func(c *container) { c.Labels.StackService = labelValue(v) } }
+	launchConf = func(v string) func(*container) { return func(c *container) { c.Labels.LaunchConfig = labelValue(v) } }
+	inStackID  = func(id string) func(*container) { return func(c *container) { c.StackID = id } }
 )
 
 func TestBelongs(t *testing.T) {
 	tests := []struct {
 		name string
-		ct   client.Container
-		svc  client.Service
+		ct   container
+		svc  service
 		want bool
 	}{
 		{"serviceIds and label agree", ctr("1i1", "running", 1), webService(), true},
 		{"stopped container still belongs (state decided later)", ctr("1i1", "stopped", 1), webService(), true},
 		{"removed container is out", ctr("1i1", "removed", 1), webService("1i1"), false},
-		{"removed timestamp is out whatever the state", ctr("1i1", "stopped", 1, func(c *client.Container) { c.Removed = "2024-01-01T00:00:00Z" }), webService(), false},
+		{"removed timestamp is out whatever the state", ctr("1i1", "stopped", 1, func(c *container) { c.Removed = "2024-01-01T00:00:00Z" }), webService(), false},
 		{"purged is out", ctr("1i1", "purged", 1), webService(), false},
 		{"removing is still reported", ctr("1i1", "removing", 1), webService(), true},
 		{"sidekick label is out even with serviceIds", ctr("1i1", "running", 1, label("demo/web/sidecar")), webService("1i1"), false},
@@ -64,8 +58,8 @@ func TestVerdictConflicts(t *testing.T) {
 	claimed := func(string) []string { return []string{"1s2"} }
 	tests := []struct {
 		name         string
-		ct           client.Container
-		svc          client.Service
+		ct           container
+		svc          service
 		claimedBy    func(string) []string
 		member       bool
 		conflictWith string // "" = no conflict
@@ -115,45 +109,44 @@ func TestSourceString(t *testing.T) {
 
 func TestJudgeDoubts(t *testing.T) {
 	refs := []ClusterRef{{Name: "c1", Stack: "demo", Services: []string{"web"}}}
-	stacks := map[string]client.Stack{"demo": {Resource: client.Resource{Id: "1st1"}, Name: "demo"}}
-	at := func(svc client.Service, cts ...client.Container) judgement {
-		m := map[string]client.Container{}
+	stacks := map[string]stack{"demo": {ID: "1st1", Name: "demo"}}
+	at := func(svc service, cts ...container) judgement {
+		m := map[string]container{}
 		for _, c := range cts {
-			m[c.Id] = c
+			m[c.ID] = c
 		}
-		r := resolved{stacks: stacks, services: map[serviceKey]client.Service{{"1st1", "web"}: svc}}
+		r := resolved{stacks: stacks, services: map[serviceKey]service{{"1st1", "web"}: svc}}
 		return judge(refs, r, m)
 	}
-	scaled := func(n int64, ids ...string) client.Service {
+	scaled := func(n int64, ids ...string) service {
 		s := webService(ids...)
 		s.Scale = n
 		return s
 	}
 	noIDs := scaled(2)
-	noIDs.InstanceIds = nil
+	noIDs.InstanceIDs = nil
 	empty := scaled(2)
-	empty.InstanceIds = []string{}
+	empty.InstanceIDs = []string{}
 	tests := []struct {
-		name              string
-		j                 judgement
-		members           int
-		doubt, shortCount int
+		name    string
+		j       judgement
+		members int
+		doubt   int
 	}{
-		{"all agree, at scale", at(scaled(2, "1i1", "1i2"), ctr("1i1", "running", 1), ctr("1i2", "running", 2)), 2, 0, 0},
-		{"scale-up in progress, instanceIds say which: neither", at(scaled(3, "1i1"), ctr("1i1", "running", 1)), 1, 0, 0},
-		{"fewer than scale, no instanceIds: short", at(noIDs, ctr("1i1", "running", 1, noSvcIDs)), 1, 0, 1},
-		{"a container created after the service list: doubt", at(scaled(2, "1i1"), ctr("1i1", "running", 1), ctr("1i2", "running", 2)), 1, 1, 0},
-		{"scale > 0, nothing found, instanceIds absent: cannot confirm", at(noIDs), 0, 1, 1},
-		{"scale > 0, nothing found, instanceIds [] confirm it", at(empty), 0, 0, 1},
-		{"scale 0, nothing found, no instanceIds: nothing to confirm", at(scaled(0)), 0, 0, 0},
-		{"inactive, nothing found, no instanceIds: believed", at(func() client.Service { s := noIDs; s.State = "inactive"; return s }()), 0, 0, 0},
-		{"old shapes: label only, instanceIds absent", at(noIDs, ctr("1i1", "running", 1, noSvcIDs), ctr("1i2", "running", 2, noSvcIDs)), 2, 0, 0},
+		{"all agree, at scale", at(scaled(2, "1i1", "1i2"), ctr("1i1", "running", 1), ctr("1i2", "running", 2)), 2, 0},
+		{"scale-up in progress, instanceIds say which", at(scaled(3, "1i1"), ctr("1i1", "running", 1)), 1, 0},
+		{"fewer than scale, no instanceIds", at(noIDs, ctr("1i1", "running", 1, noSvcIDs)), 1, 0},
+		{"a container created after the service list: doubt", at(scaled(2, "1i1"), ctr("1i1", "running", 1), ctr("1i2", "running", 2)), 1, 1},
+		{"scale > 0, nothing found, instanceIds absent: cannot confirm", at(noIDs), 0, 1},
+		{"scale > 0, nothing found, instanceIds [] confirm it", at(empty), 0, 0},
+		{"scale 0, nothing found, no instanceIds: nothing to confirm", at(scaled(0)), 0, 0},
+		{"inactive, nothing found, no instanceIds: believed", at(func() service { s := noIDs; s.State = "inactive"; return s }()), 0, 0},
+		{"old shapes: label only, instanceIds absent", at(noIDs, ctr("1i1", "running", 1, noSvcIDs), ctr("1i2", "running", 2, noSvcIDs)), 2, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.j.members != tt.members || len(tt.j.doubts) != tt.doubt || len(tt.j.short) != tt.shortCount {
-				t.Fatalf("members %d, doubts %q, short %q; want %d members, %d doubts, %d short",
-					tt.j.members, tt.j.doubts, tt.j.short, tt.members, tt.doubt, tt.shortCount)
+			if tt.j.members != tt.members || len(tt.j.doubts) != tt.doubt {
+				t.Fatalf("members %d, doubts %q; want %d members, %d doubts", tt.j.members, tt.j.doubts, tt.members, tt.doubt)
 			}
 			if err := tt.j.err("http://r/v2-beta/projects/1a5"); (err != nil) != (tt.doubt > 0) || (err != nil && !IsTransient(err)) {
 				t.Fatalf("err = %v", err)

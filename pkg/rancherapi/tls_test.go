@@ -42,7 +42,7 @@ func TestRancherOverTLSListsAndEventStream(t *testing.T) {
 	if !strings.HasPrefix(c.subscribe, "wss://") {
 		t.Fatalf("subscribe = %s, want wss://", c.subscribe)
 	}
-	snap, err := c.Snapshot(context.Background())
+	snap, err := c.Snapshot(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestEventStreamUsesOptionsTLS(t *testing.T) {
 	f.seed(1)
 	withDefaultTransportTLS(t, trusting(f))
 	c := f.newClient(t) // no Options.TLS
-	if _, err := c.Snapshot(context.Background()); err != nil {
+	if _, err := c.Snapshot(context.Background(), false); err != nil {
 		t.Fatalf("lists through the default transport: %v", err)
 	}
 	_, stop := watching(t, c)

@@ -2,11 +2,8 @@ package rancherapi
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
-
-	client "github.com/rancher/go-rancher/v2"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -25,36 +22,24 @@ func isLive(state, removed string) bool {
 	return !isGone(state, removed) && state != "removing"
 }
 
-// labelString returns a label's value as a string ("" when absent).
-func labelString(labels map[string]interface{}, key string) string {
-	v, ok := labels[key]
-	if !ok || v == nil {
-		return ""
-	}
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return fmt.Sprint(v)
-}
-
 // stackServiceKey is the label value of a primary container of svc in stack.
 func stackServiceKey(stack, svc string) string {
 	return strings.ToLower(stack + "/" + svc)
 }
 
 // toMember translates one container of service svc into the domain model.
-func toMember(ct client.Container, svc client.Service) mesh.Member {
+func toMember(ct container, svc service) mesh.Member {
 	return mesh.Member{
-		ContainerID: ct.Id,
+		ContainerID: ct.ID,
 		Name:        ct.Name,
 		Service:     svc.Name,
-		ServiceID:   svc.Id,
-		IP:          ct.PrimaryIpAddress,
+		ServiceID:   svc.ID,
+		IP:          ct.PrimaryIP,
 		State:       ct.State,
 		HealthState: ct.HealthState,
 		CreateIndex: ct.CreateIndex,
 		StartCount:  ct.StartCount,
-		HostID:      ct.HostId,
+		HostID:      ct.HostID,
 	}
 }
 
@@ -67,14 +52,14 @@ func compareMembers(a, b mesh.Member) int {
 // matchStacks finds each named stack among the listed ones. A name with
 // no live stack is returned in missing; two live stacks of one name is an
 // inconsistent answer.
-func matchStacks(names []string, stacks []client.Stack) (map[string]client.Stack, []string, error) {
-	found := map[string]client.Stack{}
+func matchStacks(names []string, stacks []stack) (map[string]stack, []string, error) {
+	found := map[string]stack{}
 	for _, st := range stacks {
 		if !isLive(st.State, st.Removed) || !slices.Contains(names, st.Name) {
 			continue
 		}
-		if prev, dup := found[st.Name]; dup && prev.Id != st.Id {
-			return nil, nil, partialf("two live stacks are named %q (%s and %s)", st.Name, prev.Id, st.Id)
+		if prev, dup := found[st.Name]; dup && prev.ID != st.ID {
+			return nil, nil, partialf("two live stacks are named %q (%s and %s)", st.Name, prev.ID, st.ID)
 		}
 		found[st.Name] = st
 	}
@@ -89,15 +74,19 @@ func matchStacks(names []string, stacks []client.Stack) (map[string]client.Stack
 
 // matchServices finds each wanted service among the listed ones, checking
 // stack id and name itself (the filters may have been ignored).
-func matchServices(want []serviceKey, services []client.Service) (map[serviceKey]client.Service, []serviceKey, error) {
-	found := map[serviceKey]client.Service{}
+func matchServices(want []serviceKey, services []service) (map[serviceKey]service, []serviceKey, error) {
+	found := map[serviceKey]service{}
+	wanted := make(map[serviceKey]bool, len(want))
+	for _, k := range want {
+		wanted[k] = true
+	}
 	for _, svc := range services {
-		k := serviceKey{svc.StackId, svc.Name}
-		if !isLive(svc.State, svc.Removed) || !slices.Contains(want, k) {
+		k := serviceKey{svc.StackID, svc.Name}
+		if !isLive(svc.State, svc.Removed) || !wanted[k] {
 			continue
 		}
-		if prev, dup := found[k]; dup && prev.Id != svc.Id {
-			return nil, nil, partialf("two live services are named %q in stack %s (%s and %s)", svc.Name, svc.StackId, prev.Id, svc.Id)
+		if prev, dup := found[k]; dup && prev.ID != svc.ID {
+			return nil, nil, partialf("two live services are named %q in stack %s (%s and %s)", svc.Name, svc.StackID, prev.ID, svc.ID)
 		}
 		found[k] = svc
 	}
@@ -112,10 +101,10 @@ func matchServices(want []serviceKey, services []client.Service) (map[serviceKey
 
 // missingInstances returns the instance ids of the services that are not
 // among the listed containers, sorted and unique.
-func missingInstances(services map[serviceKey]client.Service, listed map[string]client.Container) []string {
+func missingInstances(services map[serviceKey]service, listed map[string]container) []string {
 	var out []string
 	for _, svc := range services {
-		for _, id := range svc.InstanceIds {
+		for _, id := range svc.InstanceIDs {
 			if _, ok := listed[id]; !ok {
 				out = append(out, id)
 			}

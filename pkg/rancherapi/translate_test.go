@@ -2,10 +2,9 @@ package rancherapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
-
-	client "github.com/rancher/go-rancher/v2"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -20,13 +19,12 @@ func mustEqual(t *testing.T, got, want any) {
 	}
 }
 
-func ctr(id, state string, createIndex int64, mods ...func(*client.Container)) client.Container {
-	c := client.Container{
-		Resource: client.Resource{Id: id, Type: "container"},
-		Name:     "demo-web-" + id, State: state, CreateIndex: createIndex,
-		PrimaryIpAddress: "10.42.0." + id[2:], HostId: "1h1", StartCount: 1,
-		ServiceIds: []string{"1s1"},
-		Labels:     map[string]interface{}{labelStackService: "demo/web", labelStackName: "demo"},
+func ctr(id, state string, createIndex int64, mods ...func(*container)) container {
+	c := container{
+		ID: id, Name: "demo-web-" + id, State: state, CreateIndex: createIndex,
+		PrimaryIP: "10.42.0." + id[2:], HostID: "1h1", StartCount: 1,
+		ServiceIDs: []string{"1s1"},
+		Labels:     ctLabels{StackService: "demo/web", StackName: "demo"},
 	}
 	for _, m := range mods {
 		m(&c)
@@ -34,16 +32,16 @@ func ctr(id, state string, createIndex int64, mods ...func(*client.Container)) c
 	return c
 }
 
-func webService(instanceIDs ...string) client.Service {
-	return client.Service{Resource: client.Resource{Id: "1s1"}, Name: "web", StackId: "1st1", State: "active", Scale: 3, InstanceIds: instanceIDs}
+func webService(instanceIDs ...string) service {
+	return service{ID: "1s1", Type: "service", Name: "web", StackID: "1st1", State: "active", Scale: 3, InstanceIDs: instanceIDs}
 }
 
 func TestJudgeServiceMembersSortedOnceEach(t *testing.T) {
 	svc := webService("1i3", "1i1")
-	cands := []client.Container{
-		ctr("1i3", "running", 3, func(c *client.Container) { c.HealthState = "healthy"; c.StartCount = 2 }),
+	cands := []container{
+		ctr("1i3", "running", 3, func(c *container) { c.HealthState = "healthy"; c.StartCount = 2 }),
 		ctr("1i1", "stopped", 1),
-		ctr("1i7", "running", 2, func(c *client.Container) { c.Labels[labelStackService] = "demo/db"; c.ServiceIds = nil }),
+		ctr("1i7", "running", 2, func(c *container) { c.Labels.StackService = "demo/db"; c.ServiceIDs = nil }),
 		ctr("1i9", "removed", 9),
 	}
 	got, doubts := judgeService(svc, "demo", cands, nil)
@@ -63,22 +61,22 @@ func TestJudgeServiceEmptyIsNotNil(t *testing.T) {
 }
 
 func TestMatchStacks(t *testing.T) {
-	st := func(id, name, state string) client.Stack {
-		return client.Stack{Resource: client.Resource{Id: id}, Name: name, State: state}
+	st := func(id, name, state string) stack {
+		return stack{ID: id, Name: name, State: state}
 	}
 	tests := []struct {
 		name        string
 		names       []string
-		stacks      []client.Stack
+		stacks      []stack
 		wantIDs     map[string]string
 		wantMissing []string
 		wantErr     bool
 	}{
-		{"found among others (filter ignored)", []string{"demo"}, []client.Stack{st("1st1", "other", "active"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
-		{"missing", []string{"demo", "x"}, []client.Stack{st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, []string{"x"}, false},
-		{"removing stack ignored in favour of the new one", []string{"demo"}, []client.Stack{st("1st1", "demo", "removing"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
-		{"removed only is missing", []string{"demo"}, []client.Stack{st("1st1", "demo", "removed")}, map[string]string{}, []string{"demo"}, false},
-		{"two live stacks is inconsistent", []string{"demo"}, []client.Stack{st("1st1", "demo", "active"), st("1st2", "demo", "active")}, nil, nil, true},
+		{"found among others (filter ignored)", []string{"demo"}, []stack{st("1st1", "other", "active"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
+		{"missing", []string{"demo", "x"}, []stack{st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, []string{"x"}, false},
+		{"removing stack ignored in favour of the new one", []string{"demo"}, []stack{st("1st1", "demo", "removing"), st("1st2", "demo", "active")}, map[string]string{"demo": "1st2"}, nil, false},
+		{"removed only is missing", []string{"demo"}, []stack{st("1st1", "demo", "removed")}, map[string]string{}, []string{"demo"}, false},
+		{"two live stacks is inconsistent", []string{"demo"}, []stack{st("1st1", "demo", "active"), st("1st2", "demo", "active")}, nil, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +92,7 @@ func TestMatchStacks(t *testing.T) {
 			}
 			ids := map[string]string{}
 			for n, s := range found {
-				ids[n] = s.Id
+				ids[n] = s.ID
 			}
 			mustEqual(t, ids, tt.wantIDs)
 			mustEqual(t, missing, tt.wantMissing)
@@ -103,11 +101,11 @@ func TestMatchStacks(t *testing.T) {
 }
 
 func TestMatchServices(t *testing.T) {
-	sv := func(id, stack, name, state string) client.Service {
-		return client.Service{Resource: client.Resource{Id: id}, StackId: stack, Name: name, State: state}
+	sv := func(id, stack, name, state string) service {
+		return service{ID: id, StackID: stack, Name: name, State: state}
 	}
 	want := []serviceKey{{"1st1", "web"}, {"1st1", "db"}}
-	list := []client.Service{
+	list := []service{
 		sv("1s1", "1st2", "web", "active"), // same name, other stack
 		sv("1s2", "1st1", "web", "upgraded"),
 		sv("1s3", "1st1", "db", "removed"),
@@ -116,33 +114,33 @@ func TestMatchServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if found[serviceKey{"1st1", "web"}].Id != "1s2" || len(found) != 1 {
+	if found[serviceKey{"1st1", "web"}].ID != "1s2" || len(found) != 1 {
 		t.Fatalf("found = %v", found)
 	}
 	mustEqual(t, missing, []serviceKey{{"1st1", "db"}})
 }
 
 func TestMissingInstances(t *testing.T) {
-	services := map[serviceKey]client.Service{
+	services := map[serviceKey]service{
 		{"1st1", "web"}: webService("1i1", "1i2", "1i3"),
-		{"1st1", "db"}:  {InstanceIds: []string{"1i4", "1i2"}},
+		{"1st1", "db"}:  {InstanceIDs: []string{"1i4", "1i2"}},
 	}
-	listed := map[string]client.Container{"1i1": {}, "1i3": {}}
+	listed := map[string]container{"1i1": {}, "1i3": {}}
 	mustEqual(t, missingInstances(services, listed), []string{"1i2", "1i4"})
 }
 
 func TestAssemble(t *testing.T) {
 	refs := []ClusterRef{{Name: "c1", Stack: "demo", Services: []string{"web", "api"}}}
-	api := client.Service{Resource: client.Resource{Id: "1s2"}, Name: "api", StackId: "1st1", State: "active", Scale: 1}
+	api := service{ID: "1s2", Name: "api", StackID: "1st1", State: "active", Scale: 1}
 	r := resolved{
-		stacks:   map[string]client.Stack{"demo": {Resource: client.Resource{Id: "1st1"}, Name: "demo"}},
-		services: map[serviceKey]client.Service{{"1st1", "web"}: webService("1i2", "1i1"), {"1st1", "api"}: api},
+		stacks:   map[string]stack{"demo": {ID: "1st1", Name: "demo"}},
+		services: map[serviceKey]service{{"1st1", "web"}: webService("1i2", "1i1"), {"1st1", "api"}: api},
 	}
-	apiCtr := ctr("1i5", "running", 1, func(c *client.Container) {
-		c.ServiceIds = []string{"1s2"}
-		c.Labels[labelStackService] = "demo/api"
+	apiCtr := ctr("1i5", "running", 1, func(c *container) {
+		c.ServiceIDs = []string{"1s2"}
+		c.Labels.StackService = "demo/api"
 	})
-	cts := map[string]client.Container{"1i2": ctr("1i2", "running", 2), "1i1": ctr("1i1", "starting", 1), "1i5": apiCtr}
+	cts := map[string]container{"1i2": ctr("1i2", "running", 2), "1i1": ctr("1i1", "starting", 1), "1i5": apiCtr}
 	got := assemble(refs, r, cts)
 	if len(got) != 1 || got[0].Name != "c1" || got[0].StackID != "1st1" || len(got[0].Services) != 2 {
 		t.Fatalf("clusters = %+v", got)
@@ -155,65 +153,90 @@ func TestAssemble(t *testing.T) {
 	}
 }
 
+// TestRelevant decodes frames as the stream sends them and decides which
+// changes call for a pass.
 func TestRelevant(t *testing.T) {
-	change := func(typ string, mod func(*event)) event {
-		ev := event{Name: "resource.change", ResourceType: typ}
-		if mod != nil {
-			mod(&ev)
-		}
-		return ev
+	frame := func(typ, id, resource string) string {
+		return fmt.Sprintf(`{"name":"resource.change","resourceType":%q,"resourceId":%q,"data":{"resource":%s}}`, typ, id, resource)
 	}
-	inStack := func(name string) func(*event) {
-		return func(ev *event) { ev.Data.Resource.Labels = map[string]interface{}{labelStackName: name} }
-	}
-	named := func(name string) func(*event) { return func(ev *event) { ev.Data.Resource.Name = name } }
-	stackID := func(id string) func(*event) { return func(ev *event) { ev.Data.Resource.StackID = id } }
-	ids := func(stackID string, serviceIDs ...string) func(*event) {
-		return func(ev *event) { ev.Data.Resource.StackID = stackID; ev.Data.Resource.ServiceIDs = serviceIDs }
-	}
-	both := func(mods ...func(*event)) func(*event) {
-		return func(ev *event) {
-			for _, m := range mods {
-				m(ev)
-			}
-		}
-	}
-	id := func(v string) func(*event) { return func(ev *event) { ev.ResourceID = v } }
-	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}, serviceIDs: []string{"1s1"}, members: map[string]string{"1i5": "10.42.0.5"}}
+	ct := func(fields string) string { return frame("container", "1i1", `{"id":"1i1"`+fields+`}`) }
+	labelled := func(stack string) string { return `,"labels":{"io.rancher.stack.name":"` + stack + `"}` }
+	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}, serviceIDs: []string{"1s1"}, members: map[string]bool{"1i5": true}}
 	cold := scope{stackNames: []string{"demo"}}
 	tests := []struct {
-		name string
-		ev   event
-		sc   scope
-		want bool
+		name  string
+		frame string
+		sc    scope
+		want  bool
 	}{
-		{"container without labels", change("container", nil), sc, true},
-		{"container of a configured stack", change("container", inStack("demo")), sc, true},
-		{"container of another stack", change("container", inStack("other")), sc, false},
-		{"instance", change("instance", nil), sc, true},
-		{"container of a renamed stack: stackId wins over the old label", change("container", both(inStack("old"), ids("1st1"))), sc, true},
-		{"container of a renamed service, no stackId: serviceIds win", change("container", both(inStack("old"), ids("", "1s1"))), sc, true},
-		{"container labelled for the stack but in another stack by id", change("container", both(inStack("demo"), ids("1st9"))), sc, false},
-		{"container of other services by serviceIds", change("container", both(inStack("demo"), ids("", "1s9"))), sc, false},
-		{"a member with a stale label of another stack", change("container", both(inStack("other"), id("1i5"))), sc, true},
-		{"container with stackId before any snapshot", change("container", both(inStack("demo"), ids("1st9"))), cold, true},
-		{"service of a configured stack", change("service", stackID("1st1")), sc, true},
-		{"service of another stack", change("service", stackID("1st9")), sc, false},
-		{"service before any snapshot", change("service", stackID("1st9")), cold, true},
-		{"load balancer service", change("loadBalancerService", stackID("1st1")), sc, true},
-		{"configured stack", change("stack", named("demo")), sc, true},
-		{"other stack", change("stack", named("other")), sc, false},
-		{"expose map", change("serviceExposeMap", nil), sc, false},
-		{"mount", change("mount", nil), sc, false},
-		{"host", change("host", nil), sc, false},
-		{"ping", event{Name: "ping"}, sc, false},
-		{"logout", event{Name: "logout"}, sc, false},
+		{"container without labels", ct(""), sc, true},
+		{"container of a configured stack", ct(labelled("demo")), sc, true},
+		{"container of another stack", ct(labelled("other")), sc, false},
+		{"instance", frame("instance", "1i1", `{"id":"1i1"}`), sc, true},
+		{"container of a renamed stack: stackId wins over the old label", ct(labelled("old") + `,"stackId":"1st1"`), sc, true},
+		{"container of a renamed service, no stackId: serviceIds win", ct(labelled("old") + `,"serviceIds":["1s1"]`), sc, true},
+		{"container labelled for the stack but in another stack by id", ct(labelled("demo") + `,"stackId":"1st9"`), sc, false},
+		{"container of other services by serviceIds", ct(labelled("demo") + `,"serviceIds":["1s9"]`), sc, false},
+		{"a member with a stale label of another stack", frame("container", "1i5", `{"id":"1i5"`+labelled("other")+`}`), sc, true},
+		{"container with stackId before any snapshot", ct(labelled("demo") + `,"stackId":"1st9"`), cold, true},
+		{"container event without its object: read it again", frame("container", "1i9", `null`), sc, true},
+		{"service of a configured stack", frame("service", "1s1", `{"id":"1s1","stackId":"1st1"}`), sc, true},
+		{"service of another stack", frame("service", "1s9", `{"id":"1s9","stackId":"1st9"}`), sc, false},
+		{"service before any snapshot", frame("service", "1s9", `{"id":"1s9","stackId":"1st9"}`), cold, true},
+		{"configured stack", frame("stack", "1st1", `{"id":"1st1","name":"demo"}`), sc, true},
+		{"other stack", frame("stack", "1st9", `{"id":"1st9","name":"other"}`), sc, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := relevant(tt.ev, tt.sc); got != tt.want {
+			ch, ok := decodeChange([]byte(tt.frame))
+			if !ok {
+				t.Fatalf("decodeChange refused %s", tt.frame)
+			}
+			if got := relevant(ch, tt.sc); got != tt.want {
 				t.Errorf("relevant = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeChangeIgnoresWhatTheCacheDoesNotHold: pings, other events,
+// other resource types and other service kinds never reach the cache.
+func TestDecodeChangeIgnoresWhatTheCacheDoesNotHold(t *testing.T) {
+	for _, f := range []string{
+		`{"name":"ping","resourceId":null,"resourceType":null,"data":{"options":{},"resources":[]}}`,
+		`{"name":"logout"}`,
+		`{"name":"resource.change","resourceType":"serviceExposeMap","resourceId":"1sem1","data":{"resource":{"id":"1sem1"}}}`,
+		`{"name":"resource.change","resourceType":"loadBalancerService","resourceId":"1s9","data":{"resource":{"id":"1s9"}}}`,
+		`{"name":"resource.change","resourceType":"host","resourceId":"1h1","data":{"resource":{"id":"1h1"}}}`,
+		`{"name":"resource.change","resourceType":"container","data":{"resource":null}}`,
+		`not json`,
+	} {
+		if ch, ok := decodeChange([]byte(f)); ok {
+			t.Errorf("decodeChange(%s) = %+v, want ignored", f, ch)
+		}
+	}
+}
+
+// TestDecodeChangeIntoSlimTypes: an event's object is decoded straight
+// into the cache's type, labels of any JSON type included.
+func TestDecodeChangeIntoSlimTypes(t *testing.T) {
+	f := `{"name":"resource.change","resourceType":"container","resourceId":"1i7","data":{"resource":{
+		"id":"1i7","type":"container","name":"demo-web-7","state":"running","healthState":null,"primaryIpAddress":"10.42.0.7",
+		"createIndex":7,"startCount":2,"hostId":"1h1","serviceIds":["1s1"],"transitioning":"no","ports":[],
+		"labels":{"io.rancher.stack_service.name":"demo/web","io.rancher.stack.name":"demo","io.rancher.service.launch.config":"io.rancher.service.primary.launch.config","n":5,"b":true}}}}`
+	ch, ok := decodeChange([]byte(f))
+	if !ok || ch.empty || ch.kind != kindContainer {
+		t.Fatalf("decodeChange = %+v, %v", ch, ok)
+	}
+	want := container{ID: "1i7", Name: "demo-web-7", State: "running", PrimaryIP: "10.42.0.7", CreateIndex: 7, StartCount: 2,
+		HostID: "1h1", ServiceIDs: []string{"1s1"}, Labels: ctLabels{StackService: "demo/web", StackName: "demo", LaunchConfig: primaryLaunchConfig}}
+	mustEqual(t, ch.ct, want)
+	var svc service
+	if err := json.Unmarshal([]byte(`{"id":"1s1","launchConfig":{"labels":{"io.drover.cluster":"c","n":5,"x":null}},"instanceIds":[]}`), &svc); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, svc.LaunchConfig.Labels, labelMap{"io.drover.cluster": "c", "n": "5", "x": ""})
+	if svc.InstanceIDs == nil {
+		t.Error("instanceIds [] decoded as absent")
 	}
 }

@@ -1,6 +1,7 @@
 package rancherapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,68 +9,138 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/gorilla/websocket"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // maxEventBytes caps one event frame: a resource.change carries the whole
 // object, a few KB; anything far larger is not an event.
 const maxEventBytes = 4 << 20
 
-// event is the part of a Cattle event the watch reads.
-type event struct {
+// maxQueuedBytes caps the frames waiting between the stream's reader and
+// the cache, whatever their number: 8 KiB for each of DefaultEventQueue.
+const maxQueuedBytes = 32 << 20
+
+// wireEvent is a Cattle event as the stream sends it.
+type wireEvent struct {
 	Name         string `json:"name"`
 	ResourceType string `json:"resourceType"`
 	ResourceID   string `json:"resourceId"`
 	Data         struct {
-		Resource struct {
-			Name       string                 `json:"name"`
-			StackID    string                 `json:"stackId"`
-			ServiceID  string                 `json:"serviceId"`
-			ServiceIDs []string               `json:"serviceIds"`
-			Labels     map[string]interface{} `json:"labels"`
-		} `json:"resource"`
+		Resource json.RawMessage `json:"resource"`
 	} `json:"data"`
 }
 
+// change is one resource.change on its way to the cache: the object
+// decoded straight into its slim type.
+type change struct {
+	seq  uint64
+	kind kind
+	id   string
+	size int // bytes of the frame
+	st   stack
+	svc  service
+	ct   container
+	// empty: the event named the object but carried none of it; the
+	// object is read again by id.
+	empty bool
+}
+
+// decodeChange decodes a frame; false for anything that is not a
+// resource.change of a container, a service or a stack (pings, logouts,
+// the many other resource types, other service kinds: load balancers, DNS
+// and external services are never clustered).
+func decodeChange(frame []byte) (change, bool) {
+	var ev wireEvent
+	if err := json.Unmarshal(frame, &ev); err != nil || ev.Name != "resource.change" {
+		return change{}, false
+	}
+	ch := change{id: ev.ResourceID, size: len(frame)}
+	res := ev.Data.Resource
+	ch.empty = len(res) == 0 || string(res) == "null"
+	var err error
+	switch ev.ResourceType {
+	case "container", "instance":
+		ch.kind = kindContainer
+		if !ch.empty {
+			err = json.Unmarshal(res, &ch.ct)
+			ch.id = cmp.Or(ch.ct.ID, ch.id)
+		}
+	case "service":
+		ch.kind = kindService
+		if !ch.empty {
+			err = json.Unmarshal(res, &ch.svc)
+			ch.id = cmp.Or(ch.svc.ID, ch.id)
+		}
+	case "stack":
+		ch.kind = kindStack
+		if !ch.empty {
+			err = json.Unmarshal(res, &ch.st)
+			ch.id = cmp.Or(ch.st.ID, ch.id)
+		}
+	default:
+		return change{}, false
+	}
+	if err != nil {
+		ch.empty = true // not an object we understand: read it by id
+	}
+	return ch, ch.id != ""
+}
+
 // scope is what the watch knows of the configured clusters: the stack
-// names, and, once a snapshot resolved them, the stack and service ids and
-// the containers that were members.
+// names, and, from the last snapshot, the stack and service ids and the
+// containers that were members.
 type scope struct {
 	stackNames []string
 	stackIDs   []string
 	serviceIDs []string
-	members    map[string]string // container id -> IP; read only
+	members    map[string]bool // container ids; read only
 }
 
-// relevant reports whether an event may change a snapshot: a
-// resource.change of a container, an instance, any service kind or a
-// stack. Pings, logouts and the many other resource types (mounts,
-// volumes, expose maps, health check maps...) are not. An event whose
-// object clearly lies outside the configured stacks is not either: for a
+// scopeOf builds the scope of a judged snapshot.
+func scopeOf(refs []ClusterRef, r resolved, clusters []mesh.Cluster) scope {
+	n := 0
+	for _, cl := range clusters {
+		for _, svc := range cl.Services {
+			n += len(svc.Containers)
+		}
+	}
+	sc := scope{stackNames: stackNames(refs), stackIDs: stackIDs(r.stacks), members: make(map[string]bool, n)}
+	for _, svc := range r.services {
+		sc.serviceIDs = append(sc.serviceIDs, svc.ID)
+	}
+	for _, cl := range clusters {
+		for _, svc := range cl.Services {
+			for _, m := range svc.Containers {
+				sc.members[m.ContainerID] = true
+			}
+		}
+	}
+	return sc
+}
+
+// relevant reports whether a change may change a snapshot. A change whose
+// object clearly lies outside the configured stacks is not: for a
 // container, by its stackId or serviceIds when it renders them (Cattle's
 // own bookkeeping), else by its stack label, which keeps the old name
-// after a rename; a container that was a member is always relevant. When
-// in doubt, it is.
-func relevant(ev event, sc scope) bool {
-	if ev.Name != "resource.change" {
-		return false
-	}
-	res := ev.Data.Resource
-	switch t := ev.ResourceType; {
-	case t == "container", t == "instance":
-		_, member := sc.members[ev.ResourceID]
-		return member || containerInScope(res.StackID, res.ServiceID, res.ServiceIDs, labelString(res.Labels, labelStackName), sc)
-	case t == "stack":
-		return res.Name == "" || slices.Contains(sc.stackNames, res.Name)
-	case t == "service", strings.HasSuffix(t, "Service"): // loadBalancerService, dnsService, ...
-		return res.StackID == "" || len(sc.stackIDs) == 0 || slices.Contains(sc.stackIDs, res.StackID)
+// after a rename; a container that was a member always is. When in doubt,
+// it is.
+func relevant(ch change, sc scope) bool {
+	switch ch.kind {
+	case kindContainer:
+		ct := ch.ct
+		return sc.members[ch.id] || ch.empty ||
+			containerInScope(ct.StackID, ct.ServiceID, ct.ServiceIDs, string(ct.Labels.StackName), sc)
+	case kindStack:
+		return ch.empty || ch.st.Name == "" || slices.Contains(sc.stackNames, ch.st.Name)
 	default:
-		return false
+		return ch.empty || ch.svc.StackID == "" || len(sc.stackIDs) == 0 || slices.Contains(sc.stackIDs, ch.svc.StackID)
 	}
 }
 
@@ -84,31 +155,49 @@ func containerInScope(stackID, serviceID string, serviceIDs []string, stackLabel
 	return stackLabel == "" || slices.Contains(sc.stackNames, stackLabel)
 }
 
-// scope returns the current scope of the watch.
-func (c *Client) scope() scope {
-	sc := scope{stackNames: c.stackNames()}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.last != nil {
-		sc.stackIDs = stackIDs(c.last.r.stacks)
-		for _, svc := range c.last.r.services {
-			sc.serviceIDs = append(sc.serviceIDs, svc.Id)
-		}
-		sc.members = c.last.ipOf // never changed once built
+// apply offers one change to the cache and reports whether it calls for a
+// pass: it changed the cache, made an object ambiguous, or found the cache
+// incomplete, and it is relevant.
+func (c *Client) apply(ch change) bool {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	c.cache.applied = ch.seq
+	v, before := eventVersion(ch.seq), len(c.cache.recheck)
+	changed := false
+	switch {
+	case ch.empty:
+		c.cache.markRecheckLocked(objKey{ch.kind, ch.id}, ch.seq)
+	case ch.kind == kindContainer:
+		changed = offer(c.cache, &c.cache.containers, ch.id, ch.ct, ch.ct.removed(), v)
+	case ch.kind == kindService:
+		changed = offer(c.cache, &c.cache.services, ch.id, ch.svc, ch.svc.removed(), v)
+	default:
+		changed = offer(c.cache, &c.cache.stacks, ch.id, ch.st, ch.st.removed(), v)
 	}
-	return sc
+	if !changed && len(c.cache.recheck) == before && c.cache.completeLocked() {
+		return false
+	}
+	c.mu.Lock()
+	sc := c.scope
+	c.mu.Unlock()
+	return relevant(ch, sc)
 }
 
-// Watch calls onChange whenever something relevant may have changed: after
-// every (re)connect of the event stream (events are not replayed, so a
-// full resync is due), on every relevant event, and every ResyncInterval
-// even while the stream is healthy. It implements reconcile.Watcher and
-// returns only when ctx is done, with ctx's error.
+// Watch keeps the cache fed by the event stream and calls onChange
+// whenever something relevant may have changed: after every (re)connect
+// (events are not replayed, so the cache is listed again before it is
+// used), on every relevant change, and when events fell behind. It
+// implements reconcile.Watcher and returns only when ctx is done, with
+// ctx's error. It must not run twice at once.
 //
 // onChange is called from one goroutine at a time and never blocks the
 // stream: triggers that arrive while it runs are merged into one call.
 // It should only schedule a pass.
 func (c *Client) Watch(ctx context.Context, onChange func()) error {
+	if !c.watching.CompareAndSwap(false, true) {
+		return errors.New("rancherapi: Watch is already running on this client")
+	}
+	defer c.watching.Store(false)
 	trigger := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -116,13 +205,52 @@ func (c *Client) Watch(ctx context.Context, onChange func()) error {
 		default:
 		}
 	}
+	q := newEventQueue(c.opts.EventQueue)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.dispatch(ctx, trigger, onChange) }()
-	go func() { defer wg.Done(); c.resyncLoop(ctx, kick) }()
-	c.streamLoop(ctx, kick)
+	wg.Go(func() { c.dispatch(ctx, trigger, onChange) })
+	wg.Go(func() { c.applyLoop(ctx, q, kick) })
+	c.streamLoop(ctx, q, kick)
 	wg.Wait()
 	return ctx.Err()
+}
+
+// eventQueue is the bounded queue between the stream's reader and the
+// cache: at most its capacity of changes and maxQueuedBytes of frames.
+type eventQueue struct {
+	ch    chan change
+	bytes atomic.Int64
+}
+
+func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan change, n)} }
+
+// push numbers a change and queues it; false when the queue is full.
+func (c *Client) push(q *eventQueue, ch change) bool {
+	if q.bytes.Load()+int64(ch.size) > maxQueuedBytes {
+		return false
+	}
+	ch.seq = c.cache.seq.Add(1)
+	select {
+	case q.ch <- ch:
+		q.bytes.Add(int64(ch.size))
+		return true
+	default:
+		return false
+	}
+}
+
+// applyLoop applies queued changes in order until ctx is done.
+func (c *Client) applyLoop(ctx context.Context, q *eventQueue, kick func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch := <-q.ch:
+			q.bytes.Add(-int64(ch.size))
+			if c.apply(ch) {
+				kick()
+			}
+		}
+	}
 }
 
 // dispatch calls onChange once per trigger until ctx is done.
@@ -137,24 +265,10 @@ func (c *Client) dispatch(ctx context.Context, trigger <-chan struct{}, onChange
 	}
 }
 
-// resyncLoop triggers a pass every ResyncInterval.
-func (c *Client) resyncLoop(ctx context.Context, kick func()) {
-	t := time.NewTicker(c.opts.ResyncInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			kick()
-		}
-	}
-}
-
 // streamLoop keeps the event stream connected until ctx is done,
 // reconnecting with jittered, capped exponential backoff that starts over
 // after a connection stayed up for HealthyPeriod.
-func (c *Client) streamLoop(ctx context.Context, kick func()) {
+func (c *Client) streamLoop(ctx context.Context, q *eventQueue, kick func()) {
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(c.opts.ReconnectMin),
 		backoff.WithMaxInterval(c.opts.ReconnectMax),
@@ -164,7 +278,7 @@ func (c *Client) streamLoop(ctx context.Context, kick func()) {
 	log := c.opts.Logger
 	for failures := 0; ; {
 		started := time.Now()
-		err := scrub(c.stream(ctx, kick), c.secrets()...)
+		err := scrub(c.stream(ctx, q, kick), c.secrets()...)
 		if ctx.Err() != nil {
 			return
 		}
@@ -195,9 +309,10 @@ func (c *Client) streamLoop(ctx context.Context, kick func()) {
 	}
 }
 
-// stream runs one connection: dial, trigger a full resync, then read
-// events until an error or ctx ends. It always returns an error.
-func (c *Client) stream(ctx context.Context, kick func()) error {
+// stream runs one connection: dial, mark the cache for a full list, then
+// read events into the queue until an error or ctx ends. It always
+// returns an error.
+func (c *Client) stream(ctx context.Context, q *eventQueue, kick func()) error {
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return err
@@ -206,10 +321,16 @@ func (c *Client) stream(ctx context.Context, kick func()) error {
 	defer stop()
 	defer conn.Close()
 	conn.SetReadLimit(maxEventBytes)
+	c.cache.connected()
 	c.connected.Store(true)
-	defer c.connected.Store(false)
-	c.opts.Logger.V(1).Info("rancher event stream connected", "url", c.display(c.subscribe))
-	kick() // nothing is replayed: whatever happened while disconnected needs a full pass
+	defer func() {
+		c.connected.Store(false)
+		c.cache.disconnected() // no longer fed: passes list until the next connect
+	}()
+	log := c.opts.Logger
+	log.V(1).Info("rancher event stream connected", "url", c.display(c.subscribe))
+	kick() // nothing is replayed: the cache is listed again before it is used
+	behind := false
 	for {
 		if err := conn.SetReadDeadline(time.Now().Add(c.opts.PingTimeout)); err != nil {
 			return fmt.Errorf("event stream: %w", err)
@@ -218,12 +339,18 @@ func (c *Client) stream(ctx context.Context, kick func()) error {
 		if err != nil {
 			return c.readError(err)
 		}
-		var ev event
-		if err := json.Unmarshal(data, &ev); err != nil {
-			continue // not an event we understand; the deadline was still renewed
+		ch, ok := decodeChange(data)
+		if !ok {
+			continue // a ping or another event; the deadline was still renewed
 		}
-		if relevant(ev, c.scope()) {
+		switch pushed := c.push(q, ch); {
+		case !pushed && !behind:
+			behind = true
+			c.cache.lost()
+			log.Info("rancher events fell behind; the cache is listed again before it is used", "queued", len(q.ch))
 			kick()
+		case pushed:
+			behind = false
 		}
 	}
 }

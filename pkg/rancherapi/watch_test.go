@@ -96,16 +96,6 @@ func TestWatchPingsKeepStreamAlive(t *testing.T) {
 	}
 }
 
-func TestWatchPeriodicResync(t *testing.T) {
-	f := newFakeRancher(t)
-	c := f.newClient(t, func(o *Options) { o.ResyncInterval = 20 * time.Millisecond })
-	calls, _ := watching(t, c)
-	eventually(t, 30*time.Second, "periodic resyncs without events", func() bool { return calls.Load() >= 5 })
-	if f.accepted() != 1 {
-		t.Errorf("accepted = %d, the periodic resync must not touch the stream", f.accepted())
-	}
-}
-
 func TestWatchRecoversFromServerErrors(t *testing.T) {
 	f := newFakeRancher(t)
 	c := f.newClient(t)

@@ -33,29 +33,6 @@ func (r simRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exite
 	return r.StartContainer(ctx, simruntime.Container{ID: c.ID, Name: c.Name, IP: c.IP, Stack: c.Stack, Service: c.Service}, exited)
 }
 
-// listing adapts today's rancherapi.Client to Observer and
-// ContainerLookup: every snapshot lists, every IP is one lookup
-// (cmd/controller's adapters do better; these tests check behaviour).
-type listing struct{ *rancherapi.Client }
-
-func (l listing) Snapshot(ctx context.Context, _ bool) (mesh.Snapshot, error) {
-	return l.Client.Snapshot(ctx)
-}
-
-func (l listing) ContainersByIP(ctx context.Context, ips []string) (map[string]mesh.Member, error) {
-	out := map[string]mesh.Member{}
-	for _, ip := range ips {
-		m, ok, err := l.ContainerByIP(ctx, ip)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[ip] = m
-		}
-	}
-	return out, nil
-}
-
 // countingRecorder counts pushes, for idempotency checks.
 type countingRecorder struct {
 	noopRecorder
@@ -116,7 +93,7 @@ func startWorld(t *testing.T, n int, announce, healthCheck bool) *world {
 	ctx := context.Background()
 	w.rancher, err = rancherapi.New(ctx, rancherapi.Options{URL: w.sim.SchemasURL(), AccessKey: w.sim.AccessKey(),
 		SecretKey: w.sim.SecretKey(), Clusters: []rancherapi.ClusterRef{{Name: "hello", Stack: "demo", Services: []string{"hello"}}},
-		ResyncInterval: 5 * time.Second, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
+		ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +108,12 @@ func startWorld(t *testing.T, n int, announce, healthCheck bool) *world {
 
 // startController starts a fresh controller (no memory of earlier ones).
 func (w *world) startController(announce bool, ref *atomic.Pointer[Controller]) {
-	opts := Options{Observer: listing{w.rancher}, Watcher: w.rancher, Nodes: w.nodes, Clusters: []config.Cluster{w.cluster},
+	opts := Options{Observer: w.rancher, Watcher: w.rancher, Nodes: w.nodes, Clusters: []config.Cluster{w.cluster},
 		ResyncInterval: 5 * time.Second, DriftInterval: time.Second, MinEventGap: 20 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond, ConfirmDelay: 100 * time.Millisecond,
 		IsStaleRevision: nodeapi.IsStaleRevision, Logger: testr.New(w.t), Recorder: w.recorder}
 	if announce {
-		opts.Lookup = listing{w.rancher}
+		opts.Lookup = w.rancher
 	}
 	ctl, err := New(opts)
 	if err != nil {
@@ -244,7 +221,11 @@ func TestIntegrationScenarios(t *testing.T) {
 			w.waitConverged("after restart", 6)
 		}},
 		{"Rancher API down during a scale down", false, func(t *testing.T, w *world) {
+			// The API and its event stream are one server: the stream drops
+			// too, so the observer's cache is no longer complete and every
+			// pass lists, and fails, until the API answers again.
 			w.sim.Faults().APIStatus(503, 2*time.Second)
+			w.sim.Faults().DropWebsockets()
 			must(t, w.sim.Scale("demo", "hello", 2))
 			w.settle()
 			gone := w.sim.Containers("demo", "hello")[2]

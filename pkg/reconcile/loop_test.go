@@ -223,6 +223,43 @@ func TestAnnouncedReadIsSeenBeforeTheCacheCatchesUp(t *testing.T) {
 	}
 }
 
+// An observer whose snapshots hold what its lookup read (a cache the
+// reads feed) may be ahead of a read: the read is not laid over it, so a
+// container the cache already saw removed is not brought back, and no
+// re-list is asked for.
+func TestObserverHoldingLookupsIsNotOverlaid(t *testing.T) {
+	clock := newFakeClock()
+	snap := snapOf(up("hello", 1), up("hello", 2))
+	snap.HoldsLookups = true
+	obs := &fakeObserver{snap: snap}
+	nodes := newFakeNodes(names("hello", 1, 2)...)
+	lookup := &fakeLookup{answers: []mesh.Member{ctr("hello", 2, "stopping", "")}}
+	c := newTestController(t, obs, nodes, func(o *Options) {
+		o.Lookup = lookup
+		o.Now, o.After = clock.Now, clock.After
+		o.DriftInterval, o.ResyncInterval = 10*time.Second, time.Hour
+	})
+	runOn(t, c)
+	waitPasses(t, c, 1)
+	obs.mu.Lock()
+	obs.snap = snapOf(up("hello", 1)) // node 2 stopped and was removed: the cache saw it all
+	obs.snap.HoldsLookups = true
+	obs.mu.Unlock()
+	c.Announce(EventStopping, "10.42.0.2") // read at once
+	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 1 }, "the read")
+	clock.step(t, 5*time.Millisecond) // the test controller's MinEventGap
+	waitPasses(t, c, 2)
+	clock.step(t, 10*time.Second-5*time.Millisecond) // a drift pass, past freshFor
+	waitPasses(t, c, 3)
+	clock.step(t, 10*time.Second)                 // idle until the next drift: no re-list was asked for
+	if _, relists := obs.counts(); relists != 1 { // the start pass's
+		t.Errorf("%d re-lists, want only the start pass's: the read was laid over the cache", relists)
+	}
+	if lp := c.Status().LastPass; lp.Kind == string(KindResync) {
+		t.Errorf("last pass %+v: a resync after a read the cache already held", lp)
+	}
+}
+
 // announceFirstRead is the plan's first offset after "up".
 const announceFirstRead = announce.DefaultUpFirst
 

@@ -98,8 +98,8 @@ func (p *pass) observe(ctx context.Context) error {
 		return fmt.Errorf("observing rancher: %w", err)
 	}
 	var relistedAt time.Time
-	if p.job.Relist {
-		relistedAt = p.start
+	if p.job.Relist || snap.HoldsLookups {
+		relistedAt = p.start // the snapshot holds every read decided before this pass
 	}
 	snap, touched, stale := p.mem.fresh.overlay(snap, relistedAt, p.start)
 	p.stale = stale

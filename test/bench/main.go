@@ -1,7 +1,8 @@
 // Command bench measures drover side by side with the per-node DNS recipe
 // (issue 8): join, leave and silent loss with real hello nodes in network
 // namespaces against the simulator in Cattle-like event mode, the load on
-// Rancher, and the controller's cost at 2,000 Go agents in 100 clusters.
+// Rancher, and the controller's cost at 2,000 Go agents in 100 clusters
+// and at 10,000 in 500.
 // It prints progress while it runs and ends with one name=value line per
 // figure. It is not a test: nothing checks a threshold.
 //
@@ -28,6 +29,7 @@ type options struct {
 	losses         int
 	loadWindow     time.Duration
 	scaleClusters  int
+	scaleLarge     int
 	scaleSize      int
 	passWindow     time.Duration
 	rawPath, plot  string
@@ -49,6 +51,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.loadWindow, "load-window", 2*time.Minute, "steady-state window in which Rancher requests are counted")
 	fs.IntVar(&o.scaleClusters, "scale-clusters", 100, "clusters of the scale part")
 	fs.IntVar(&o.scaleSize, "scale-size", 20, "Go agents per cluster in the scale part")
+	fs.IntVar(&o.scaleLarge, "scale-large-clusters", 500, "clusters of the scale part's second run (500: 10,000 Go agents); 0 skips it")
 	fs.DurationVar(&o.passWindow, "pass-window", 30*time.Second, "window in which the controller's CPU per pass is measured")
 	fs.StringVar(&o.rawPath, "raw", "", "write every sample and figure to this file (markdown; default raw.md in the work directory)")
 	fs.StringVar(&o.plot, "plot", "", "write the plot (PNG) to this file")

@@ -9,10 +9,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
 	"github.com/drover-mesh/drover/test/harness"
@@ -31,6 +34,9 @@ const (
 // scaleEnv is the in-process simulator with Go agents.
 type scaleEnv struct {
 	o        options
+	clusters int    // services, one cluster each
+	size     int    // Go agents per service
+	prefix   string // of the figures' names
 	build    *harness.Build
 	sim      *ranchersim.Sim
 	hsim     *harness.Sim
@@ -44,44 +50,76 @@ type scaleEnv struct {
 
 func scaleServiceName(i int) string { return fmt.Sprintf("s%03d", i) }
 
-// runScale measures the controller at e.o.scaleClusters x e.o.scaleSize
-// Go agents: CPU per pass (without and with status reads), peak memory,
-// and pushes per node for a burst of container events.
+// runScale measures the controller at o.scaleClusters x o.scaleSize Go
+// agents, then at o.scaleLarge x o.scaleSize (figures prefixed with the
+// number of nodes, e.g. n10000_).
 func runScale(ctx context.Context, o options, res *results) error {
-	s := &scaleEnv{o: o}
+	if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}, res); err != nil {
+		return err
+	}
+	if o.scaleLarge <= 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n := o.scaleLarge * o.scaleSize
+	return runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleLarge, size: o.scaleSize, prefix: fmt.Sprintf("n%d_", n)}, res)
+}
+
+// runScaleOnce measures one size: CPU per event pass, per resync pass
+// (Rancher re-listed) and per full pass (every node's status read), the
+// requests a resync costs, peak memory, and pushes per node for a burst
+// of container events.
+func runScaleOnce(ctx context.Context, s *scaleEnv, res *results) error {
 	var cl cleanups
 	defer cl.run()
+	raiseFileLimit(4*s.clusters*s.size + 4096)
 	if err := s.start(ctx, &cl); err != nil {
 		return err
 	}
-	total := o.scaleClusters * o.scaleSize
-	res.set("scale_nodes", strconv.Itoa(total))
-	res.set("scale_clusters", strconv.Itoa(o.scaleClusters))
-	// 1. Convergence from nothing, then passes without status reads.
-	ctl, err := s.controller(ctx, time.Second, time.Hour)
+	total := s.clusters * s.size
+	s.set(res, "scale_nodes", strconv.Itoa(total))
+	s.set(res, "scale_clusters", strconv.Itoa(s.clusters))
+	// 1. Convergence from nothing, then event passes: a service scaled up
+	// or down at a time (no resync, no drift pass in the window).
+	ctl, err := s.controller(ctx, time.Hour, time.Hour)
 	if err != nil {
 		return err
 	}
 	started := time.Now()
-	if err := s.waitConverged(ctx, o.scaleSize); err != nil {
+	if err := s.waitConverged(ctx, nil); err != nil {
 		ctl.Stop()
 		return err
 	}
-	res.set("scale_converge_s", formatIn(time.Since(started), time.Second))
+	s.set(res, "scale_converge_s", formatIn(time.Since(started), time.Second))
 	progress("scale: %d agents meshed %s after the controller started", total, time.Since(started).Round(time.Millisecond))
-	if err := s.passCPU(ctx, res, ctl, "cpu_per_pass_ms", false); err != nil {
+	if err := s.eventCPU(ctx, res, ctl); err != nil {
 		return err
 	}
 	s.stop(ctl)
-	// 2. Full passes: every node's status read, drift repaired.
+	// 2. Resync passes: Rancher re-listed every second.
+	if ctl, err = s.controller(ctx, time.Second, time.Hour); err != nil {
+		return err
+	}
+	before := s.apiRequests()
+	passes, err := s.passCPU(ctx, res, ctl, "cpu_per_pass_ms", isKind("resync"))
+	if err != nil {
+		return err
+	}
+	perResync := float64(s.apiRequests()-before) / float64(max(passes, 1))
+	s.set(res, "requests_per_resync", fmt.Sprintf("%.1f", perResync))
+	s.set(res, "requests_per_hour_default_resync", fmt.Sprintf("%.0f", perResync*float64(time.Hour/config.DefaultResyncInterval)))
+	s.stop(ctl)
+	// 3. Full passes: every node's status read, drift repaired.
 	if ctl, err = s.controller(ctx, time.Hour, time.Second); err != nil {
 		return err
 	}
-	if err := s.passCPU(ctx, res, ctl, "cpu_per_full_pass_ms", true); err != nil {
+	if _, err := s.passCPU(ctx, res, ctl, "cpu_per_full_pass_ms", isKind("drift")); err != nil {
 		return err
 	}
 	s.stop(ctl)
-	// 3. A burst of container events with the default intervals.
+	// 4. A burst of container events with the default intervals.
 	if ctl, err = s.controller(ctx, 0, 0); err != nil {
 		return err
 	}
@@ -89,8 +127,36 @@ func runScale(ctx context.Context, o options, res *results) error {
 		return err
 	}
 	s.stop(ctl)
-	res.set("controller_peak_rss_mb", fmt.Sprintf("%.1f", float64(s.peakKB)/1024))
+	s.set(res, "controller_peak_rss_mb", fmt.Sprintf("%.1f", float64(s.peakKB)/1024))
 	return nil
+}
+
+// set records a figure of this run.
+func (s *scaleEnv) set(res *results, name, value string) { res.set(s.prefix+name, value) }
+
+// apiRequests is the number of API requests the simulator has served.
+func (s *scaleEnv) apiRequests() int {
+	n := 0
+	for _, v := range s.sim.Requests() {
+		n += v
+	}
+	return n
+}
+
+// raiseFileLimit raises the open-file limit (soft and, as root, hard) to at
+// least n: every agent listens, and the controller keeps a connection to
+// each. Failing to is not fatal: the run then fails with a clear error.
+func raiseFileLimit(n int) {
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil || rl.Cur >= uint64(n) {
+		return
+	}
+	want := syscall.Rlimit{Cur: uint64(n), Max: max(rl.Max, uint64(n))}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		want = syscall.Rlimit{Cur: rl.Max, Max: rl.Max}
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want)
+		progress("scale: open-file limit %d (wanted %d): %v", rl.Max, n, err)
+	}
 }
 
 // start builds the controller and starts the simulator with its agents.
@@ -116,12 +182,12 @@ func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
 	}
 	fx := &ranchersim.Fixture{Project: ranchersim.FixtureProject{ID: "1a5", Name: "scale"}}
 	st := ranchersim.FixtureStack{Name: scaleStack}
-	for i := range s.o.scaleClusters {
+	for i := range s.clusters {
 		s.services = append(s.services, scaleServiceName(i))
-		st.Services = append(st.Services, ranchersim.ServiceSpec{Name: scaleServiceName(i), Scale: s.o.scaleSize})
+		st.Services = append(st.Services, ranchersim.ServiceSpec{Name: scaleServiceName(i), Scale: s.size})
 	}
 	fx.Stacks = []ranchersim.FixtureStack{st}
-	logf, err := os.Create(filepath.Join(s.o.workDir, "scale-sim.log"))
+	logf, err := os.Create(filepath.Join(s.o.workDir, s.prefix+"scale-sim.log"))
 	if err != nil {
 		return fmt.Errorf("creating the simulator log: %w", err)
 	}
@@ -147,7 +213,7 @@ func (s *scaleEnv) start(ctx context.Context, cl *cleanups) error {
 	<-s.sim.Ready()
 	s.hsim = &harness.Sim{URL: s.sim.URL(), AccessKey: s.sim.AccessKey(), SecretKey: s.sim.SecretKey(),
 		ProjectID: s.sim.ProjectID()}
-	progress("scale: starting %d Go agents in %d services", s.o.scaleClusters*s.o.scaleSize, s.o.scaleClusters)
+	progress("scale: starting %d Go agents in %d services", s.clusters*s.size, s.clusters)
 	wctx, wcancel := context.WithTimeout(ctx, scaleSettle)
 	defer wcancel()
 	if err := s.sim.WaitSettled(wctx); err != nil {
@@ -180,7 +246,7 @@ func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) 
 		AnnounceListen: s.announce, NodeName: simruntime.DefaultNodeName}.YAML()
 	s.ctlN++
 	return harness.StartController(ctx, s.build, s.hsim, harness.ControllerOptions{
-		Name: fmt.Sprintf("scale-controller-%d", s.ctlN), Dir: s.o.workDir, Config: cfg, OpsAddr: s.ops,
+		Name: fmt.Sprintf("%sscale-controller-%d", s.prefix, s.ctlN), Dir: s.o.workDir, Config: cfg, OpsAddr: s.ops,
 		Args: []string{"--log-format", "json"}})
 }
 
@@ -188,16 +254,18 @@ func (s *scaleEnv) controller(ctx context.Context, resync, drift time.Duration) 
 func (s *scaleEnv) stop(c *harness.Controller) {
 	if kb, err := procStatusKB(c.Process().PID(), "VmHWM"); err == nil {
 		s.peakKB = max(s.peakKB, kb)
+		progress("scale: controller %d peak RSS %.1f MB", s.ctlN, float64(kb)/1024)
 	}
 	c.Stop()
 }
 
 // waitConverged waits until every agent is connected to every other
-// member of its service.
-func (s *scaleEnv) waitConverged(ctx context.Context, size int) error {
+// member of its service; sizes gives a service's size when it is not
+// s.size.
+func (s *scaleEnv) waitConverged(ctx context.Context, sizes map[string]int) error {
 	deadline := time.Now().Add(scaleConverge)
 	for time.Now().Before(deadline) {
-		if s.converged(size) {
+		if s.converged(sizes) {
 			return nil
 		}
 		select {
@@ -206,12 +274,16 @@ func (s *scaleEnv) waitConverged(ctx context.Context, size int) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("the %d agents did not converge within %s", len(s.services)*size, scaleConverge)
+	return fmt.Errorf("the %d agents did not converge within %s", len(s.services)*s.size, scaleConverge)
 }
 
-func (s *scaleEnv) converged(size int) bool {
+func (s *scaleEnv) converged(sizes map[string]int) bool {
 	mesh := s.rt.Mesh()
 	for _, svc := range s.services {
+		size := s.size
+		if n, ok := sizes[svc]; ok {
+			size = n
+		}
 		cs := s.sim.Containers(scaleStack, svc)
 		n := 0
 		for _, c := range cs {
@@ -231,9 +303,11 @@ func (s *scaleEnv) converged(size int) bool {
 	return true
 }
 
-// passCPU measures the controller's CPU time per pass over the pass
-// window (after the controller has been up a few seconds).
-func (s *scaleEnv) passCPU(ctx context.Context, res *results, c *harness.Controller, key string, full bool) error {
+// eventCPU measures the controller's CPU per event-triggered pass: one
+// service at a time is scaled up by one, and back once it converged, for
+// the pass window; each change brings Cattle-like events (and the new
+// agent's announcements), and a few passes.
+func (s *scaleEnv) eventCPU(ctx context.Context, res *results, c *harness.Controller) error {
 	if err := sleepCtx(ctx, quietPeriod); err != nil {
 		return err
 	}
@@ -244,27 +318,75 @@ func (s *scaleEnv) passCPU(ctx context.Context, res *results, c *harness.Control
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if err := sleepCtx(ctx, s.o.passWindow); err != nil {
+	start, changes := time.Now(), 0
+	for i := 0; time.Since(start) < s.o.passWindow; i++ {
+		svc := s.services[i%len(s.services)]
+		for _, n := range []int{s.size + 1, s.size} {
+			if err := s.sim.Scale(scaleStack, svc, n); err != nil {
+				return fmt.Errorf("scaling %s: %w", svc, err)
+			}
+			if err := s.waitConverged(ctx, map[string]int{svc: n}); err != nil {
+				return err
+			}
+			changes++
+		}
+	}
+	if err := sleepCtx(ctx, quietPeriod); err != nil { // the last events' passes
 		return err
 	}
 	cpu1, err := procCPU(pid)
 	if err != nil {
 		return err
 	}
-	wall := time.Since(start)
-	passes, durs := countPasses(logPath, off, full)
+	passes, durs := countPasses(logPath, off, isKind("event", "announce", "backoff", "confirm", "retry"))
 	if passes == 0 {
-		return fmt.Errorf("no pass in %s", s.o.passWindow)
+		return fmt.Errorf("no event pass in %s", s.o.passWindow)
 	}
 	per := (cpu1 - cpu0) / time.Duration(passes)
-	res.set(key, formatIn(per, time.Millisecond))
-	res.set(strings.Replace(key, "cpu_", "wall_", 1), formatIn(median(durs), time.Millisecond))
-	res.note("%s: %d passes in %s, controller CPU %s (%.0f%% of one core)", key, passes,
-		wall.Round(time.Millisecond), cpu1-cpu0, 100*float64(cpu1-cpu0)/float64(wall))
-	progress("scale: %s = %s over %d passes (median wall %s)", key, per.Round(100*time.Microsecond), passes,
-		median(durs).Round(100*time.Microsecond))
+	s.set(res, "cpu_per_event_pass_ms", formatIn(per, time.Millisecond))
+	s.set(res, "wall_per_event_pass_ms", formatIn(median(durs), time.Millisecond))
+	res.note("%scpu_per_event_pass_ms: %d scale changes, %d passes, controller CPU %s (its idle cost included)",
+		s.prefix, changes, passes, cpu1-cpu0)
+	progress("scale: cpu_per_event_pass_ms = %s over %d passes for %d scale changes (median wall %s)",
+		per.Round(100*time.Microsecond), passes, changes, median(durs).Round(100*time.Microsecond))
 	return nil
+}
+
+// passCPU measures the controller's CPU time per pass of the kinds keep
+// over the pass window (after the controller has been up a few seconds),
+// and returns the number of passes.
+func (s *scaleEnv) passCPU(ctx context.Context, res *results, c *harness.Controller, key string, keep func(kind string, full bool) bool) (int, error) {
+	if err := sleepCtx(ctx, quietPeriod); err != nil {
+		return 0, err
+	}
+	pid := c.Process().PID()
+	logPath := strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"
+	off := fileSize(logPath)
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := sleepCtx(ctx, s.o.passWindow); err != nil {
+		return 0, err
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	wall := time.Since(start)
+	passes, durs := countPasses(logPath, off, keep)
+	if passes == 0 {
+		return 0, fmt.Errorf("no pass in %s", s.o.passWindow)
+	}
+	per := (cpu1 - cpu0) / time.Duration(passes)
+	s.set(res, key, formatIn(per, time.Millisecond))
+	s.set(res, strings.Replace(key, "cpu_", "wall_", 1), formatIn(median(durs), time.Millisecond))
+	res.note("%s%s: %d passes in %s, controller CPU %s (%.0f%% of one core)", s.prefix, key, passes,
+		wall.Round(time.Millisecond), cpu1-cpu0, 100*float64(cpu1-cpu0)/float64(wall))
+	progress("scale: %s%s = %s over %d passes (median wall %s)", s.prefix, key, per.Round(100*time.Microsecond), passes,
+		median(durs).Round(100*time.Microsecond))
+	return passes, nil
 }
 
 // burst scales every service up by one at once (one container event per
@@ -277,12 +399,14 @@ func (s *scaleEnv) burst(ctx context.Context, res *results, c *harness.Controlle
 	logPath := strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"
 	off := fileSize(logPath)
 	start := time.Now()
+	sizes := map[string]int{}
 	for _, svc := range s.services {
-		if err := s.sim.Scale(scaleStack, svc, s.o.scaleSize+1); err != nil {
+		if err := s.sim.Scale(scaleStack, svc, s.size+1); err != nil {
 			return fmt.Errorf("scaling %s: %w", svc, err)
 		}
+		sizes[svc] = s.size + 1
 	}
-	if err := s.waitConverged(ctx, s.o.scaleSize+1); err != nil {
+	if err := s.waitConverged(ctx, sizes); err != nil {
 		return err
 	}
 	converged := time.Since(start)
@@ -290,16 +414,16 @@ func (s *scaleEnv) burst(ctx context.Context, res *results, c *harness.Controlle
 		return err
 	}
 	pushes := countPushes(logPath, off)
-	nodes := len(s.services) * (s.o.scaleSize + 1)
+	nodes := len(s.services) * (s.size + 1)
 	total, most := 0, 0
 	for _, p := range pushes {
 		total += p
 		most = max(most, p)
 	}
-	res.set("burst_events", strconv.Itoa(len(s.services)))
-	res.set("burst_converge_ms", formatIn(converged, time.Millisecond))
-	res.set("burst_pushes_per_node", fmt.Sprintf("%.2f", float64(total)/float64(nodes)))
-	res.set("burst_pushes_per_node_max", strconv.Itoa(most))
+	s.set(res, "burst_events", strconv.Itoa(len(s.services)))
+	s.set(res, "burst_converge_ms", formatIn(converged, time.Millisecond))
+	s.set(res, "burst_pushes_per_node", fmt.Sprintf("%.2f", float64(total)/float64(nodes)))
+	s.set(res, "burst_pushes_per_node_max", strconv.Itoa(most))
 	progress("scale: burst of %d events: %d pushes to %d nodes (max %d per node), converged in %s",
 		len(s.services), total, nodes, most, converged.Round(time.Millisecond))
 	return nil
@@ -342,12 +466,14 @@ func logLines(path string, off int64, fn func(m map[string]any)) {
 	}
 }
 
-// countPasses counts finished passes of one kind (full or not) and their
-// durations.
-func countPasses(path string, off int64, full bool) (int, []time.Duration) {
+// countPasses counts finished passes that keep accepts (by kind and
+// whether they re-read every node) and their durations.
+func countPasses(path string, off int64, keep func(kind string, full bool) bool) (int, []time.Duration) {
 	var durs []time.Duration
 	logLines(path, off, func(m map[string]any) {
-		if m["msg"] != "pass finished" || m["full"] != full {
+		kind, _ := m["kind"].(string)
+		full, _ := m["full"].(bool)
+		if m["msg"] != "pass finished" || !keep(kind, full) {
 			return
 		}
 		if d, ok := m["duration"].(float64); ok {
@@ -357,6 +483,11 @@ func countPasses(path string, off int64, full bool) (int, []time.Duration) {
 		}
 	})
 	return len(durs), durs
+}
+
+// isKind accepts passes of these kinds.
+func isKind(kinds ...string) func(string, bool) bool {
+	return func(kind string, _ bool) bool { return slices.Contains(kinds, kind) }
 }
 
 // countPushes counts the calls that changed a node, by node.

@@ -365,6 +365,12 @@ func testAPIDown(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.sim.ClearFaults(context.Background()) })
+	// The API and its event stream are one server: the stream drops too
+	// (the simulator's api-status fault leaves it up), so the controller's
+	// cache is no longer complete and every pass must list, and fails.
+	if err := e.sim.Inject(ctx, harness.Fault{Kind: "drop-websockets"}); err != nil {
+		t.Fatal(err)
+	}
 	ctl := e.controller()
 	err := harness.Eventually(ctx, outage/2, 200*time.Millisecond, func(ctx context.Context) error {
 		v, err := ctl.Metric(ctx, "drover_stale", nil)

@@ -38,7 +38,7 @@ type ConfigOptions struct {
 	// Clusters are required.
 	Clusters []ClusterConfig
 	// ResyncInterval, DriftInterval, MinEventGap: 0 keeps the file
-	// defaults (60s, 10s, 100ms).
+	// defaults (10m, 10s, 100ms).
 	ResyncInterval, DriftInterval, MinEventGap time.Duration
 	// AnnounceListen is the announce endpoint's address ("" turns it off;
 	// nodes in namespaces reach Gateway:port).
