@@ -33,9 +33,17 @@ func checkFiles(f *config.File) error {
 		_, err := nodeapi.ServerTLSConfig(announceTLS(a.TLS))
 		add("spec.controller.announce.tls", err)
 	}
+	d := f.Spec.Defaults.Admin
+	secretFile("spec.defaults.admin.token", d.Token)
+	if !d.TLS.IsZero() {
+		_, err := nodeapi.ClientTLSConfig(clientTLS(d.TLS))
+		add("spec.defaults.admin.tls", err)
+	}
 	for i, c := range f.Spec.Clusters {
 		p := fmt.Sprintf("spec.clusters[%d].admin", i)
-		secretFile(p+".token", c.Admin.Token)
+		if c.Admin.Token != d.Token {
+			secretFile(p+".token", c.Admin.Token)
+		}
 		if c.Admin.Scheme == "https" {
 			_, err := nodeapi.ClientTLSConfig(clientTLS(c.Admin.TLS))
 			add(p+".tls", err)

@@ -56,6 +56,9 @@ type Options struct {
 	// Secrets are strings (tokens, keys) that must never appear in a
 	// response: each is replaced by "REDACTED". Empty strings are ignored.
 	Secrets []string
+	// MoreSecrets, if set, returns secrets known only later (the tokens of
+	// a reloaded config); it is called for each response.
+	MoreSecrets func() []string
 	// Logger receives the server's errors. Defaults to a discarding logger.
 	Logger logr.Logger
 }
@@ -108,7 +111,7 @@ func (s *Server) routes() http.Handler {
 		ErrorHandling:      promhttp.ContinueOnError,
 	}))
 	mux.Handle("GET /{$}", http.FileServerFS(web))
-	return redact(mux, s.opts.Secrets)
+	return redact(mux, s.opts.Secrets, s.opts.MoreSecrets)
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully

@@ -90,8 +90,16 @@ func New(opts Options) (*Controller, error) {
 // status re-read. It returns the pass's error: Rancher could not be
 // observed (nothing was done), or some nodes could not be read or changed
 // (the others were).
+//
+// When the pass's snapshot changed the clusters to manage (labels that
+// define clusters, found by its list), a pass with the new ones follows,
+// a few times at most.
 func (c *Controller) RunOnce(ctx context.Context) error {
-	_, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
+	const maxFollowUps = 3
+	o, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
+	for i := 0; i < maxFollowUps && o.Reconfigured && ctx.Err() == nil; i++ {
+		o, err = c.runPass(ctx, work{Kind: KindConfig, Reasons: []Kind{KindConfig}, Full: true})
+	}
 	return err
 }
 
