@@ -15,4 +15,3 @@ var (
 	_ reconcile.ClusterSource   = (*clusterSource)(nil)
 	_ reconcile.Elector         = (*elector)(nil)
 )
-

@@ -40,12 +40,12 @@ func newOpsHook(o *options, cfg *loaded, log logr.Logger) (*opsHook, error) {
 		return h, nil
 	}
 	srv, err := ops.NewServer(ops.Options{
-		Status:   h.status,
-		Ready:    h.ready,
-		Registry: reg,
+		Status:      h.status,
+		Ready:       h.ready,
+		Registry:    reg,
 		Secrets:     append([]string{o.rancherAccessKey}, append(o.secretValues(), cfg.secretValues()...)...),
 		MoreSecrets: h.reloadedSecrets,
-		Logger:   log.WithName("ops"),
+		Logger:      log.WithName("ops"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building ops server: %w", err)

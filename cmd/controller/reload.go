@@ -42,8 +42,8 @@ type reloader struct {
 	path      string
 	lookupEnv func(string) (string, bool)
 	source    *clusterSource
-	changed   func()      // asks the controller for a pass
-	counted   func(bool)  // counts a reload, good or not
+	changed   func()       // asks the controller for a pass
+	counted   func(bool)   // counts a reload, good or not
 	running   *config.File // the file the controller started with
 	poll      time.Duration
 	log       logr.Logger
