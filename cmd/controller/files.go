@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -50,24 +49,6 @@ func checkFiles(f *config.File) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// nodeTLS builds the TLS settings of every https cluster, by cluster name.
-func nodeTLS(f *config.File) (map[string]*tls.Config, error) {
-	out := map[string]*tls.Config{}
-	var errs []error
-	for i, c := range f.Spec.Clusters {
-		if c.Admin.Scheme != "https" {
-			continue
-		}
-		cfg, err := nodeapi.ClientTLSConfig(clientTLS(c.Admin.TLS))
-		if err != nil {
-			errs = append(errs, &config.FieldError{Path: fmt.Sprintf("spec.clusters[%d].admin.tls", i), Msg: err.Error()})
-			continue
-		}
-		out[c.Name] = cfg
-	}
-	return out, errors.Join(errs...)
 }
 
 func clientTLS(t config.AdminTLS) nodeapi.ClientTLS {

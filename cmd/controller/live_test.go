@@ -297,7 +297,10 @@ func TestReloadAppliesGoodFilesAndKeepsTheLastGoodOne(t *testing.T) {
 		}
 	}
 	log := w.stderr.String()
-	after := log[strings.Index(log, "reason=LeftConfiguration"):]
+	_, after, found := strings.Cut(log, "reason=LeftConfiguration")
+	if !found {
+		t.Fatal("no LeftConfiguration in the log")
+	}
 	for _, line := range strings.Split(after, "\n") {
 		if strings.Contains(line, "cluster=other") && (strings.Contains(line, `msg="pushed peers"`) || strings.Contains(line, `msg="told node to leave"`)) {
 			t.Errorf("the controller changed a node of the removed cluster: %s", line)

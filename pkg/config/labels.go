@@ -83,7 +83,7 @@ func parseLabels(svc LabelledService) (string, labelSettings, []error) {
 		errs = append(errs, &LabelError{Service: where, Label: label, Msg: fmt.Sprintf(format, args...)})
 	}
 	paused := false
-	cluster := ""
+	cluster, clusterBad := "", false
 	for _, key := range slices.Sorted(maps.Keys(svc.Labels)) {
 		if !strings.HasPrefix(key, LabelPrefix) {
 			continue
@@ -98,6 +98,7 @@ func parseLabels(svc LabelledService) (string, labelSettings, []error) {
 		case LabelCluster:
 			if v == "" || !nameRE.MatchString(v) || len(v) > 63 {
 				bad(key, "%s must be a cluster name of at most 63 lowercase letters, digits, '-', '_' or '.'", quote(raw))
+				clusterBad = true
 				continue
 			}
 			cluster = v
@@ -159,7 +160,7 @@ func parseLabels(svc LabelledService) (string, labelSettings, []error) {
 		}
 		s.policy = PolicyAddOnly
 	}
-	if cluster == "" && !slices.ContainsFunc(errs, func(e error) bool { return e.(*LabelError).Label == LabelCluster }) {
+	if cluster == "" && !clusterBad {
 		bad(LabelCluster, "is required with the other %s labels: name the cluster the service joins", LabelPrefix+"*")
 	}
 	return cluster, s, errs

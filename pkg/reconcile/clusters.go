@@ -135,16 +135,6 @@ type staticSource struct{ set ClusterSet }
 
 func (s staticSource) Clusters() ClusterSet { return s.set }
 
-// cluster returns the managed cluster of the given name.
-func (s ClusterSet) cluster(name string) (*ManagedCluster, bool) {
-	for i := range s.Clusters {
-		if s.Clusters[i].Name == name {
-			return &s.Clusters[i], true
-		}
-	}
-	return nil, false
-}
-
 // names returns the managed clusters' names.
 func (s ClusterSet) names() map[string]bool {
 	out := make(map[string]bool, len(s.Clusters))

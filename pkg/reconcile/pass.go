@@ -312,7 +312,7 @@ func (p *pass) views(d DesiredCluster, now time.Time, planned map[mesh.Endpoint]
 // planned returns the changes this pass planned and did not send, by node:
 // it stands by, or runs dry.
 func (p *pass) planned() map[mesh.Endpoint]*PlannedChange {
-	why := ""
+	var why string
 	switch {
 	case p.standby:
 		why = RoleStandby
