@@ -129,8 +129,10 @@ func findSelf(ctx context.Context, o *options, log logr.Logger) (selfID, error) 
 type elector struct {
 	self selfID
 
-	mu   sync.Mutex
-	last reconcile.Election
+	mu       sync.Mutex
+	last     reconcile.Election
+	leaderIP string          // the leader's container IP, when known
+	ips      map[string]bool // the IPs of the service's containers
 }
 
 func newElector(self selfID) *elector {
@@ -145,8 +147,32 @@ func (e *elector) Elect(snap mesh.Snapshot) reconcile.Election {
 	defer e.mu.Unlock()
 	if own, ok := snap.Cluster(selfCluster); ok {
 		e.last = elect(e.self, own)
+		e.leaderIP, e.ips = "", map[string]bool{}
+		for _, m := range own.Members() {
+			if m.IP != "" {
+				e.ips[m.IP] = true
+			}
+			if m.Name == e.last.Holder {
+				e.leaderIP = m.IP
+			}
+		}
 	}
 	return e.last
+}
+
+// leader returns the leader's IP, and whether this controller leads.
+func (e *elector) leader() (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.leaderIP, e.last.Leader
+}
+
+// isController reports whether ip is a container of the controller's own
+// service.
+func (e *elector) isController(ip string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ips[ip]
 }
 
 // elect is the election over the containers of the controller's own

@@ -35,7 +35,10 @@ type wiring struct {
 	rancher    *rancherapi.Client
 	source     *clusterSource
 	// announce serves the node-facing endpoint; nil when not configured.
+	// relay hands a standby's announcements to the leader; nil without an
+	// election.
 	announce *nodeapi.Server
+	relay    *announceRelay
 	listener net.Listener
 }
 
@@ -90,7 +93,7 @@ func wire(ctx context.Context, o *options, cfg *loaded, log logr.Logger, m *ops.
 	}
 	w := &wiring{controller: ctl, rancher: rc, source: src}
 	if c.Announce.Listen != "" && !o.once {
-		if err := w.listenAnnounce(c.Announce, cfg, log); err != nil {
+		if err := w.listenAnnounce(c.Announce, cfg, el, log); err != nil {
 			return nil, err
 		}
 	}
@@ -133,16 +136,31 @@ func connectRancher(ctx context.Context, o *options, refs []rancherapi.ClusterRe
 }
 
 // listenAnnounce opens the node-facing announce endpoint.
-func (w *wiring) listenAnnounce(a config.Announce, cfg *loaded, log logr.Logger) error {
+//
+// With an election (and plain HTTP) announcements from nodes that reach a
+// standby are relayed to the leader (relay.go).
+func (w *wiring) listenAnnounce(a config.Announce, cfg *loaded, el *elector, log logr.Logger) error {
 	token := cfg.secrets[a.Token]
 	ctl := w.controller
-	srv, err := nodeapi.NewAnnounceServer(nodeapi.AnnounceOptions{
+	local := func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) }
+	opts := nodeapi.AnnounceOptions{
 		Token:         token.Reveal(),
 		RatePerSecond: a.RatePerSecond,
-		OnAnnounce:    func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) },
+		OnAnnounce:    local,
 		TLS:           announceTLS(a.TLS),
 		Logger:        log.WithName("announce"),
-	})
+	}
+	var srv *nodeapi.Server
+	var err error
+	if el != nil && a.TLS.IsZero() {
+		w.relay = newAnnounceRelay(el, a.Listen, token.Reveal(), local, log.WithName("announce"))
+		fromNodes := opts
+		fromNodes.OnAnnounce = w.relay.take
+		srv, err = nodeapi.NewServer(nodeapi.ServerOptions{Logger: opts.Logger,
+			Handler: w.relay.handler(nodeapi.AnnounceHandler(opts), nodeapi.AnnounceHandler(fromNodes))})
+	} else {
+		srv, err = nodeapi.NewAnnounceServer(opts)
+	}
 	if err != nil {
 		return &usageError{fmt.Errorf("spec.controller.announce.tls: %w", err)}
 	}
@@ -166,6 +184,9 @@ func (w *wiring) run(ctx context.Context, o *options, m *ops.Metrics, hup <-chan
 	r := &reloader{path: o.configPath, lookupEnv: o.lookupEnv, source: w.source, changed: w.controller.ClustersChanged,
 		counted: m.Reload, running: w.source.current().file, poll: o.configPoll, log: log.WithName("config")}
 	wg.Go(func() { r.run(ctx, hup) })
+	if w.relay != nil {
+		wg.Go(func() { w.relay.run(ctx) })
+	}
 	if w.announce != nil {
 		wg.Go(func() {
 			if err := w.announce.Serve(w.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
