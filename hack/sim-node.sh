@@ -18,13 +18,16 @@
 #   SIGKILL of the process group leaves the namespace behind:
 #   `hack/netns.sh del drv-...` or `hack/netns.sh down` removes it.
 # HELLO_RELEASE overrides the release directory (default: the one built by
-# `make hello`).
+# `make hello`). SIM_NODE_EXEC (a command line, from the service's
+# environment) runs that instead of the release, in the same namespace:
+# e.g. a controller, for the standby scenario of test/e2e.
 set -o errexit -o nounset -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ip=${CONTAINER_IP:?CONTAINER_IP is required}
 release=${HELLO_RELEASE:-$here/../examples/hello/_build/prod/rel/hello}
-[ -x "$release/bin/hello" ] || { echo "sim-node: no release at $release (run make hello)" >&2; exit 1; }
+exec_cmd=${SIM_NODE_EXEC:-}
+[ -n "$exec_cmd" ] || [ -x "$release/bin/hello" ] || { echo "sim-node: no release at $release (run make hello)" >&2; exit 1; }
 ns=$("$here/netns.sh" name "$ip")
 
 # target ADDR: HOST:PORT the namespace can reach; a simulator listening on
@@ -60,7 +63,13 @@ args=(--search "$search")
 # What a container on Rancher has: none of the simulator's addresses.
 unset RANCHER_METADATA_URL RANCHER_DNS RANCHER_IP
 
-ip netns exec "$ns" "$release/bin/hello" start &
+if [ -n "$exec_cmd" ]; then
+  # Word-split on purpose: a command and its flags.
+  # shellcheck disable=SC2086
+  ip netns exec "$ns" $exec_cmd &
+else
+  ip netns exec "$ns" "$release/bin/hello" start &
+fi
 vm=$!
 trap 'kill -TERM "$vm" 2>/dev/null || true' TERM INT
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -33,33 +32,23 @@ func checkFiles(f *config.File) error {
 		_, err := nodeapi.ServerTLSConfig(announceTLS(a.TLS))
 		add("spec.controller.announce.tls", err)
 	}
+	d := f.Spec.Defaults.Admin
+	secretFile("spec.defaults.admin.token", d.Token)
+	if !d.TLS.IsZero() {
+		_, err := nodeapi.ClientTLSConfig(clientTLS(d.TLS))
+		add("spec.defaults.admin.tls", err)
+	}
 	for i, c := range f.Spec.Clusters {
 		p := fmt.Sprintf("spec.clusters[%d].admin", i)
-		secretFile(p+".token", c.Admin.Token)
+		if c.Admin.Token != d.Token {
+			secretFile(p+".token", c.Admin.Token)
+		}
 		if c.Admin.Scheme == "https" {
 			_, err := nodeapi.ClientTLSConfig(clientTLS(c.Admin.TLS))
 			add(p+".tls", err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// nodeTLS builds the TLS settings of every https cluster, by cluster name.
-func nodeTLS(f *config.File) (map[string]*tls.Config, error) {
-	out := map[string]*tls.Config{}
-	var errs []error
-	for i, c := range f.Spec.Clusters {
-		if c.Admin.Scheme != "https" {
-			continue
-		}
-		cfg, err := nodeapi.ClientTLSConfig(clientTLS(c.Admin.TLS))
-		if err != nil {
-			errs = append(errs, &config.FieldError{Path: fmt.Sprintf("spec.clusters[%d].admin.tls", i), Msg: err.Error()})
-			continue
-		}
-		out[c.Name] = cfg
-	}
-	return out, errors.Join(errs...)
 }
 
 func clientTLS(t config.AdminTLS) nodeapi.ClientTLS {

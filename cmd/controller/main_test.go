@@ -16,7 +16,8 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, w := range []string{"-config", "-once", "-dry-run", "-log-format", "-v ", "-listen", "-check",
-		"-rancher-url", "-rancher-access-key", "-rancher-secret-key", "validate", "status",
+		"-rancher-url", "-rancher-access-key", "-rancher-secret-key", "validate", "status", "explain", "-leader-election", "-metadata-url",
+		"-self-container", "-config-poll", "SIGHUP", "DROVER_LEADER_ELECTION", "DROVER_METADATA_URL", "DROVER_SELF_CONTAINER",
 		"CATTLE_URL", "CATTLE_ACCESS_KEY", "CATTLE_SECRET_KEY", "RANCHER_URL", "RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY", "DROVER_CONFIG"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("--help does not mention %q", w)

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/ops"
 	"github.com/drover-mesh/drover/pkg/reconcile"
 )
@@ -32,19 +31,21 @@ type opsHook struct {
 
 // newOpsHook builds the metrics and, unless --listen is empty or --once,
 // the ops server, and opens its listener.
-func newOpsHook(o *options, f *config.File, log logr.Logger) (*opsHook, error) {
+func newOpsHook(o *options, cfg *loaded, log logr.Logger) (*opsHook, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := &opsHook{metrics: ops.NewMetrics(reg)}
+	h.metrics.Loaded(cfg.at)
 	if o.listen == "" || o.once {
 		return h, nil
 	}
 	srv, err := ops.NewServer(ops.Options{
-		Status:   h.status,
-		Ready:    h.ready,
-		Registry: reg,
-		Secrets:  opsSecrets(o, f),
-		Logger:   log.WithName("ops"),
+		Status:      h.status,
+		Ready:       h.ready,
+		Registry:    reg,
+		Secrets:     append([]string{o.rancherAccessKey}, append(o.secretValues(), cfg.secretValues()...)...),
+		MoreSecrets: h.reloadedSecrets,
+		Logger:      log.WithName("ops"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building ops server: %w", err)
@@ -100,19 +101,11 @@ func (h *opsHook) ready() (bool, []string) {
 	return ops.Readiness(s)
 }
 
-// opsSecrets lists what the ops server must never show: the Rancher keys
-// and every token the config names (those that cannot be resolved are
-// reported by wire, not here).
-func opsSecrets(o *options, f *config.File) []string {
-	out := append([]string{o.rancherAccessKey}, o.secretValues()...)
-	refs := []config.SecretRef{f.Spec.Controller.Announce.Token}
-	for _, c := range f.Spec.Clusters {
-		refs = append(refs, c.Admin.Token)
+// reloadedSecrets are the tokens of the configuration in effect, which a
+// reload may have changed; the ops server never shows them.
+func (h *opsHook) reloadedSecrets() []string {
+	if w := h.wired.Load(); w != nil {
+		return w.source.current().secretValues()
 	}
-	for _, r := range refs {
-		if s, err := config.ResolveSecret(r, o.lookupEnv, config.ReadSecretFile); err == nil {
-			out = append(out, s.Reveal())
-		}
-	}
-	return out
+	return nil
 }

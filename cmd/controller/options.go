@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/rancherapi"
@@ -34,8 +35,20 @@ type options struct {
 	// addition to the system pool.
 	rancherCAFile string
 
-	// statusURL is the ops address that "controller status" reads.
-	statusURL string
+	// statusURL is the ops address that "controller status" and
+	// "controller explain" read; explainNode is what explain explains.
+	statusURL   string
+	explain     bool
+	explainNode string
+
+	// leaderElection is "off" or "rancher"; selfContainer names this
+	// controller's container instead of asking metadataURL.
+	leaderElection string
+	metadataURL    string
+	selfContainer  string
+	// configPoll is how often the config file is looked at behind the
+	// watcher; 0 turns the poll off.
+	configPoll time.Duration
 
 	lookupEnv func(string) (string, bool)
 	command   func(ctx context.Context, o *options, stdout, stderr io.Writer) error
@@ -55,6 +68,9 @@ const usageHeader = `Usage:
   controller [flags]            run the controller
   controller validate [flags]   only check the config file (same as --check)
   controller status [--addr URL] print the status table of a running controller
+  controller explain NODE|IP [--addr URL]
+                                say why a node is or is not a member, from a
+                                running controller's status (exit 1 if unknown)
 
 drover keeps the Erlang/Elixir nodes of Rancher 1.6 services in one
 distributed-Erlang mesh: it watches the services named in --config through
@@ -79,8 +95,13 @@ Environment:
         holds Debian's CA certificates at /etc/ssl/certs/ca-certificates.crt.
   DROVER_CONFIG
         Default for --config.
+  DROVER_LEADER_ELECTION, DROVER_METADATA_URL, DROVER_SELF_CONTAINER
+        Defaults for --leader-election, --metadata-url, --self-container.
   Node and announce tokens are read from the variables or files that the
   config file names (admin.token.fromEnv / fromFile).
+
+Signals: SIGHUP reloads the config file (it is also reloaded when it
+changes); SIGINT and SIGTERM stop the controller, pushing nothing.
 
 Exit status: 0 success, 1 runtime failure, 2 usage or config error.
 `
@@ -106,8 +127,10 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool), stderr io.W
 			o.check = true
 		case "status":
 			o.command = runStatus
+		case "explain":
+			o.command, o.explain = runExplain, true
 		default:
-			return nil, fmt.Errorf("unknown command %q: use validate or status", args[0])
+			return nil, fmt.Errorf("unknown command %q: use validate, status or explain", args[0])
 		}
 		args = args[1:]
 	}
@@ -147,15 +170,24 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool), stderr io.W
 	})
 	fs.StringVar(&o.rancherCAFile, "rancher-ca-file", "",
 		"PEM bundle of the CA that signed Rancher's HTTPS certificate, trusted in addition to the system pool (env RANCHER_CA_FILE)")
-	fs.StringVar(&o.statusURL, "addr", "http://127.0.0.1:9090", "with status: base URL of the controller's ops server")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.statusURL, "addr", "http://127.0.0.1:9090", "with status and explain: base URL of the controller's ops server")
+	fs.StringVar(&o.leaderElection, "leader-election", cmp.Or(envFirst(lookupEnv, "DROVER_LEADER_ELECTION"), electionOff),
+		"off, or rancher: of the containers of the controller's own service, the running, healthy one with the lowest createIndex leads and the others stand by (env DROVER_LEADER_ELECTION)")
+	fs.StringVar(&o.metadataURL, "metadata-url", cmp.Or(envFirst(lookupEnv, "DROVER_METADATA_URL"), DefaultMetadataURL),
+		"with --leader-election=rancher: rancher-metadata, asked which container this controller is (env DROVER_METADATA_URL)")
+	fs.StringVar(&o.selfContainer, "self-container", envFirst(lookupEnv, "DROVER_SELF_CONTAINER"),
+		"with --leader-election=rancher: this controller's container as STACK/SERVICE/CONTAINER, instead of asking rancher-metadata (env DROVER_SELF_CONTAINER)")
+	fs.DurationVar(&o.configPoll, "config-poll", DefaultConfigPoll,
+		"how often the config file is looked at for changes, behind the file watcher; 0 turns the poll off (SIGHUP always reloads)")
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, errHelp) {
 			_, _ = io.Copy(stderr, &out)
 		}
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	if err := o.takePositional(positional); err != nil {
+		return nil, err
 	}
 	o.rancherSecretKey = config.Secret(secret)
 	o.rancherURL = strings.TrimSpace(cmp.Or(o.rancherURL, envFirst(lookupEnv, "CATTLE_URL", "RANCHER_URL")))
@@ -170,7 +202,49 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool), stderr io.W
 	if o.verbosity < 0 {
 		return nil, errors.New("-v must be 0 or more")
 	}
+	if o.leaderElection != electionOff && o.leaderElection != electionRancher {
+		return nil, fmt.Errorf("--leader-election must be %s or %s, got %q", electionOff, electionRancher, o.leaderElection)
+	}
+	if o.selfContainer != "" {
+		if _, err := parseSelf(o.selfContainer); err != nil {
+			return nil, err
+		}
+	}
+	if o.configPoll < 0 {
+		return nil, errors.New("--config-poll must be 0 (off) or a positive duration such as 10s")
+	}
 	return o, nil
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (controller explain NODE --addr URL) and returns the
+// positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// takePositional checks the positional arguments: one node for explain,
+// none otherwise.
+func (o *options) takePositional(args []string) error {
+	switch {
+	case o.explain && len(args) == 1 && strings.TrimSpace(args[0]) != "":
+		o.explainNode = strings.TrimSpace(args[0])
+	case o.explain:
+		return fmt.Errorf("explain needs one node: a node name (hello@10.42.0.5), an IP, a container name or id; got %q", args)
+	case len(args) > 0:
+		return fmt.Errorf("unexpected arguments %q", args)
+	}
+	return nil
 }
 
 // secretValues are what no output may show: the secret key and the

@@ -86,19 +86,20 @@ func TestControllerOverTLSFollowsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := loadConfig(context.Background(), o, io.Discard)
+	cfgLoaded, err := loadConfigFile(context.Background(), o.configPath, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := newLogger("text", 1, io.Discard)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w, err := wire(ctx, o, f, log, ops.NewMetrics(prometheus.NewRegistry()))
+	m := ops.NewMetrics(prometheus.NewRegistry())
+	w, err := wire(ctx, o, cfgLoaded, log, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.run(ctx, log) }()
+	go func() { done <- w.run(ctx, o, m, nil, log) }()
 	waitFor(t, "the wss event stream", func() bool { return w.rancher.StreamConnected() })
 	if err := sim.Scale("demo", "hello", 3); err != nil {
 		t.Fatal(err)

@@ -5,36 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/drover-mesh/drover/pkg/config"
 )
 
-// loadConfig loads and validates the config and the files it names,
+// loadConfig reads and checks the config file and the files it names,
 // logging its warnings. A signal while loading ends it at once.
-func loadConfig(ctx context.Context, o *options, stderr io.Writer) (*config.File, error) {
-	f, err := config.LoadFileContext(ctx, o.configPath)
+func loadConfig(ctx context.Context, o *options, stderr io.Writer) (*config.File, []byte, error) {
+	f, b, err := readConfig(ctx, o.configPath, o.skipFiles)
 	if errors.Is(err, context.Canceled) {
-		return nil, err
+		return nil, nil, err
 	}
 	if err != nil {
-		return nil, &usageError{err}
-	}
-	if !o.skipFiles {
-		if err := checkFiles(f); err != nil {
-			return nil, &usageError{fmt.Errorf("config file %s: %w (to check the file where they are not mounted: validate --skip-files)", o.configPath, err)}
-		}
+		return nil, nil, &usageError{err}
 	}
 	log := newLogger(o.logFormat, o.verbosity, stderr)
 	for _, w := range f.Warnings() {
 		log.Info("config warning", "warning", w)
 	}
-	return f, nil
+	return f, b, nil
 }
 
 // runController loads the config and, unless --check, runs the controller:
-// one pass with --once, otherwise until ctx is done (SIGINT/SIGTERM).
+// one pass with --once, otherwise until ctx is done (SIGINT/SIGTERM),
+// reloading the config on SIGHUP and when the file changes.
 func runController(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	f, err := loadConfig(ctx, o, stderr)
+	hup := make(chan os.Signal, 1)
+	if !o.once && !o.check {
+		signal.Notify(hup, syscall.SIGHUP) // before anything: SIGHUP's default ends the process
+		defer signal.Stop(hup)
+	}
+	f, data, err := loadConfig(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
@@ -45,13 +49,17 @@ func runController(ctx context.Context, o *options, stdout, stderr io.Writer) er
 	if err := o.checkRancher(); err != nil {
 		return err
 	}
+	cfg, err := resolveConfig(f, o.configPath, data, o.lookupEnv)
+	if err != nil {
+		return &usageError{err}
+	}
 	log := newLogger(o.logFormat, o.verbosity, stderr)
-	h, err := newOpsHook(o, f, log)
+	h, err := newOpsHook(o, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer h.start(ctx, log)()
-	w, err := wire(ctx, o, f, log, h.metrics)
+	w, err := wire(ctx, o, cfg, log, h.metrics)
 	if err != nil {
 		return err
 	}
@@ -59,5 +67,5 @@ func runController(ctx context.Context, o *options, stdout, stderr io.Writer) er
 	if o.once {
 		return w.controller.RunOnce(ctx)
 	}
-	return w.run(ctx, log)
+	return w.run(ctx, o, h.metrics, hup, log)
 }

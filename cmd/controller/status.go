@@ -26,3 +26,17 @@ func runStatus(ctx context.Context, o *options, stdout, _ io.Writer) error {
 	}
 	return ops.WriteTable(stdout, r, time.Now())
 }
+
+// runExplain prints why a node is or is not a member, from a running
+// controller's status (--addr). An unknown node is exit status 1, with the
+// closest names; so is an unreachable controller.
+func runExplain(ctx context.Context, o *options, stdout, _ io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	r, err := ops.FetchReport(ctx, &http.Client{}, o.statusURL)
+	if err != nil {
+		return fmt.Errorf("cannot reach the controller at %s (is it running, and is --addr its --listen address?): %w",
+			o.statusURL, err)
+	}
+	return ops.Explain(stdout, r, o.explainNode, time.Now())
+}

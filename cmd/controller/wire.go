@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 	"github.com/drover-mesh/drover/pkg/reconcile"
 )
 
-// The node client satisfies the reconciler's interface (adapters.go
+// The node client satisfies the reconciler's interface (noderouter.go
 // routes each cluster to one).
 var _ reconcile.Nodes = (*nodeapi.Client)(nil)
 
@@ -32,41 +33,48 @@ const (
 type wiring struct {
 	controller *reconcile.Controller
 	rancher    *rancherapi.Client
+	source     *clusterSource
 	// announce serves the node-facing endpoint; nil when not configured.
+	// relay hands a standby's announcements to the leader; nil without an
+	// election.
 	announce *nodeapi.Server
+	relay    *announceRelay
 	listener net.Listener
 }
 
-// wire resolves tokens and builds the adapters and the controller.
-// m receives the metrics (see ops.go).
-func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *ops.Metrics) (*wiring, error) {
-	tokens, err := resolveTokens(f, o.lookupEnv)
-	if err != nil {
-		return nil, &usageError{err}
+// wire builds the adapters and the controller from the configuration
+// loaded at start. m receives the metrics (see ops.go).
+func wire(ctx context.Context, o *options, cfg *loaded, log logr.Logger, m *ops.Metrics) (*wiring, error) {
+	var self *rancherapi.ClusterRef
+	var el *elector
+	if o.leaderElection == electionRancher {
+		s, err := findSelf(ctx, o, log.WithName("election"))
+		if err != nil {
+			return nil, fmt.Errorf("leader election: %w", err)
+		}
+		ref := s.ref()
+		self, el = &ref, newElector(s)
 	}
-	rc, err := connectRancher(ctx, o, f, log, m)
+	refs := make([]rancherapi.ClusterRef, 0, len(cfg.file.Spec.Clusters)+1)
+	for _, c := range cfg.file.Spec.Clusters {
+		refs = append(refs, rancherapi.ClusterRef{Name: c.Name, Stack: c.Stack, Services: c.Services})
+	}
+	if self != nil {
+		refs = append(refs, *self)
+	}
+	rc, err := connectRancher(ctx, o, refs, log, m)
 	if err != nil {
 		return nil, err
 	}
-	nodeTLS, err := nodeTLS(f)
-	if err != nil {
-		return nil, &usageError{err}
-	}
-	nodes, err := newClusterNodes(f.Spec.Clusters, nodeapi.ClientOptions{
-		Tokens: func(cluster string) string { return tokens[cluster].Reveal() },
-		TLS:    nodeTLS,
-		Logger: log.WithName("nodeapi"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("building node client: %w", err)
-	}
-	c := f.Spec.Controller
-	ctl, err := reconcile.New(reconcile.Options{
+	router := newNodeRouter(nodeapi.ClientOptions{Logger: log.WithName("nodeapi")})
+	src := newClusterSource(cfg, rc, router, self, true, log.WithName("config"))
+	c := cfg.file.Spec.Controller
+	opts := reconcile.Options{
 		Observer:        rc,
 		Watcher:         rc,
 		Lookup:          rc,
-		Nodes:           nodes,
-		Clusters:        f.Spec.Clusters,
+		Nodes:           router,
+		Source:          src,
 		ResyncInterval:  c.ResyncInterval.Duration,
 		DriftInterval:   c.DriftInterval.Duration,
 		MinEventGap:     c.MinEventGap.Duration,
@@ -75,41 +83,27 @@ func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *o
 		IsStaleRevision: nodeapi.IsStaleRevision,
 		Logger:          log.WithName("reconcile"),
 		Recorder:        m,
-	})
+	}
+	if el != nil {
+		opts.Elector = el
+	}
+	ctl, err := reconcile.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("building controller: %w", err)
 	}
-	w := &wiring{controller: ctl, rancher: rc}
+	w := &wiring{controller: ctl, rancher: rc, source: src}
 	if c.Announce.Listen != "" && !o.once {
-		if err := w.listenAnnounce(c.Announce, o.lookupEnv, log); err != nil {
+		if err := w.listenAnnounce(c.Announce, cfg, el, log); err != nil {
 			return nil, err
 		}
 	}
 	return w, nil
 }
 
-// resolveTokens reads each cluster's admin token.
-func resolveTokens(f *config.File, lookupEnv func(string) (string, bool)) (map[string]config.Secret, error) {
-	tokens := map[string]config.Secret{}
-	var errs []error
-	for i, c := range f.Spec.Clusters {
-		s, err := config.ResolveSecret(c.Admin.Token, lookupEnv, config.ReadSecretFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("spec.clusters[%d].admin.token: %w", i, err))
-		}
-		tokens[c.Name] = s
-	}
-	return tokens, errors.Join(errs...)
-}
-
 // connectRancher builds the Rancher client. A terminal error (bad key, a
 // stack or service that does not exist) ends the controller with one
 // message; a transient one is retried until ctx ends, except with --once.
-func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Logger, m *ops.Metrics) (*rancherapi.Client, error) {
-	refs := make([]rancherapi.ClusterRef, len(f.Spec.Clusters))
-	for i, c := range f.Spec.Clusters {
-		refs[i] = rancherapi.ClusterRef{Name: c.Name, Stack: c.Stack, Services: c.Services}
-	}
+func connectRancher(ctx context.Context, o *options, refs []rancherapi.ClusterRef, log logr.Logger, m *ops.Metrics) (*rancherapi.Client, error) {
 	tlsConfig, err := rancherTLS(o.rancherCAFile)
 	if err != nil {
 		return nil, &usageError{err}
@@ -119,7 +113,7 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	}
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
-		Clusters: refs, Logger: log.WithName("rancher"),
+		Clusters: refs, WatchLabel: config.LabelCluster, Logger: log.WithName("rancher"),
 		OnRequest: m.OnRequest, TLS: tlsConfig,
 	}
 	delay := connectRetryMin
@@ -142,19 +136,31 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 }
 
 // listenAnnounce opens the node-facing announce endpoint.
-func (w *wiring) listenAnnounce(a config.Announce, lookupEnv func(string) (string, bool), log logr.Logger) error {
-	token, err := config.ResolveSecret(a.Token, lookupEnv, config.ReadSecretFile)
-	if err != nil {
-		return &usageError{fmt.Errorf("spec.controller.announce.token: %w", err)}
-	}
+//
+// With an election (and plain HTTP) announcements from nodes that reach a
+// standby are relayed to the leader (relay.go).
+func (w *wiring) listenAnnounce(a config.Announce, cfg *loaded, el *elector, log logr.Logger) error {
+	token := cfg.secrets[a.Token]
 	ctl := w.controller
-	srv, err := nodeapi.NewAnnounceServer(nodeapi.AnnounceOptions{
+	local := func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) }
+	opts := nodeapi.AnnounceOptions{
 		Token:         token.Reveal(),
 		RatePerSecond: a.RatePerSecond,
-		OnAnnounce:    func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) },
+		OnAnnounce:    local,
 		TLS:           announceTLS(a.TLS),
 		Logger:        log.WithName("announce"),
-	})
+	}
+	var srv *nodeapi.Server
+	var err error
+	if el != nil && a.TLS.IsZero() {
+		w.relay = newAnnounceRelay(el, a.Listen, token.Reveal(), local, log.WithName("announce"))
+		fromNodes := opts
+		fromNodes.OnAnnounce = w.relay.take
+		srv, err = nodeapi.NewServer(nodeapi.ServerOptions{Logger: opts.Logger,
+			Handler: w.relay.handler(nodeapi.AnnounceHandler(opts), nodeapi.AnnounceHandler(fromNodes))})
+	} else {
+		srv, err = nodeapi.NewAnnounceServer(opts)
+	}
 	if err != nil {
 		return &usageError{fmt.Errorf("spec.controller.announce.tls: %w", err)}
 	}
@@ -167,11 +173,20 @@ func (w *wiring) listenAnnounce(a config.Announce, lookupEnv func(string) (strin
 	return nil
 }
 
-// run runs the controller and the announce endpoint until ctx ends. Nothing
-// is pushed on the way out: nodes keep their connections.
-func (w *wiring) run(ctx context.Context, log logr.Logger) error {
+// run runs the controller, the announce endpoint and the config reloader
+// until ctx ends. Nothing is pushed on the way out: nodes keep their
+// connections.
+func (w *wiring) run(ctx context.Context, o *options, m *ops.Metrics, hup <-chan os.Signal, log logr.Logger) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &reloader{path: o.configPath, lookupEnv: o.lookupEnv, source: w.source, changed: w.controller.ClustersChanged,
+		counted: m.Reload, running: w.source.current().file, poll: o.configPoll, log: log.WithName("config")}
+	wg.Go(func() { r.run(ctx, hup) })
+	if w.relay != nil {
+		wg.Go(func() { w.relay.run(ctx) })
+	}
 	if w.announce != nil {
 		wg.Go(func() {
 			if err := w.announce.Serve(w.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -69,7 +69,16 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-duration.bad.yaml", []string{"a duration must be a string"}},
 		{"not-yaml.bad.yaml", []string{"parsing YAML"}},
 		{"empty.bad.yaml", []string{"the file is empty"}},
-		{"no-clusters.bad.yaml", []string{"spec.clusters: must list at least one cluster"}},
+		{"no-clusters.bad.yaml", []string{"spec.clusters: must list at least one cluster, or set spec.defaults.admin.token"}},
+		{"defaults.bad.yaml", []string{
+			"spec.defaults.nodeName: ",
+			"spec.defaults.admin.port: must be between 1 and 65535",
+			`spec.defaults.admin.scheme: must be "http" or "https", got "gopher"`,
+			"spec.defaults.admin.token: set only one of fromEnv, fromFile and value",
+			`spec.defaults.membership.healthStates[0]: unknown value "sickly"`,
+			`spec.defaults.policy: must be "sync" or "add-only", got "never"`,
+			"spec.defaults.maxDropPercent: must be between 1 and 100",
+		}},
 		{"topology.bad.yaml", topologyBadWants()},
 		{"duplicate-keys.bad.yaml", []string{
 			"spec.clusters[0].admin.token.fromEnv: duplicate key: set on line 14 and again on line 15; keep one",

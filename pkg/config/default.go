@@ -43,7 +43,8 @@ const (
 func DefaultStates() []string       { return []string{"running"} }
 func DefaultHealthStates() []string { return []string{"healthy", "updating-healthy", ""} }
 
-// Default fills every unset field with its default. It is idempotent.
+// Default fills every unset field with its default: a cluster's from
+// spec.defaults, then from the built-in defaults. It is idempotent.
 func (f *File) Default() {
 	c := &f.Spec.Controller
 	setDuration(&c.ResyncInterval, DefaultResyncInterval)
@@ -56,6 +57,7 @@ func (f *File) Default() {
 		c.Announce.RatePerSecond = DefaultAnnounceRate
 	}
 	for i := range f.Spec.Clusters {
+		f.Spec.Defaults.applyTo(&f.Spec.Clusters[i])
 		f.Spec.Clusters[i].Default()
 	}
 }

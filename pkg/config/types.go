@@ -33,7 +33,13 @@ type Metadata struct {
 // Spec holds the controller settings and the clusters.
 type Spec struct {
 	Controller Controller `json:"controller"`
-	Clusters   []Cluster  `json:"clusters"`
+	// Defaults are what every cluster inherits where it sets nothing: the
+	// clusters below and those defined by service labels (labels.go), whose
+	// token and TLS files come only from here.
+	Defaults Defaults `json:"defaults"`
+	// Clusters may be empty when Defaults.Admin.Token is set: the clusters
+	// are then those that service labels define.
+	Clusters []Cluster `json:"clusters"`
 }
 
 // Controller tunes the reconcile loop. Every field has a default.

@@ -49,8 +49,9 @@ func (f *File) Validate() error {
 		v.add("metadata.name", "is required: name this environment, e.g. \"production\"")
 	}
 	f.Spec.Controller.validate(&v, "spec.controller")
-	if len(f.Spec.Clusters) == 0 {
-		v.add("spec.clusters", "must list at least one cluster")
+	f.Spec.Defaults.validate(&v, "spec.defaults")
+	if len(f.Spec.Clusters) == 0 && f.Spec.Defaults.Admin.Token.IsZero() {
+		v.add("spec.clusters", "must list at least one cluster, or set spec.defaults.admin.token for the clusters that service labels define (%s)", LabelCluster)
 	}
 	seen := map[string]int{}
 	for i, c := range f.Spec.Clusters {
@@ -119,6 +120,15 @@ func (c Cluster) validate(v *validator, p string) {
 			seen[s] = i
 		}
 	}
+	if c.Admin.Token.IsZero() {
+		v.add(p+".admin.token", "is required: set fromEnv or fromFile here or in spec.defaults.admin.token (agents refuse calls without a token)")
+	}
+	c.validateSettings(v, p)
+}
+
+// validateSettings checks what a cluster sets besides its name, stack and
+// services (spec.defaults is checked with it too).
+func (c Cluster) validateSettings(v *validator, p string) {
 	if err := checkNodeName(c.NodeName); err != nil {
 		v.add(p+".nodeName", "%v", err)
 	}
@@ -129,9 +139,6 @@ func (c Cluster) validate(v *validator, p string) {
 		v.add(p+".admin.scheme", "must be \"http\" or \"https\", got %q", c.Admin.Scheme)
 	}
 	c.Admin.TLS.validate(v, p+".admin.tls", c.Admin.Scheme)
-	if c.Admin.Token.IsZero() {
-		v.add(p+".admin.token", "is required: set fromEnv or fromFile (agents refuse calls without a token)")
-	}
 	validateSecretRef(v, p+".admin.token", c.Admin.Token)
 	if c.Admin.Timeout.Duration <= 0 {
 		v.add(p+".admin.timeout", "must be positive")
@@ -210,8 +217,11 @@ func (f *File) Warnings() []string {
 	if f.Spec.Controller.Announce.Token.Value != "" {
 		out = append(out, "spec.controller.announce.token.value: the token is inline in the config file; anyone who can read the file can drive your nodes. Use fromEnv or fromFile.")
 	}
+	if f.Spec.Defaults.Admin.Token.Value != "" {
+		out = append(out, "spec.defaults.admin.token.value: the token is inline in the config file; anyone who can read the file can drive your nodes. Use fromEnv or fromFile.")
+	}
 	for i, c := range f.Spec.Clusters {
-		if c.Admin.Token.Value != "" {
+		if c.Admin.Token.Value != "" && c.Admin.Token != f.Spec.Defaults.Admin.Token {
 			out = append(out, fmt.Sprintf("spec.clusters[%d].admin.token.value: the token is inline in the config file; anyone who can read the file can drive your nodes. Use fromEnv or fromFile.", i))
 		}
 		out = append(out, c.topologyWarnings(fmt.Sprintf("spec.clusters[%d]", i))...)

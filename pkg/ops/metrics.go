@@ -45,6 +45,10 @@ type Metrics struct {
 	converged    *prometheus.GaugeVec
 	stale        prometheus.Gauge
 	requests     *prometheus.CounterVec
+	reloads      *prometheus.CounterVec
+	reloadOK     prometheus.Gauge
+	reloadAt     prometheus.Gauge
+	leader       prometheus.Gauge
 
 	mu     sync.Mutex // guards stream
 	stream StreamInfo
@@ -82,9 +86,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "rancher_requests_total",
 			Help: "Rancher API requests by method, collection path and status code (0: transport error or timeout)."},
 			[]string{"method", "path", "code"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "config_reloads_total",
+			Help: "Reloads of the config file (SIGHUP or a change of the file) by result: ok, error (the last good configuration keeps running)."},
+			[]string{"result"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "config_last_reload_successful",
+			Help: "1 when the config file in effect is the file on disk (the last reload, if any, succeeded); 0 while a bad file is ignored."}),
+		reloadAt: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "Unix time the config file in effect was loaded."}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "leader",
+			Help: "1 while this controller leads (changes nodes); 0 while it stands by."}),
+	}
+	m.reloadOK.Set(1)
+	for _, r := range []string{"ok", "error"} {
+		m.reloads.WithLabelValues(r) // both results exported from the start, at 0
 	}
 	reg.MustRegister(m.passes, m.passDuration, m.lastObserved, m.pushes, m.pushLatency, m.members, m.converged,
-		m.stale, m.requests,
+		m.stale, m.requests, m.reloads, m.reloadOK, m.reloadAt, m.leader,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Name: "event_stream_reconnects_total",
 			Help: "Times the Rancher event stream was lost (or could not be opened) and reopened."},
 			func() float64 { return float64(m.streamReconnects()) }),
@@ -144,6 +161,33 @@ func (m *Metrics) Cluster(name string, members int, converged bool) {
 
 // Stale implements reconcile.Recorder.
 func (m *Metrics) Stale(stale bool) { m.stale.Set(boolFloat(stale)) }
+
+// Forget implements reconcile.Recorder: a cluster that left the
+// configuration has no member or convergence series any more.
+func (m *Metrics) Forget(cluster string) {
+	m.members.DeleteLabelValues(cluster)
+	m.converged.DeleteLabelValues(cluster)
+}
+
+// Reload records one reload of the config file: ok, or not (the last good
+// configuration keeps running).
+func (m *Metrics) Reload(ok bool) {
+	result := "ok"
+	if !ok {
+		result = "error"
+	}
+	m.reloads.WithLabelValues(result).Inc()
+	m.reloadOK.Set(boolFloat(ok))
+	if ok {
+		m.reloadAt.SetToCurrentTime()
+	}
+}
+
+// Loaded records when the config file in effect was loaded (at start).
+func (m *Metrics) Loaded(at time.Time) { m.reloadAt.Set(float64(at.UnixNano()) / 1e9) }
+
+// Leader records whether this controller leads.
+func (m *Metrics) Leader(leader bool) { m.leader.Set(boolFloat(leader)) }
 
 // OnRequest counts one Rancher API request; it suits
 // rancherapi.Options.OnRequest. path is a collection path (no id, no

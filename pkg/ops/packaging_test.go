@@ -34,9 +34,10 @@ func readCompose(t *testing.T, path string) compose {
 	return c
 }
 
-// The Rancher deployment runs one controller with the labels that inject
-// the API keys, serves the ops server where the health check looks, and
-// health-checks the liveness endpoint.
+// The Rancher deployment runs two elected controllers with the labels that
+// inject the API keys, serves the ops server where the health check looks,
+// and health-checks the liveness endpoint (a standby must pass it: the
+// election counts only healthy containers).
 func TestRancherDeploymentMatchesTheOpsServer(t *testing.T) {
 	dc := readCompose(t, "../../config/rancher/docker-compose.yml")
 	rc := readCompose(t, "../../config/rancher/rancher-compose.yml")
@@ -50,9 +51,12 @@ func TestRancherDeploymentMatchesTheOpsServer(t *testing.T) {
 	if !strings.Contains(strings.Join(svc.Command, " "), "--listen=:9090") {
 		t.Errorf("command %q does not serve the ops server on :9090", svc.Command)
 	}
+	if !strings.Contains(strings.Join(svc.Command, " "), "--leader-election=rancher") {
+		t.Errorf("command %q runs no election: two controllers would both push", svc.Command)
+	}
 	r := rc.Services["drover"]
-	if r.Scale != 1 {
-		t.Errorf("scale = %d, want one controller", r.Scale)
+	if r.Scale != 2 {
+		t.Errorf("scale = %d, want two controllers (a leader and a standby)", r.Scale)
 	}
 	if hc := r.HealthCheck; hc == nil || hc.Port != 9090 || hc.RequestLine != "GET "+PathHealthz+" HTTP/1.0" {
 		t.Errorf("health check = %+v, want GET %s on 9090", hc, PathHealthz)

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"fmt"
+
 	"github.com/drover-mesh/drover/pkg/reconcile"
 )
 
@@ -21,6 +23,13 @@ type ReadyState struct {
 // Readiness reports whether the controller is ready: config loaded,
 // Rancher reachable (the last pass observed it), event stream up, first
 // pass done. Otherwise it returns every reason, in that order.
+//
+// A standby controller that is otherwise ready is ready: it could take
+// over at once, and a health check that failed it would have Rancher
+// recreate the one controller that is ready to take over. Its one line
+// says so ("standby: ..."); so does a line about a config file that
+// failed to reload (the last good configuration runs). Ready answers carry
+// these lines as notes.
 func Readiness(s ReadyState) (bool, []string) {
 	var reasons []string
 	if !s.ConfigLoaded {
@@ -40,5 +49,25 @@ func Readiness(s ReadyState) (bool, []string) {
 	if s.RancherConnected && !s.StreamConnected {
 		reasons = append(reasons, "rancher event stream down")
 	}
-	return len(reasons) == 0, reasons
+	if len(reasons) > 0 {
+		return false, reasons
+	}
+	return true, readyNotes(s.Status)
+}
+
+// readyNotes are the lines of a ready answer: the standby role, a config
+// file that failed to reload.
+func readyNotes(st reconcile.Status) []string {
+	var notes []string
+	if l := st.Leadership; l.Role == reconcile.RoleStandby {
+		leader := l.Holder
+		if leader == "" {
+			leader = "no controller"
+		}
+		notes = append(notes, fmt.Sprintf("standby: %s leads; this controller (%s) pushes nothing and takes over when the leader stops being running and healthy", leader, orDash(l.Self)))
+	}
+	if c, ok := reconcile.FindCondition(st.Conditions, reconcile.ConditionConfigInvalid); ok && c.Status == reconcile.ConditionTrue {
+		notes = append(notes, "config: the last reload failed; the last good configuration runs (ConfigInvalid: see /status)")
+	}
+	return notes
 }

@@ -14,21 +14,16 @@ const redacted = "REDACTED"
 // redact buffers each response of next and replaces every secret, and the
 // user information of every URL, before sending it. Secrets are matched
 // longest first, so one that contains another is removed whole.
-func redact(next http.Handler, secrets []string) http.Handler {
-	var olds [][]byte
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		olds = append(olds, []byte(s))
-		// Its form inside a JSON string, when that differs (quotes,
-		// backslashes, <, >, & are escaped).
-		if enc, err := json.Marshal(s); err == nil && string(enc[1:len(enc)-1]) != s {
-			olds = append(olds, enc[1:len(enc)-1])
-		}
-	}
-	slices.SortFunc(olds, func(a, b []byte) int { return len(b) - len(a) })
+//
+// more, if set, gives secrets known only later (the tokens of a reloaded
+// config); it is called for each response.
+func redact(next http.Handler, secrets []string, more func() []string) http.Handler {
+	fixed := patterns(secrets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		olds := fixed
+		if more != nil {
+			olds = patterns(append(slices.Clone(secrets), more()...))
+		}
 		rec := &bufferedWriter{header: w.Header(), code: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		body := rec.buf.Bytes()
@@ -44,6 +39,25 @@ func redact(next http.Handler, secrets []string) http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// patterns are the byte strings that redact replaces for secrets, longest
+// first.
+func patterns(secrets []string) [][]byte {
+	var olds [][]byte
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		olds = append(olds, []byte(s))
+		// Its form inside a JSON string, when that differs (quotes,
+		// backslashes, <, >, & are escaped).
+		if enc, err := json.Marshal(s); err == nil && string(enc[1:len(enc)-1]) != s {
+			olds = append(olds, enc[1:len(enc)-1])
+		}
+	}
+	slices.SortFunc(olds, func(a, b []byte) int { return len(b) - len(a) })
+	return olds
 }
 
 // bufferedWriter holds a response until the redactor has seen it. Headers

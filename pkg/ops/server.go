@@ -47,14 +47,18 @@ type Options struct {
 	// fast and never call Rancher or a node (reconcile.Controller.Status).
 	// Required.
 	Status func() reconcile.Status
-	// Ready reports whether the controller is ready and, if not, why
-	// (see Readiness). It must be fast. Required.
+	// Ready reports whether the controller is ready and, if not, why; a
+	// ready answer's lines are notes (see Readiness). It must be fast.
+	// Required.
 	Ready func() (ready bool, reasons []string)
 	// Registry is served on /metrics. Defaults to a new empty registry.
 	Registry *prometheus.Registry
 	// Secrets are strings (tokens, keys) that must never appear in a
 	// response: each is replaced by "REDACTED". Empty strings are ignored.
 	Secrets []string
+	// MoreSecrets, if set, returns secrets known only later (the tokens of
+	// a reloaded config); it is called for each response.
+	MoreSecrets func() []string
 	// Logger receives the server's errors. Defaults to a discarding logger.
 	Logger logr.Logger
 }
@@ -107,7 +111,7 @@ func (s *Server) routes() http.Handler {
 		ErrorHandling:      promhttp.ContinueOnError,
 	}))
 	mux.Handle("GET /{$}", http.FileServerFS(web))
-	return redact(mux, s.opts.Secrets)
+	return redact(mux, s.opts.Secrets, s.opts.MoreSecrets)
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully
@@ -147,11 +151,12 @@ func serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
 }
 
-// serveReadyz answers 200 "ok" when ready, else 503 with one reason a line.
+// serveReadyz answers 200 "ok" when ready (then the notes, e.g. that the
+// controller stands by, one a line), else 503 with one reason a line.
 func (s *Server) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 	ready, reasons := s.opts.Ready()
 	if ready {
-		writeText(w, http.StatusOK, "ok\n")
+		writeText(w, http.StatusOK, "ok\n"+strings.Join(append(reasons, ""), "\n"))
 		return
 	}
 	var b strings.Builder

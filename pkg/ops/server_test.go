@@ -85,6 +85,11 @@ func TestMetricsRecordWhatTheControllerReports(t *testing.T) {
 	m.Cluster("hello", 3, false)
 	m.Cluster("other", 2, true)
 	m.Stale(true)
+	m.Cluster("gone", 1, true)
+	m.Forget("gone")
+	m.Reload(true)
+	m.Reload(false)
+	m.Leader(false)
 	m.OnRequest("GET", "/v2-beta/projects/1a5/containers", 200)
 	m.OnRequest("GET", "/v2-beta/projects/1a5/containers", 0)
 	fams := scrape(t, reg)
@@ -105,11 +110,18 @@ func TestMetricsRecordWhatTheControllerReports(t *testing.T) {
 		{"drover_rancher_requests_total", map[string]string{"code": "0", "method": "GET", "path": "/v2-beta/projects/1a5/containers"}, 1},
 		{"drover_pass_duration_seconds", nil, 2}, // sample count
 		{"drover_push_latency_seconds", map[string]string{"action": "set-peers"}, 1},
+		{"drover_config_reloads_total", map[string]string{"result": "ok"}, 1},
+		{"drover_config_reloads_total", map[string]string{"result": "error"}, 1},
+		{"drover_config_last_reload_successful", nil, 0},
+		{"drover_leader", nil, 0},
 	}
 	for _, tt := range tests {
 		if got, ok := value(fams, tt.family, tt.labels); !ok || got != tt.want {
 			t.Errorf("%s%v = %v (found %v), want %v", tt.family, tt.labels, got, ok, tt.want)
 		}
+	}
+	if _, ok := value(fams, "drover_cluster_members", map[string]string{"cluster": "gone"}); ok {
+		t.Error("a forgotten cluster still has a drover_cluster_members series")
 	}
 	if v, ok := value(fams, "drover_last_observed_timestamp_seconds", nil); !ok || v < float64(time.Now().Add(-time.Hour).Unix()) {
 		t.Errorf("drover_last_observed_timestamp_seconds = %v", v)
@@ -126,6 +138,8 @@ func TestMetricsParseAndAreDocumented(t *testing.T) {
 	m.Push(reconcile.ActionSetPeers, "ok", time.Millisecond)
 	m.Cluster("hello", 1, true)
 	m.Stale(false)
+	m.Reload(true)
+	m.Leader(true)
 	m.OnRequest("GET", "/v2-beta/projects/1a5/services", 200)
 	base := startServer(t, Options{Status: sampleStatus, Ready: func() (bool, []string) { return true, nil }, Registry: reg})
 	code, body := fetch(t, base+"/metrics")
@@ -154,8 +168,9 @@ func TestMetricsParseAndAreDocumented(t *testing.T) {
 		}
 	}
 	slices.Sort(drover)
-	want := []string{"drover_cluster_converged", "drover_cluster_members", "drover_event_stream_connected",
-		"drover_event_stream_reconnects_total", "drover_last_observed_timestamp_seconds", "drover_pass_duration_seconds",
+	want := []string{"drover_cluster_converged", "drover_cluster_members", "drover_config_last_reload_success_timestamp_seconds",
+		"drover_config_last_reload_successful", "drover_config_reloads_total", "drover_event_stream_connected",
+		"drover_event_stream_reconnects_total", "drover_last_observed_timestamp_seconds", "drover_leader", "drover_pass_duration_seconds",
 		"drover_passes_total", "drover_push_latency_seconds", "drover_pushes_total", "drover_rancher_requests_total",
 		"drover_stale"}
 	if d := cmp.Diff(want, drover); d != "" {

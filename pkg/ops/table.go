@@ -29,6 +29,8 @@ func WriteTable(w io.Writer, r Report, now time.Time) error {
 	if lp.Error != "" {
 		fmt.Fprintf(&b, "last pass error: %s\n", lp.Error)
 	}
+	writeRole(&b, st.Leadership, now)
+	writeConfig(&b, st, now)
 	if len(st.Clusters) == 0 {
 		b.WriteString("\nno cluster observed yet\n")
 	}
@@ -39,47 +41,75 @@ func WriteTable(w io.Writer, r Report, now time.Time) error {
 	return err
 }
 
+// writeRole prints the controller's role when an election runs.
+func writeRole(b *strings.Builder, l reconcile.LeadershipStatus, now time.Time) {
+	if l.Self == "" && l.Role != reconcile.RoleStandby {
+		return
+	}
+	fmt.Fprintf(b, "role: %s since %s (this controller %s, leader %s): %s\n", orDash(l.Role), ago(l.Since, now),
+		orDash(l.Self), orDash(l.Holder), orDash(l.Reason))
+}
+
+// writeConfig prints the configuration in effect and its problems.
+func writeConfig(b *strings.Builder, st reconcile.Status, now time.Time) {
+	c := st.Config
+	if c.Path != "" {
+		fmt.Fprintf(b, "config: %s (%s) loaded %s; %d reloads, %d failed\n", c.Path, orDash(c.Digest), ago(c.LoadedAt, now), c.Reloads, c.Failed)
+	}
+	for _, e := range c.Errors {
+		fmt.Fprintf(b, "  reload error: %s\n", e)
+	}
+	for _, p := range c.PendingRestart {
+		fmt.Fprintf(b, "  needs a restart: %s\n", p)
+	}
+	writeConditions(b, st.Conditions, "")
+}
+
+// writeConditions prints the conditions that are not healthy, with their
+// reason and message.
+func writeConditions(b *strings.Builder, conds []reconcile.Condition, indent string) {
+	for _, k := range conds {
+		switch {
+		case reconcile.ConditionHealthy(k):
+		case k.Message == "":
+			fmt.Fprintf(b, "%s%s: %s\n", indent, k.Type, k.Reason)
+		default:
+			fmt.Fprintf(b, "%s%s: %s: %s\n", indent, k.Type, k.Reason, k.Message)
+		}
+	}
+}
+
 func writeCluster(b *strings.Builder, c reconcile.ClusterStatus, now time.Time) {
 	topology := orDash(c.Topology)
 	if c.Degree > 0 {
 		topology += fmt.Sprintf(", degree %d", c.Degree)
 	}
-	fmt.Fprintf(b, "\ncluster %s (topology %s, policy %s): %d members, %d nodes\n",
-		c.Name, topology, orDash(c.Policy), c.Members, len(c.Nodes))
+	from := ""
+	if c.Source == reconcile.SourceLabels {
+		from = ", from labels"
+	}
+	fmt.Fprintf(b, "\ncluster %s (topology %s, policy %s%s): %d members, %d nodes\n",
+		c.Name, topology, orDash(c.Policy), from, c.Members, len(c.Nodes))
+	if c.Unmanaged {
+		fmt.Fprintf(b, "  UNMANAGED since %s: it left the configuration; drover sends nothing to its nodes, which keep their links. Last view:\n",
+			ago(c.UnmanagedSince, now))
+	}
 	var conds []string
 	for _, k := range c.Conditions {
 		conds = append(conds, k.Type+"="+k.Status)
 	}
 	fmt.Fprintf(b, "  %s\n", strings.Join(conds, "  "))
-	for _, k := range c.Conditions {
-		switch {
-		case conditionHealthy(k):
-		case k.Message == "":
-			fmt.Fprintf(b, "  %s: %s\n", k.Type, k.Reason)
-		default:
-			fmt.Fprintf(b, "  %s: %s: %s\n", k.Type, k.Reason, k.Message)
-		}
-	}
+	writeConditions(b, c.Conditions, "  ")
 	if len(c.Nodes) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NODE\tSTATE\tPEERS\tLAST PUSH\tLEAVING\tREADY")
 	for _, n := range c.Nodes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", n.Node, nodeState(n), peersSeen(n), lastPush(n.LastPush, now),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", n.Node, nodeState(n), peersSeen(n), lastPush(n.LastPush, now)+planned(n.Plan),
 			leaving(n), nodeReady(n))
 	}
 	_ = tw.Flush()
-}
-
-// conditionHealthy: Stale and Degraded are healthy when False, the others
-// when True.
-func conditionHealthy(c reconcile.Condition) bool {
-	switch c.Type {
-	case reconcile.ConditionStale, reconcile.ConditionDegraded:
-		return c.Status == reconcile.ConditionFalse
-	}
-	return c.Status == reconcile.ConditionTrue
 }
 
 func nodeState(n reconcile.NodeStatus) string {
@@ -119,6 +149,14 @@ func lastPush(p *reconcile.PushResult, now time.Time) string {
 		s += ": " + p.Error
 	}
 	return s
+}
+
+// planned is a change planned and not sent, e.g. " (would set-peers: standby)".
+func planned(p *reconcile.PlannedChange) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (would %s: %s)", p.Action, p.NotSentBecause)
 }
 
 func leaving(n reconcile.NodeStatus) string {

@@ -115,3 +115,27 @@ func TestMeshViewSaysWhenTheControllerIsUnreachable(t *testing.T) {
 		t.Errorf("want the unreachable banner over the last view; DOM:\n%s", dom)
 	}
 }
+
+// The mesh view of a standby whose config reload failed: the banner says
+// who leads and that the file in effect is the last good one, a planned
+// change shows on its node, an unmanaged cluster is marked so, and a
+// label-defined cluster says where it comes from.
+func TestMeshViewShowsStandbyUnmanagedAndConfigProblems(t *testing.T) {
+	base := startServer(t, Options{Status: explainStatus, Ready: func() (bool, []string) { return true, nil }})
+	dom := dumpDOM(t, base+"/")
+	for _, want := range []string{
+		"controller ready · standby (leader drover-drover-1)",
+		"standby: drover-drover-1 leads; this controller shows what it would do and sends nothing",
+		"ConfigInvalid: spec.clusters[0].admin.port: must be between 1 and 65535",
+		"would set-peers (standby)",
+		`<section class="cluster unmanaged" data-cluster="prod/app">`,
+		"unmanaged since ", "it left the configuration; nothing is sent to its nodes", "defined by service labels", "joined by label: worker",
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the view lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+}

@@ -2,6 +2,7 @@ package rancherapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -344,4 +345,59 @@ func TestLabelledServicesComeFromTheCache(t *testing.T) {
 		t.Error("not complete")
 	}
 	mustEqual(t, got, want)
+}
+
+// TestSnapshotOfNoClusterListsTheEnvironment: a client may observe no
+// cluster (every cluster may come from labels): its snapshot is empty and
+// fills the cache, where the labelled services are then found.
+func TestSnapshotOfNoClusterListsTheEnvironment(t *testing.T) {
+	f := newFakeRancher(t)
+	f.seed(2)
+	f.set("services", "1s2", "launchConfig", map[string]any{"labels": map[string]any{"io.drover.cluster": "chat"}})
+	c := f.newClient(t, func(o *Options) { o.Clusters = nil })
+	s, err := c.Snapshot(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Clusters) != 0 {
+		t.Errorf("clusters %+v, want none", s.Clusters)
+	}
+	if got, _ := c.LabelledServices("io.drover.cluster"); len(got) != 1 || got[0].Service != "web" || got[0].Stack != "other" {
+		t.Errorf("labelled services after the list: %+v", got)
+	}
+}
+
+// TestWatchedLabelMakesServiceEventsRelevant: an event about a service of
+// a stack no cluster names triggers a pass when the service carries the
+// watched label, and not otherwise.
+func TestWatchedLabelMakesServiceEventsRelevant(t *testing.T) {
+	for _, watch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("watched=%v", watch), func(t *testing.T) {
+			f := newFakeRancher(t)
+			f.seed(2)
+			c := f.newClient(t, func(o *Options) {
+				if watch {
+					o.WatchLabel = "io.drover.cluster"
+				}
+			})
+			calls, _ := watching(t, c)
+			eventually(t, 30*time.Second, "connected", c.StreamConnected)
+			if _, err := c.Snapshot(context.Background(), false); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 30*time.Second, "complete", c.cache.complete)
+			time.Sleep(100 * time.Millisecond) // let the connect's own trigger pass; not a threshold
+			before := calls.Load()
+			f.set("services", "1s2", "launchConfig", map[string]any{"labels": map[string]any{"io.drover.cluster": "chat"}})
+			sendEvent(t, f, c, f.eventFor("services", "1s2"))
+			if watch {
+				eventually(t, 30*time.Second, "a pass asked for", func() bool { return calls.Load() > before })
+				return
+			}
+			time.Sleep(200 * time.Millisecond) // no trigger may come; not a threshold
+			if got := calls.Load(); got != before {
+				t.Errorf("an unlabelled watch called onChange %d times for a service of another stack", got-before)
+			}
+		})
+	}
 }

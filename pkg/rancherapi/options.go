@@ -56,8 +56,13 @@ type Options struct {
 	AccessKey string
 	SecretKey string
 	// Clusters are the stacks and services to observe, in config order;
-	// Client.SetClusters replaces them.
+	// Client.SetClusters replaces them. It may be empty.
 	Clusters []ClusterRef
+	// WatchLabel, if set, makes every event about a service whose launch
+	// config carries this label relevant (Watch calls onChange), wherever
+	// the service is: clusters defined by labels (LabelledServices) may
+	// live in stacks no cluster names yet.
+	WatchLabel string
 	// Timeout bounds each HTTP request and the websocket handshake.
 	// Default 10s.
 	Timeout time.Duration

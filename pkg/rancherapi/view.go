@@ -45,12 +45,11 @@ func (c *Client) clusterRefs() refSet {
 	return c.refs
 }
 
-// validateClusters reports every problem of refs at once.
+// validateClusters reports every problem of refs at once. An empty list
+// is valid: the clusters may all come from labels (Options.WatchLabel),
+// found in the cache that a snapshot of no cluster lists.
 func validateClusters(refs []ClusterRef) error {
 	var errs []error
-	if len(refs) == 0 {
-		errs = append(errs, errors.New("clusters: at least one is required"))
-	}
 	for i, r := range refs {
 		if r.Stack == "" {
 			errs = append(errs, fmt.Errorf("clusters[%d].stack: required", i))

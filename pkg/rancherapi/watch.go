@@ -180,7 +180,17 @@ func (c *Client) apply(ch change) bool {
 	c.mu.Lock()
 	sc := c.scope
 	c.mu.Unlock()
-	return relevant(ch, sc)
+	return relevant(ch, sc) || c.watchedLabel(ch)
+}
+
+// watchedLabel reports whether a change is about a service that carries
+// Options.WatchLabel.
+func (c *Client) watchedLabel(ch change) bool {
+	if c.opts.WatchLabel == "" || ch.kind != kindService {
+		return false
+	}
+	_, ok := ch.svc.LaunchConfig.Labels[c.opts.WatchLabel]
+	return ok
 }
 
 // Watch keeps the cache fed by the event stream and calls onChange

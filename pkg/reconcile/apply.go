@@ -105,7 +105,7 @@ func (p *pass) read(ctx context.Context, targets []statusTarget) error {
 	phase, cancel := context.WithTimeout(ctx, p.c.opts.StatusTimeout)
 	defer cancel()
 	forEach(phase, p.c.opts.Parallelism, len(targets), func(ctx context.Context, i int) {
-		ctx, cancel := p.c.callContext(ctx, targets[i].ep.Cluster)
+		ctx, cancel := p.callContext(ctx, targets[i].ep.Cluster)
 		defer cancel()
 		st, err := p.c.opts.Nodes.Status(ctx, targets[i].ep)
 		results[i] = result{st, err, true}
@@ -225,7 +225,7 @@ func (p *pass) waitAtMost(ctx context.Context, done <-chan struct{}, d time.Dura
 
 // call makes one change, bounded by its cluster's call timeout.
 func (p *pass) call(ctx context.Context, ch Change) callResult {
-	ctx, cancel := p.c.callContext(ctx, ch.Endpoint.Cluster)
+	ctx, cancel := p.callContext(ctx, ch.Endpoint.Cluster)
 	defer cancel()
 	t0 := p.c.opts.Now()
 	var r callResult
@@ -280,10 +280,10 @@ func logChange(log logr.Logger, ch Change) {
 		"added", ch.Added.Strings(), "removed", ch.Removed.Strings(), "missing", ch.Missing.Strings())
 }
 
-// logPlan logs a plan that is not applied (dry run).
-func logPlan(log logr.Logger, changes Changes) {
+// logPlan logs a plan that is not applied (dry run, standby) at level v.
+func logPlan(log logr.Logger, changes Changes, msg string, v int) {
 	for _, ch := range slices.Concat(changes.Leave, changes.SetPeers) {
-		log.Info("dry run: would change node", "action", ch.Action, "cluster", ch.Endpoint.Cluster,
+		log.V(v).Info(msg, "action", ch.Action, "cluster", ch.Endpoint.Cluster,
 			"node", ch.Endpoint.Node, "revision", ch.Revision, "reason", ch.Reason, "phase", ch.Phase.String(), "peers", ch.Peers.Strings(),
 			"added", ch.Added.Strings(), "removed", ch.Removed.Strings())
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -43,14 +44,15 @@ const (
 // on the one clock of Options.Now and Options.After. A pass reads state;
 // it never replays events.
 type Controller struct {
-	opts     Options
-	log      logr.Logger
-	timeouts map[string]time.Duration // per cluster: the bound of one node call
-	wake     chan struct{}            // a trigger arrived: the loop asks the scheduler again
+	opts   Options
+	log    logr.Logger
+	source ClusterSource
+	wake   chan struct{} // a trigger arrived: the loop asks the scheduler again
 
 	mu     sync.Mutex // guards sched and status
 	sched  *scheduler
 	status Status
+	set    atomic.Pointer[ClusterSet] // the clusters of the last pass that started
 
 	passMu sync.Mutex // serialises passes; guards mem
 	mem    *memory
@@ -62,14 +64,16 @@ func New(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{opts: o, log: o.Logger, wake: make(chan struct{}, 1), mem: newMemory(),
-		timeouts: map[string]time.Duration{}}
-	for _, cc := range o.Clusters {
-		c.timeouts[cc.Name] = o.CallTimeout
-		if o.CallTimeout <= 0 {
-			c.timeouts[cc.Name] = CallTimeoutFor(cc.Admin.Timeout.Duration)
-		}
+	c := &Controller{opts: o, log: o.Logger, source: o.Source, wake: make(chan struct{}, 1), mem: newMemory()}
+	if c.source == nil {
+		c.source = StaticClusters(o.Clusters)
 	}
+	first := c.source.Clusters()
+	c.set.Store(&first)
+	if o.Elector != nil {
+		c.mem.role = LeadershipStatus{Role: RoleStandby, Reason: "not elected yet: no pass observed Rancher"}
+	}
+	c.status.Leadership = c.mem.role
 	var reads *announce.Tracker
 	if o.Lookup != nil {
 		if reads, err = announce.New(o.Announce, c.decided); err != nil {
@@ -86,8 +90,16 @@ func New(opts Options) (*Controller, error) {
 // status re-read. It returns the pass's error: Rancher could not be
 // observed (nothing was done), or some nodes could not be read or changed
 // (the others were).
+//
+// When the pass's snapshot changed the clusters to manage (labels that
+// define clusters, found by its list), a pass with the new ones follows,
+// a few times at most.
 func (c *Controller) RunOnce(ctx context.Context) error {
-	_, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
+	const maxFollowUps = 3
+	o, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
+	for i := 0; i < maxFollowUps && o.Reconfigured && ctx.Err() == nil; i++ {
+		o, err = c.runPass(ctx, work{Kind: KindConfig, Reasons: []Kind{KindConfig}, Full: true})
+	}
 	return err
 }
 
@@ -106,9 +118,6 @@ func (c *Controller) runPass(ctx context.Context, job work) (outcome, error) {
 // publish builds the status of a pass, then emits metrics and logs the
 // condition changes from it.
 func (c *Controller) publish(log logr.Logger, r passResult) {
-	if r.aborted {
-		r.skeleton = c.skeleton()
-	}
 	now := c.opts.Now()
 	c.mu.Lock()
 	prev := c.status
@@ -119,6 +128,9 @@ func (c *Controller) publish(log logr.Logger, r passResult) {
 		log.Info("condition changed", "cluster", ch.cluster, "type", ch.c.Type, "status", ch.c.Status,
 			"reason", ch.c.Reason, "message", ch.c.Message, "was", ch.was)
 	}
+	for _, name := range newlyUnmanaged(prev, st) {
+		c.opts.Recorder.Forget(name)
+	}
 	for i, cr := range r.clusters {
 		if cr.recomputed {
 			cs := st.Clusters[i]
@@ -127,28 +139,25 @@ func (c *Controller) publish(log logr.Logger, r passResult) {
 		}
 	}
 	c.opts.Recorder.Stale(r.aborted)
+	c.opts.Recorder.Leader(st.Leadership.Role == RoleLeader)
 	c.opts.Recorder.Pass(st.LastPass.Result, st.LastPass.Duration)
 	log.V(1).Info("pass finished", "kind", r.job.Kind, "relist", r.job.Relist, "full", r.job.Full,
 		"result", st.LastPass.Result, "changes", r.changes, "duration", st.LastPass.Duration)
 }
 
-// skeleton is the status of the configured clusters before any was
-// observed.
-func (c *Controller) skeleton() []ClusterStatus {
-	out := make([]ClusterStatus, len(c.opts.Clusters))
-	for i, cc := range c.opts.Clusters {
-		out[i] = ClusterStatus{Name: cc.Name, Policy: cc.Policy, Topology: cc.Topology, Degree: cc.DegreeOf()}
-	}
-	return out
+// useClusters asks the source for the clusters to manage and keeps them
+// for what runs between passes (announcements).
+func (c *Controller) useClusters() ClusterSet {
+	set := c.source.Clusters()
+	c.set.Store(&set)
+	return set
 }
 
-// callContext bounds one call to a node of cluster.
-func (c *Controller) callContext(ctx context.Context, cluster string) (context.Context, context.CancelFunc) {
-	d := c.timeouts[cluster]
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, d)
+// ClustersChanged tells the controller that its ClusterSource has other
+// clusters (e.g. the config file was reloaded): a pass follows at once.
+// It does not block; it is safe for concurrent use.
+func (c *Controller) ClustersChanged() {
+	c.request(trigger{Kind: triggerConfig})
 }
 
 // Run runs passes and announcement reads when the scheduler says, until
@@ -266,7 +275,7 @@ func (c *Controller) readDone(r announce.Read) {
 // anything else after "stopping".
 func (c *Controller) decided(event string, m mesh.Member, found bool) bool {
 	member := false
-	for _, cc := range c.opts.Clusters {
+	for _, cc := range c.set.Load().Clusters {
 		if found && slices.Contains(cc.Services, m.Service) && IsMember(cc.Membership, m) {
 			member = true
 		}

@@ -84,3 +84,13 @@ func guardCluster(prev []DesiredNode, held mesh.PeerSet, cur DesiredCluster) (De
 	})
 	return out, newHeld
 }
+
+// Forget drops what the guard remembers of clusters not in keep.
+func (g *DropGuard) Forget(keep map[string]bool) {
+	for name := range g.last {
+		if !keep[name] {
+			delete(g.last, name)
+			delete(g.held, name)
+		}
+	}
+}

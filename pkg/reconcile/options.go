@@ -61,8 +61,17 @@ type Options struct {
 	// Nodes talks to node agents. Required.
 	Nodes Nodes
 	// Clusters are the configured clusters, defaulted and validated
-	// (config.File.Spec.Clusters). Required, at least one.
+	// (config.File.Spec.Clusters): a fixed set. Required, at least one,
+	// unless Source is set.
 	Clusters []config.Cluster
+	// Source says which clusters to manage at each pass (a reloaded file,
+	// clusters defined by labels); it replaces Clusters. The set may be
+	// empty.
+	Source ClusterSource
+	// Elector decides at each pass whether this controller leads or stands
+	// by (computes and shows its plan, sends nothing). Optional: without it
+	// the controller always leads.
+	Elector Elector
 
 	// Now returns the current time, and After waits on the same clock: the
 	// one clock every timer of the controller (scheduler, LeaveWait) uses.
@@ -133,6 +142,11 @@ type Recorder interface {
 	Cluster(name string, members int, converged bool)
 	// Stale records whether the last observation of Rancher failed.
 	Stale(stale bool)
+	// Forget drops what was recorded of a cluster that left the
+	// configuration.
+	Forget(cluster string)
+	// Leader records whether this controller leads (changes nodes).
+	Leader(leader bool)
 }
 
 type noopRecorder struct{}
@@ -141,6 +155,8 @@ func (noopRecorder) Pass(string, time.Duration)         {}
 func (noopRecorder) Push(Action, string, time.Duration) {}
 func (noopRecorder) Cluster(string, int, bool)          {}
 func (noopRecorder) Stale(bool)                         {}
+func (noopRecorder) Forget(string)                      {}
+func (noopRecorder) Leader(bool)                        {}
 
 // withDefaults checks the required fields and fills in the defaults.
 func (o Options) withDefaults() (Options, error) {
@@ -151,8 +167,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Nodes == nil {
 		errs = append(errs, errors.New("options: Nodes is required"))
 	}
-	if len(o.Clusters) == 0 {
-		errs = append(errs, errors.New("options: at least one cluster is required"))
+	if len(o.Clusters) == 0 && o.Source == nil {
+		errs = append(errs, errors.New("options: at least one cluster (or a Source) is required"))
 	}
 	if len(errs) > 0 {
 		return o, errors.Join(errs...)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -20,11 +22,13 @@ type memory struct {
 	clusters map[string]*clusterMemo
 	guard    DropGuard
 	fresh    freshReads
+	role     LeadershipStatus
 }
 
 // clusterMemo is what the last pass that recomputed a cluster left: enough
 // to leave the cluster alone while nothing about it changes.
 type clusterMemo struct {
+	cfg        config.Cluster // the settings it was computed with
 	generation uint64
 	desired    DesiredCluster // after the drop guard
 	holds      mesh.PeerSet
@@ -35,7 +39,25 @@ type clusterMemo struct {
 }
 
 func newMemory() *memory {
-	return &memory{nodes: newNodeBook(), clusters: map[string]*clusterMemo{}, fresh: freshReads{}}
+	return &memory{nodes: newNodeBook(), clusters: map[string]*clusterMemo{}, fresh: freshReads{},
+		role: LeadershipStatus{Role: RoleLeader, Reason: "no election: the only controller"}}
+}
+
+// forget drops what passes kept about clusters that are not in keep: a
+// cluster that left the configuration is left alone, and one that comes
+// back starts afresh (as after a restart: revisions are clock-based).
+func (m *memory) forget(keep map[string]bool) {
+	for name := range m.clusters {
+		if !keep[name] {
+			delete(m.clusters, name)
+		}
+	}
+	for name := range m.nodes.clusters {
+		if !keep[name] {
+			delete(m.nodes.clusters, name)
+		}
+	}
+	m.guard.Forget(keep)
 }
 
 // pass is one run of observe, desire, read, plan, apply. It holds only the
@@ -47,14 +69,19 @@ type pass struct {
 	number   int64
 	start    time.Time
 	log      logr.Logger
-	clusters []clusterWork // config order
-	stale    bool          // fresh reads wait too long for the observer
+	set      ClusterSet               // the clusters this pass manages
+	timeouts map[string]time.Duration // per cluster: the bound of one node call
+	clusters []clusterWork            // config order
+	stale    bool                     // fresh reads wait too long for the observer
+	standby  bool                     // the elector says another controller leads
+	reconfig bool                     // the source's clusters changed during the pass
 	changes  Changes
 }
 
 // clusterWork is one cluster's part of a pass.
 type clusterWork struct {
 	cfg       *config.Cluster
+	managed   *ManagedCluster
 	obs       mesh.Cluster
 	recompute bool
 	desired   DesiredCluster
@@ -80,27 +107,53 @@ func (p *pass) observe(ctx context.Context) error {
 	for i, c := range snap.Clusters {
 		byName[c.Name] = i
 	}
+	p.elect(snap)
+	p.reconfig = p.c.source.Clusters().Revision != p.set.Revision
 	announcedIn := clustersWith(snap, p.job.Announced)
-	p.clusters = make([]clusterWork, len(p.c.opts.Clusters))
-	for i := range p.c.opts.Clusters {
-		cc := &p.c.opts.Clusters[i]
-		at, ok := byName[cc.Name]
+	p.clusters = make([]clusterWork, len(p.set.Clusters))
+	for i := range p.set.Clusters {
+		mc := &p.set.Clusters[i]
+		at, ok := byName[mc.Name]
 		if !ok {
-			return fmt.Errorf("observing rancher: cluster %s: %w", cc.Name, ErrPartialSnapshot)
+			return fmt.Errorf("observing rancher: cluster %s: %w", mc.Name, ErrPartialSnapshot)
 		}
-		w := clusterWork{cfg: cc, obs: snap.Clusters[at]}
-		w.recompute = touched[cc.Name] || announcedIn[cc.Name] || p.mustRecompute(w.obs)
+		w := clusterWork{cfg: &mc.Cluster, managed: mc, obs: snap.Clusters[at]}
+		w.recompute = touched[mc.Name] || announcedIn[mc.Name] || p.mustRecompute(w.obs, mc.Cluster)
 		p.clusters[i] = w
 	}
 	return nil
 }
 
+// elect asks the elector whether this controller leads. A controller that
+// takes over re-reads every node and recomputes every cluster: what it
+// knows was not acted on.
+func (p *pass) elect(snap mesh.Snapshot) {
+	if p.c.opts.Elector == nil {
+		return
+	}
+	e := p.c.opts.Elector.Elect(snap)
+	role := RoleStandby
+	if e.Leader {
+		role = RoleLeader
+	}
+	was := p.mem.role
+	p.mem.role = LeadershipStatus{Role: role, Self: e.Self, Holder: e.Holder, Reason: e.Reason, Since: was.Since}
+	if role != was.Role || p.mem.passes == 1 {
+		p.mem.role.Since = p.start
+		p.log.Info("leadership", "role", role, "self", e.Self, "leader", e.Holder, "reason", e.Reason, "was", was.Role)
+	}
+	p.standby = !e.Leader
+	if e.Leader && was.Role != RoleLeader {
+		p.job.Full = true
+	}
+}
+
 // mustRecompute reports whether a cluster needs this pass: anything but an
-// event-like pass over data of the generation the last pass saw, with
-// nothing planned, held or waiting for a backoff.
-func (p *pass) mustRecompute(obs mesh.Cluster) bool {
+// event-like pass over data of the generation the last pass saw, with the
+// same settings, and nothing planned, held or waiting for a backoff.
+func (p *pass) mustRecompute(obs mesh.Cluster, cfg config.Cluster) bool {
 	m := p.mem.clusters[obs.Name]
-	return p.job.Full || m == nil || obs.Generation == 0 || obs.Generation != m.generation ||
+	return p.job.Full || m == nil || obs.Generation == 0 || obs.Generation != m.generation || !reflect.DeepEqual(m.cfg, cfg) ||
 		m.planned > 0 || len(m.holds) > 0 || m.unknown || (!m.wakeAt.IsZero() && !p.start.Before(m.wakeAt))
 }
 
@@ -225,16 +278,18 @@ func (p *pass) plan() {
 func (p *pass) result(err error) (passResult, outcome) {
 	now := p.c.opts.Now()
 	r := passResult{number: p.number, job: p.job, start: p.start, err: err, changes: p.changes.Len(),
-		clusters: make([]clusterResult, len(p.clusters))}
+		clusters: make([]clusterResult, len(p.clusters)), set: p.set, role: p.mem.role}
 	var o outcome
 	o.StaleReads = p.stale
+	o.Reconfigured = p.reconfig
+	planned := p.planned()
 	for i, w := range p.clusters {
-		cr := clusterResult{desired: w.desired, holds: w.holds, recomputed: w.recompute}
+		cr := clusterResult{managed: w.managed, desired: w.desired, holds: w.holds, recomputed: w.recompute}
 		if w.recompute {
-			p.mem.clusters[w.cfg.Name] = &clusterMemo{generation: w.obs.Generation, desired: w.desired, holds: w.holds,
+			p.mem.clusters[w.cfg.Name] = &clusterMemo{cfg: *w.cfg, generation: w.obs.Generation, desired: w.desired, holds: w.holds,
 				planned: w.changes.Len(), wakeAt: p.mem.nodes.wakeAt(w.cfg.Name, now), unknown: p.unknown(w.desired, now),
 				members: w.desired.MemberNames()}
-			cr.nodes = p.views(w.desired, now)
+			cr.nodes = p.views(w.desired, now, planned)
 		}
 		m := p.mem.clusters[w.cfg.Name]
 		o.HeldDrop = o.HeldDrop || len(m.holds) > 0
@@ -264,15 +319,60 @@ func (p *pass) unknown(d DesiredCluster, now time.Time) bool {
 }
 
 // views are what the status shows of a cluster's nodes.
-func (p *pass) views(d DesiredCluster, now time.Time) map[mesh.NodeName]nodeView {
+func (p *pass) views(d DesiredCluster, now time.Time, planned map[mesh.Endpoint]*PlannedChange) map[mesh.NodeName]nodeView {
 	out := make(map[mesh.NodeName]nodeView, len(d.Members)+len(d.Departing))
-	for _, n := range d.Members {
-		out[n.Endpoint.Node] = p.mem.nodes.get(n.Endpoint).view(now)
-	}
-	for _, n := range d.Departing {
-		out[n.Endpoint.Node] = p.mem.nodes.get(n.Endpoint).view(now)
+	for _, n := range slices.Concat(d.Members, d.Departing) {
+		v := p.mem.nodes.get(n.Endpoint).view(now)
+		v.plan = planned[n.Endpoint]
+		out[n.Endpoint.Node] = v
 	}
 	return out
+}
+
+// planned returns the changes this pass planned and did not send, by node:
+// it stands by, or runs dry.
+func (p *pass) planned() map[mesh.Endpoint]*PlannedChange {
+	var why string
+	switch {
+	case p.standby:
+		why = RoleStandby
+	case p.c.opts.DryRun:
+		why = "dry-run"
+	default:
+		return nil
+	}
+	out := map[mesh.Endpoint]*PlannedChange{}
+	for _, ch := range slices.Concat(p.changes.Leave, p.changes.SetPeers) {
+		out[ch.Endpoint] = &PlannedChange{Action: ch.Action, Reason: ch.Reason, Revision: ch.Revision, Peers: ch.Peers,
+			Added: ch.Added, Removed: ch.Removed, NotSentBecause: why}
+	}
+	return out
+}
+
+// useClusters takes the clusters this pass manages from the source, and
+// forgets what passes kept about clusters that left.
+func (p *pass) useClusters() {
+	p.set = p.c.useClusters()
+	p.mem.forget(p.set.names())
+	p.timeouts = make(map[string]time.Duration, len(p.set.Clusters))
+	for _, mc := range p.set.Clusters {
+		p.timeouts[mc.Name] = p.c.opts.CallTimeout
+		if p.c.opts.CallTimeout <= 0 {
+			p.timeouts[mc.Name] = CallTimeoutFor(mc.Admin.Timeout.Duration)
+		}
+	}
+}
+
+// callContext bounds one call to a node of cluster.
+func (p *pass) callContext(ctx context.Context, cluster string) (context.Context, context.CancelFunc) {
+	d := p.timeouts[cluster]
+	if d <= 0 {
+		d = CallTimeoutFor(config.DefaultAdminTimeout)
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // run is the pass: observe, desire, read statuses, plan, apply, re-read
@@ -281,16 +381,21 @@ func (p *pass) views(d DesiredCluster, now time.Time) map[mesh.NodeName]nodeView
 // Rancher could not be observed (nothing was done), or some nodes could
 // not be read or changed (the others were).
 func (p *pass) run(ctx context.Context) (passResult, outcome, error) {
+	p.useClusters()
 	if err := p.observe(ctx); err != nil {
-		return passResult{number: p.number, job: p.job, start: p.start, err: err, aborted: true}, outcome{Aborted: true}, err
+		return passResult{number: p.number, job: p.job, start: p.start, err: err, aborted: true, set: p.set, role: p.mem.role},
+			outcome{Aborted: true, Reconfigured: p.reconfig}, err
 	}
 	p.desire()
 	readErr := p.readStatuses(ctx)
 	p.plan()
 	var applyErr error
-	if p.c.opts.DryRun {
-		logPlan(p.log, p.changes)
-	} else {
+	switch {
+	case p.c.opts.DryRun:
+		logPlan(p.log, p.changes, "dry run: would change node", 0)
+	case p.standby:
+		logPlan(p.log, p.changes, "standby: would change node", 1)
+	default:
 		applyErr = errors.Join(p.apply(ctx), p.refresh(ctx))
 	}
 	err := errors.Join(readErr, applyErr)

@@ -34,6 +34,9 @@ const (
 	KindBackoff Kind = "backoff"
 	// KindAnnounce runs when a read decided an announcement.
 	KindAnnounce Kind = "announce"
+	// KindConfig runs when the clusters to manage changed: the config file
+	// was reloaded, or a pass's snapshot showed labels that define others.
+	KindConfig Kind = "config"
 	// KindEvent runs on a Rancher event; events within MinEventGap share it.
 	KindEvent Kind = "event"
 	// KindRead is not a pass: a read of announced containers.
@@ -41,7 +44,7 @@ const (
 )
 
 // passKinds is the naming order of a merged pass.
-var passKinds = []Kind{KindStart, KindRetry, KindConfirm, KindResync, KindDrift, KindBackoff, KindAnnounce, KindEvent}
+var passKinds = []Kind{KindStart, KindRetry, KindConfirm, KindResync, KindDrift, KindBackoff, KindAnnounce, KindConfig, KindEvent}
 
 // relists reports whether a pass of kind k asks the observer to re-list.
 func (k Kind) relists() bool {
@@ -77,6 +80,8 @@ const (
 	triggerEvent = "event"
 	// triggerAnnouncement: a node announced itself (Event, IP).
 	triggerAnnouncement = "announcement"
+	// triggerConfig: the clusters to manage changed.
+	triggerConfig = "config"
 )
 
 // trigger is something that asks for work.
@@ -97,6 +102,9 @@ type outcome struct {
 	// StaleReads: fresh reads waited too long for the observer to catch up;
 	// a re-list is due.
 	StaleReads bool
+	// Reconfigured: the clusters to manage changed during the pass; a pass
+	// with the new ones is due.
+	Reconfigured bool
 }
 
 // scheduleConfig are the intervals the scheduler works with.
@@ -147,6 +155,8 @@ func (s *scheduler) Request(now time.Time, t trigger) {
 	switch t.Kind {
 	case triggerEvent:
 		s.request(KindEvent, now)
+	case triggerConfig:
+		s.request(KindConfig, now)
 	case triggerAnnouncement:
 		if len(s.announced) < s.cfg.maxAnnounced {
 			s.announced[t.IP] = true
@@ -252,6 +262,9 @@ func (s *scheduler) startPass(now time.Time) work {
 // at the earliest node backoff end, a re-list when fresh reads are stale.
 func (s *scheduler) PassDone(now time.Time, o outcome) {
 	s.passing = false
+	if o.Reconfigured {
+		s.request(KindConfig, now)
+	}
 	if o.Aborted {
 		s.failures++
 		s.request(KindRetry, now.Add(backoffDelay(s.failures, s.cfg.backoffBase, s.cfg.backoffMax)))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -47,8 +48,36 @@ type Status struct {
 	Passes   int64      `json:"passes"`
 	LastPass PassStatus `json:"lastPass"`
 	// LastObserved is when Rancher was last observed completely.
-	LastObserved time.Time       `json:"lastObserved"`
-	Clusters     []ClusterStatus `json:"clusters"`
+	LastObserved time.Time `json:"lastObserved"`
+	// Leadership says whether this controller leads (changes nodes) or
+	// stands by (computes and shows its plan, sends nothing).
+	Leadership LeadershipStatus `json:"leadership"`
+	// Config is the configuration in effect; Conditions are about it as a
+	// whole (ConfigInvalid, LabelsInvalid, RestartRequired).
+	Config     ConfigStatus `json:"config"`
+	Conditions []Condition  `json:"conditions,omitempty"`
+	// Clusters are the managed clusters in configuration order, then those
+	// that left the configuration (Unmanaged), as last seen.
+	Clusters []ClusterStatus `json:"clusters"`
+}
+
+// Roles, as in LeadershipStatus.Role.
+const (
+	RoleLeader  = "leader"
+	RoleStandby = "standby"
+)
+
+// LeadershipStatus is the controller's role.
+type LeadershipStatus struct {
+	// Role is RoleLeader or RoleStandby.
+	Role string `json:"role"`
+	// Self and Holder name this controller and the leader, when an elector
+	// runs; Reason says why the role is what it is.
+	Self   string `json:"self,omitempty"`
+	Holder string `json:"holder,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Since is when the role last changed (zero: since start).
+	Since time.Time `json:"since,omitzero"`
 }
 
 // PassStatus describes one pass.
@@ -70,23 +99,42 @@ type PassStatus struct {
 
 // ClusterStatus is one cluster's state.
 type ClusterStatus struct {
+	// Name is the cluster's name: the file's, or "stack/name" for a
+	// cluster that service labels define.
 	Name     string `json:"name"`
 	Policy   string `json:"policy"`
 	Topology string `json:"topology"`
 	// Degree is the bounded-degree topology's k (omitted for a full mesh).
-	Degree     int          `json:"degree,omitempty"`
-	Members    int          `json:"members"`
-	Conditions []Condition  `json:"conditions"`
-	Nodes      []NodeStatus `json:"nodes"`
+	Degree int `json:"degree,omitempty"`
+	// Source is SourceFile or SourceLabels; Stack and Services are what the
+	// cluster is made of, Labelled the services that joined by label.
+	Source   string   `json:"source,omitempty"`
+	Stack    string   `json:"stack,omitempty"`
+	Services []string `json:"services,omitempty"`
+	Labelled []string `json:"labelled,omitempty"`
+	// Membership is the rule that decides who is a member.
+	Membership config.Membership `json:"membership"`
+	Members    int               `json:"members"`
+	// Unmanaged is true for a cluster that left the configuration: drover
+	// sends nothing to its nodes, which keep their links; what is shown is
+	// the last view, from UnmanagedSince.
+	Unmanaged      bool         `json:"unmanaged,omitempty"`
+	UnmanagedSince time.Time    `json:"unmanagedSince,omitzero"`
+	Conditions     []Condition  `json:"conditions"`
+	Nodes          []NodeStatus `json:"nodes"`
 }
 
 // NodeStatus is one node's state: desired against observed.
 type NodeStatus struct {
 	Node        mesh.NodeName `json:"node"`
 	ContainerID string        `json:"containerId"`
-	URL         string        `json:"url"`
-	State       string        `json:"state"`
-	HealthState string        `json:"healthState"`
+	// ContainerName, Service and IP are the Rancher container's.
+	ContainerName string `json:"containerName,omitempty"`
+	Service       string `json:"service,omitempty"`
+	IP            string `json:"ip,omitempty"`
+	URL           string `json:"url"`
+	State         string `json:"state"`
+	HealthState   string `json:"healthState"`
 	// Member is false for departing nodes; Held marks a removal held by the
 	// sudden-drop guard.
 	Member bool `json:"member"`
@@ -102,6 +150,9 @@ type NodeStatus struct {
 	Leaving bool `json:"leaving"`
 	// LastPush is the last call that changed (or tried to change) the node.
 	LastPush *PushResult `json:"lastPush,omitempty"`
+	// Plan is a change the last pass planned and did not send: the
+	// controller stands by, or runs with --dry-run.
+	Plan *PlannedChange `json:"plan,omitempty"`
 	// BackoffUntil is set while calls to the node are held back after a
 	// failure.
 	BackoffUntil time.Time   `json:"backoffUntil,omitzero"`
@@ -118,6 +169,18 @@ type PushResult struct {
 	Error    string        `json:"error,omitempty"`
 	At       time.Time     `json:"at"`
 	Latency  time.Duration `json:"latency"`
+}
+
+// PlannedChange is a change planned and not sent.
+type PlannedChange struct {
+	Action   Action       `json:"action"`
+	Reason   string       `json:"reason"`
+	Revision uint64       `json:"revision"`
+	Peers    mesh.PeerSet `json:"peers,omitempty"`
+	Added    mesh.PeerSet `json:"added,omitempty"`
+	Removed  mesh.PeerSet `json:"removed,omitempty"`
+	// NotSentBecause is "standby" or "dry-run".
+	NotSentBecause string `json:"notSentBecause"`
 }
 
 // Cluster returns the status of the named cluster.
@@ -143,9 +206,14 @@ func FindCondition(conds []Condition, typ string) (Condition, bool) {
 // DeepCopy returns a copy that shares no memory with s.
 func (s Status) DeepCopy() Status {
 	out := s
+	out.Config = s.Config.deepCopy()
+	out.Conditions = slices.Clone(s.Conditions)
 	out.Clusters = make([]ClusterStatus, len(s.Clusters))
 	for i, c := range s.Clusters {
 		c.Conditions = slices.Clone(c.Conditions)
+		c.Services = slices.Clone(c.Services)
+		c.Labelled = slices.Clone(c.Labelled)
+		c.Membership = config.Membership{States: slices.Clone(c.Membership.States), HealthStates: slices.Clone(c.Membership.HealthStates)}
 		nodes := make([]NodeStatus, len(c.Nodes))
 		for j, n := range c.Nodes {
 			nodes[j] = n.deepCopy()
@@ -168,6 +236,11 @@ func (n NodeStatus) deepCopy() NodeStatus {
 		p.Peers = slices.Clone(p.Peers)
 		n.LastPush = &p
 	}
+	if n.Plan != nil {
+		p := *n.Plan
+		p.Peers, p.Added, p.Removed = slices.Clone(p.Peers), slices.Clone(p.Added), slices.Clone(p.Removed)
+		n.Plan = &p
+	}
 	return n
 }
 
@@ -182,6 +255,19 @@ func copyNodeStatus(s mesh.NodeStatus) mesh.NodeStatus {
 		s.Failed = f
 	}
 	return s
+}
+
+// ConditionHealthy reports whether a condition has its healthy value:
+// False for the conditions that name a problem (Stale, Degraded,
+// ConfigInvalid, LabelConflict, LabelsInvalid, RestartRequired), True for
+// the others.
+func ConditionHealthy(c Condition) bool {
+	switch c.Type {
+	case ConditionStale, ConditionDegraded, ConditionConfigInvalid, ConditionLabelConflict, ConditionLabelsInvalid,
+		ConditionRestartRequired:
+		return c.Status == ConditionFalse
+	}
+	return c.Status == ConditionTrue
 }
 
 func cond(typ string, ok bool, reason, msg string) Condition {

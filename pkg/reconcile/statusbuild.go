@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
@@ -24,13 +25,14 @@ type passResult struct {
 	changes int
 	// clusters are in config order; empty when aborted.
 	clusters []clusterResult
-	// skeleton names the configured clusters, for a status that has none
-	// yet.
-	skeleton []ClusterStatus
+	// set is the clusters the pass managed; role its leadership.
+	set  ClusterSet
+	role LeadershipStatus
 }
 
 // clusterResult is one cluster's part of a pass.
 type clusterResult struct {
+	managed *ManagedCluster
 	desired DesiredCluster
 	holds   mesh.PeerSet
 	// recomputed is false for a cluster the pass left alone (its Rancher
@@ -44,6 +46,7 @@ type nodeView struct {
 	observed     *mesh.NodeStatus
 	lastPush     *PushResult
 	backoffUntil time.Time
+	plan         *PlannedChange
 }
 
 // buildStatus returns the controller's view after a pass, from the view
@@ -53,6 +56,9 @@ type nodeView struct {
 //     Stale and not Ready.
 //   - Otherwise each cluster the pass recomputed gets its node views and
 //     conditions anew; a cluster it left alone keeps its status as it was.
+//   - Every managed cluster carries the conditions its source states (the
+//     configuration's); a cluster that left the configuration stays, as
+//     last seen, marked Unmanaged.
 //   - A condition keeps its LastTransitionTime while its status holds.
 //
 // The result shares unchanged parts with prev and the pass's values; both
@@ -61,9 +67,11 @@ func buildStatus(prev Status, r passResult, now time.Time) Status {
 	st := Status{Passes: r.number, LastObserved: prev.LastObserved, LastPass: PassStatus{
 		Start: r.start, Duration: now.Sub(r.start), Result: resultOK, Changes: r.changes,
 		Kind: string(r.job.Kind), Relist: r.job.Relist, Full: r.job.Full,
-	}}
+	}, Leadership: r.role, Config: r.set.Config, Conditions: mergeConditions(prev.Conditions, r.set.Conditions, now)}
 	if r.aborted {
-		return abortedStatus(prev, st, r, now)
+		st = abortedStatus(prev, st, r, now)
+		st.Clusters = withUnmanaged(st.Clusters, prev, r.set, now)
+		return st
 	}
 	if r.err != nil {
 		st.LastPass.Result, st.LastPass.Error = resultError, r.err.Error()
@@ -74,31 +82,91 @@ func buildStatus(prev Status, r passResult, now time.Time) Status {
 	for _, cr := range r.clusters {
 		o, had := old[cr.desired.Name]
 		if had && !cr.recomputed {
+			o.Conditions = mergeConditions(o.Conditions, sourceConditions(cr.managed), now)
 			st.Clusters = append(st.Clusters, o)
 			continue
 		}
 		st.Clusters = append(st.Clusters, buildCluster(o, cr, now))
 	}
+	st.Clusters = withUnmanaged(st.Clusters, prev, r.set, now)
 	return st
 }
 
-// abortedStatus is the view after a pass that could not observe Rancher.
+// abortedStatus is the view after a pass that could not observe Rancher:
+// the managed clusters as last seen (a new one as a skeleton), Stale.
 func abortedStatus(prev, st Status, r passResult, now time.Time) Status {
 	st.LastPass.Result, st.LastPass.Error = resultAborted, r.err.Error()
-	base := prev.Clusters
-	if len(base) == 0 {
-		base = r.skeleton
-	}
 	want := []Condition{
 		cond(ConditionStale, true, "ObservationFailed", r.err.Error()),
 		cond(ConditionReady, false, "Stale", "Rancher could not be observed; nothing is changed until it can"),
 	}
-	st.Clusters = make([]ClusterStatus, len(base))
-	for i, cs := range base {
-		cs.Conditions = mergeConditions(cs.Conditions, want, now)
-		st.Clusters[i] = cs
+	old := indexClusters(prev)
+	st.Clusters = make([]ClusterStatus, 0, len(r.set.Clusters))
+	for i := range r.set.Clusters {
+		mc := &r.set.Clusters[i]
+		cs, had := old[mc.Name]
+		if !had || cs.Unmanaged {
+			cs = skeletonOf(mc)
+		}
+		cs.Conditions = mergeConditions(cs.Conditions, append(want, sourceConditions(mc)...), now)
+		st.Clusters = append(st.Clusters, cs)
 	}
 	return st
+}
+
+// skeletonOf is the status of a managed cluster before it was observed.
+func skeletonOf(mc *ManagedCluster) ClusterStatus {
+	return ClusterStatus{Name: mc.Name, Policy: mc.Policy, Topology: mc.Topology, Degree: mc.DegreeOf(), Source: mc.Source, Stack: mc.Stack,
+		Services: mc.Services, Labelled: mc.Labelled, Membership: mc.Membership}
+}
+
+// sourceConditions are the conditions the source states for a cluster.
+func sourceConditions(mc *ManagedCluster) []Condition {
+	if mc == nil {
+		return nil
+	}
+	return mc.Conditions
+}
+
+// maxUnmanaged bounds the clusters that left the configuration and are
+// still shown: the most recent ones.
+const maxUnmanaged = 64
+
+// withUnmanaged appends to managed the clusters of prev that are not in
+// set, marked Unmanaged (from now, for those that just left), with the
+// newest kept when there are more than maxUnmanaged.
+func withUnmanaged(managed []ClusterStatus, prev Status, set ClusterSet, now time.Time) []ClusterStatus {
+	names := set.names()
+	var gone []ClusterStatus
+	for _, cs := range prev.Clusters {
+		if names[cs.Name] {
+			continue
+		}
+		if !cs.Unmanaged {
+			cs.Unmanaged, cs.UnmanagedSince = true, now
+			cs.Conditions = mergeConditions(cs.Conditions, []Condition{cond(ConditionManaged, false, "LeftConfiguration",
+				"the cluster left the configuration (removed from the file, or its services lost their io.drover.cluster label): nothing is sent to its nodes, which keep their links; shown as last seen")}, now)
+		}
+		gone = append(gone, cs)
+	}
+	if len(gone) > maxUnmanaged {
+		slices.SortStableFunc(gone, func(a, b ClusterStatus) int { return b.UnmanagedSince.Compare(a.UnmanagedSince) })
+		gone = gone[:maxUnmanaged]
+	}
+	return append(managed, gone...)
+}
+
+// newlyUnmanaged names the clusters that next shows as unmanaged and prev
+// did not.
+func newlyUnmanaged(prev, next Status) []string {
+	old := indexClusters(prev)
+	var out []string
+	for _, cs := range next.Clusters {
+		if o, had := old[cs.Name]; cs.Unmanaged && (!had || !o.Unmanaged) {
+			out = append(out, cs.Name)
+		}
+	}
+	return out
 }
 
 func indexClusters(s Status) map[string]ClusterStatus {
@@ -118,11 +186,16 @@ func buildCluster(old ClusterStatus, cr clusterResult, now time.Time) ClusterSta
 	dc := cr.desired
 	cs := ClusterStatus{Name: dc.Name, Policy: dc.Policy, Topology: dc.Topology, Degree: dc.Degree,
 		Nodes: make([]NodeStatus, 0, len(dc.Members)+len(dc.Departing))}
+	if cr.managed != nil {
+		sk := skeletonOf(cr.managed)
+		cs.Source, cs.Stack, cs.Services, cs.Labelled, cs.Membership = sk.Source, sk.Stack, sk.Services, sk.Labelled, sk.Membership
+	}
 	add := func(n DesiredNode, member bool) {
 		v := cr.nodes[n.Endpoint.Node]
-		ns := NodeStatus{Node: n.Endpoint.Node, ContainerID: n.Container.ContainerID, URL: n.Endpoint.URL,
+		ns := NodeStatus{Node: n.Endpoint.Node, ContainerID: n.Container.ContainerID, ContainerName: n.Container.Name,
+			Service: n.Container.Service, IP: n.Container.IP, URL: n.Endpoint.URL,
 			State: n.Container.State, HealthState: n.Container.HealthState, Member: member, Held: n.Held, Refused: n.Refused,
-			Conditions: prevConds[n.Endpoint.Node], LastPush: v.lastPush, BackoffUntil: v.backoffUntil}
+			Conditions: prevConds[n.Endpoint.Node], LastPush: v.lastPush, BackoffUntil: v.backoffUntil, Plan: v.plan}
 		if member && !n.Held {
 			ns.Desired = n.Peers
 			cs.Members++
@@ -139,7 +212,8 @@ func buildCluster(old ClusterStatus, cr clusterResult, now time.Time) ClusterSta
 	for _, d := range dc.Departing {
 		add(d, false)
 	}
-	cs.Conditions = mergeConditions(old.Conditions, clusterConditions(cs, cr.holds), now)
+	cs.Conditions = mergeConditions(withoutCondition(old.Conditions, ConditionManaged),
+		append(clusterConditions(cs, cr.holds), sourceConditions(cr.managed)...), now)
 	return cs
 }
 
@@ -261,6 +335,15 @@ func sameConditions(old, want []Condition) bool {
 	return true
 }
 
+// withoutCondition returns conds without the condition of type typ (conds
+// itself when it has none).
+func withoutCondition(conds []Condition, typ string) []Condition {
+	if conditionIndex(conds, typ) < 0 {
+		return conds
+	}
+	return slices.DeleteFunc(slices.Clone(conds), func(c Condition) bool { return c.Type == typ })
+}
+
 func conditionIndex(conds []Condition, typ string) int {
 	for i, c := range conds {
 		if c.Type == typ {
@@ -287,18 +370,10 @@ func conditionChanges(prev, next Status) []conditionChange {
 		p := old[cs.Name].Conditions
 		for _, c := range cs.Conditions {
 			pc, existed := FindCondition(p, c.Type)
-			if (existed && pc.Status != c.Status) || (!existed && !healthy(c)) {
+			if (existed && pc.Status != c.Status) || (!existed && !ConditionHealthy(c)) {
 				out = append(out, conditionChange{cluster: cs.Name, c: c, was: pc.Status})
 			}
 		}
 	}
 	return out
-}
-
-func healthy(c Condition) bool {
-	switch c.Type {
-	case ConditionStale, ConditionDegraded:
-		return c.Status == ConditionFalse
-	}
-	return c.Status == ConditionTrue
 }

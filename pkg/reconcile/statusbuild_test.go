@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -51,7 +52,7 @@ func TestBuildStatus(t *testing.T) {
 	t2 := t1.Add(time.Minute)
 	peers2 := names("hello", 1)
 	converged2 := nodeView{observed: &mesh.NodeStatus{Node: name("hello", 2), Revision: 1, Managed: peers2, Connected: peers2}}
-	first := buildStatus(Status{}, passResult{number: 1, start: t1, clusters: []clusterResult{observedCluster(t, nodeView{}, nil)}}, t1)
+	first := buildStatus(Status{}, passResult{set: helloSet, number: 1, start: t1, clusters: []clusterResult{observedCluster(t, nodeView{}, nil)}}, t1)
 	for _, tc := range []struct {
 		name string
 		prev Status
@@ -59,21 +60,21 @@ func TestBuildStatus(t *testing.T) {
 		want []string
 	}{
 		{"first pass: a node never read is unreachable, the cluster pending", Status{},
-			passResult{number: 1, start: t1, clusters: []clusterResult{observedCluster(t, nodeView{}, nil)}},
+			passResult{set: helloSet, number: 1, start: t1, clusters: []clusterResult{observedCluster(t, nodeView{}, nil)}},
 			[]string{"pass 1 ok",
 				"hello members=2 Ready=False/NodesPending Converged=False/NodesPending Stale=False/Observed Degraded=False/AllReachable",
 				"  hello@10.42.0.1 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.2 Converged=False/Unreachable Degraded=False/Reachable Ready=False/Unreachable",
 				"  hello@10.42.0.3 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged"}},
 		{"converged: every condition healthy", first,
-			passResult{number: 2, start: t2, clusters: []clusterResult{observedCluster(t, converged2, nil)}},
+			passResult{set: helloSet, number: 2, start: t2, clusters: []clusterResult{observedCluster(t, converged2, nil)}},
 			[]string{"pass 2 ok",
 				"hello members=2 Ready=True/Converged Converged=True/Converged Stale=False/Observed Degraded=False/AllReachable",
 				"  hello@10.42.0.1 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.2 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.3 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged"}},
 		{"a node backing off after a failed push degrades the cluster", first,
-			passResult{number: 2, start: t2, err: errors.New("pushing peers to hello@10.42.0.2: refused"), clusters: []clusterResult{
+			passResult{set: helloSet, number: 2, start: t2, err: errors.New("pushing peers to hello@10.42.0.2: refused"), clusters: []clusterResult{
 				observedCluster(t, nodeView{lastPush: &PushResult{Result: pushError, Error: "refused"}, backoffUntil: t2.Add(time.Second)}, nil)}},
 			[]string{"pass 2 error",
 				"hello members=2 Ready=False/NodesPending Converged=False/NodesPending Stale=False/Observed Degraded=True/NodesFailing",
@@ -81,25 +82,24 @@ func TestBuildStatus(t *testing.T) {
 				"  hello@10.42.0.2 Converged=False/Unreachable Degraded=True/BackingOff Ready=False/Unreachable",
 				"  hello@10.42.0.3 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged"}},
 		{"a held drop is not converged", first,
-			passResult{number: 2, start: t2, clusters: []clusterResult{observedCluster(t, converged2, names("hello", 4))}},
+			passResult{set: helloSet, number: 2, start: t2, clusters: []clusterResult{observedCluster(t, converged2, names("hello", 4))}},
 			[]string{"pass 2 ok",
 				"hello members=2 Ready=False/DropHeld Converged=False/DropHeld Stale=False/Observed Degraded=False/AllReachable",
 				"  hello@10.42.0.1 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.2 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.3 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged"}},
 		{"a cluster the pass left alone keeps its status", first,
-			passResult{number: 2, start: t2, clusters: []clusterResult{{desired: observedCluster(t, converged2, nil).desired}}},
+			passResult{set: helloSet, number: 2, start: t2, clusters: []clusterResult{{desired: observedCluster(t, converged2, nil).desired}}},
 			append([]string{"pass 2 ok"}, briefStatus(first)[1:]...)},
 		{"aborted: the last view stays, Stale and not Ready", first,
-			passResult{number: 2, start: t2, aborted: true, err: errors.New("observing rancher: 503")},
+			passResult{set: helloSet, number: 2, start: t2, aborted: true, err: errors.New("observing rancher: 503")},
 			[]string{"pass 2 aborted",
 				"hello members=2 Ready=False/Stale Converged=False/NodesPending Stale=True/ObservationFailed Degraded=False/AllReachable",
 				"  hello@10.42.0.1 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged",
 				"  hello@10.42.0.2 Converged=False/Unreachable Degraded=False/Reachable Ready=False/Unreachable",
 				"  hello@10.42.0.3 Converged=True/Converged Degraded=False/Reachable Ready=True/Converged"}},
 		{"aborted before any observation: the configured clusters, Stale", Status{},
-			passResult{number: 1, start: t1, aborted: true, err: errors.New("observing rancher: 503"),
-				skeleton: []ClusterStatus{{Name: "hello"}}},
+			passResult{set: helloSet, number: 1, start: t1, aborted: true, err: errors.New("observing rancher: 503")},
 			[]string{"pass 1 aborted", "hello members=0 Stale=True/ObservationFailed Ready=False/Stale"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestBuildStatusTransitionTimes(t *testing.T) {
 	t1 := time.Unix(100, 0)
 	t2, t3 := t1.Add(time.Minute), t1.Add(2*time.Minute)
 	r := func(n int64, at time.Time, two nodeView) passResult {
-		return passResult{number: n, start: at, clusters: []clusterResult{observedCluster(t, two, nil)}}
+		return passResult{set: helloSet, number: n, start: at, clusters: []clusterResult{observedCluster(t, two, nil)}}
 	}
 	peers2 := names("hello", 1)
 	converged2 := nodeView{observed: &mesh.NodeStatus{Node: name("hello", 2), Revision: 1, Managed: peers2, Connected: peers2}}
@@ -142,3 +142,6 @@ func TestBuildStatusTransitionTimes(t *testing.T) {
 		t.Errorf("unchanged conditions reported: %+v", got)
 	}
 }
+
+// helloSet manages the one cluster of these tests.
+var helloSet = ClusterSet{Revision: 1, Clusters: []ManagedCluster{{Cluster: config.Cluster{Name: "hello"}, Source: SourceFile}}}

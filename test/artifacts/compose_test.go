@@ -235,3 +235,34 @@ func TestComposeSecretsAreReadableByTheImagesUser(t *testing.T) {
 		})
 	}
 }
+
+// TestControllerComposeKeepsALeaderThroughUpgrades: the controller's
+// service runs two containers with the election on, and upgrades replace
+// them one at a time, so that one controller runs (and leads) throughout.
+func TestControllerComposeKeepsALeaderThroughUpgrades(t *testing.T) {
+	var rc struct {
+		Services map[string]struct {
+			Scale           int `json:"scale"`
+			UpgradeStrategy struct {
+				BatchSize int `json:"batch_size"`
+			} `json:"upgrade_strategy"`
+		} `json:"services"`
+	}
+	readYAML(t, "../../config/rancher/rancher-compose.yml", &rc)
+	svc := rc.Services["drover"]
+	if svc.Scale != 2 {
+		t.Errorf("scale %d, want 2: a leader and a standby", svc.Scale)
+	}
+	if b := svc.UpgradeStrategy.BatchSize; b < 1 || b >= svc.Scale {
+		t.Errorf("upgrade_strategy.batch_size %d: with scale %d an upgrade must leave a controller running", b, svc.Scale)
+	}
+	var dc struct {
+		Services map[string]struct {
+			Command []string `json:"command"`
+		} `json:"services"`
+	}
+	readYAML(t, "../../config/rancher/docker-compose.yml", &dc)
+	if !slices.Contains(dc.Services["drover"].Command, "--leader-election=rancher") {
+		t.Errorf("command %q: two controllers without --leader-election=rancher both push", dc.Services["drover"].Command)
+	}
+}

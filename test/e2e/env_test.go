@@ -44,9 +44,24 @@ func scenarioServices() []ranchersim.ServiceSpec {
 		service("scale", nil), service("restart", nil), service("upgrade", nil), service("kill", nil),
 		service("cut", map[string]string{"HELLO_NET_TICKTIME": "300"}),
 		service("ctlrestart", nil), service("apidown", nil), service("twoctl", nil),
-		serviceNoRecreate("unhealthy"),
+		serviceNoRecreate("unhealthy"), labelledService("labelled", labelledCluster), service("reload", nil),
 	}
 	return append(services, boundedServices()...)
+}
+
+// unconfigured are the services the config file does not list: labels
+// define the first's cluster, the reload scenario adds the second.
+var unconfigured = map[string]bool{"labelled": true, "reload": true}
+
+// labelledCluster is the cluster name the labelled service declares; the
+// controller names it "<stack>/<name>".
+const labelledCluster = "lab"
+
+// labelledService is a service that joins a cluster by its label.
+func labelledService(name, cluster string) ranchersim.ServiceSpec {
+	s := service(name, nil)
+	s.Labels = map[string]string{"io.drover.cluster": cluster}
+	return s
 }
 
 func service(name string, env map[string]string) ranchersim.ServiceSpec {
@@ -139,10 +154,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.sim.Stop)
-	e.config = harness.ConfigOptions{Name: "e2e", DriftInterval: driftInterval, AnnounceListen: e.announce}
+	e.config = harness.ConfigOptions{Name: "e2e", DriftInterval: driftInterval, AnnounceListen: e.announce, Defaults: true}
 	for _, s := range scenarioServices() {
-		e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name},
-			Extra: boundedExtra(s.Name)})
+		if !unconfigured[s.Name] {
+			e.config.Clusters = append(e.config.Clusters, harness.ClusterConfig{Name: s.Name, Stack: e2eStack, Services: []string{s.Name},
+				Extra: boundedExtra(s.Name)})
+		}
 	}
 	e.startController(t)
 	t.Cleanup(func() {

@@ -29,6 +29,8 @@ func TestScenarios(t *testing.T) {
 	t.Run("host cut off silently", func(t *testing.T) { testCutOff(t, e) })
 	t.Run("unhealthy node leaves first", func(t *testing.T) { testUnhealthyLeavesFirst(t, e) })
 	t.Run("bounded degree", func(t *testing.T) { testBoundedDegree(t, e) })
+	t.Run("labelled service 0-3", func(t *testing.T) { testLabelledService(t, e) })
+	t.Run("config reload", func(t *testing.T) { testConfigReload(t, e) })
 	t.Run("controller killed mid-scale", func(t *testing.T) { testControllerKilled(t, e) })
 	t.Run("two controllers", func(t *testing.T) { testTwoControllers(t, e) })
 	t.Run("rancher api down 60s", func(t *testing.T) { testAPIDown(t, e) })

@@ -38,7 +38,8 @@ type ClusterConfig struct {
 type ConfigOptions struct {
 	// Name is metadata.name (default "harness").
 	Name string
-	// Clusters are required.
+	// Clusters are required, unless Defaults (every cluster may come from
+	// labels).
 	Clusters []ClusterConfig
 	// ResyncInterval, DriftInterval, MinEventGap: 0 keeps the file
 	// defaults (10m, 10s, 100ms).
@@ -56,6 +57,9 @@ type ConfigOptions struct {
 	// Extra is appended to every cluster's entry, indented by the caller
 	// (e.g. "    policy: add-only\n").
 	Extra string
+	// Defaults writes spec.defaults (the node token, NodeName), which the
+	// clusters that service labels define (io.drover.cluster) need.
+	Defaults bool
 }
 
 // YAML renders the config; tokens come from DROVER_NODE_TOKEN and
@@ -84,6 +88,9 @@ func (o ConfigOptions) YAML() string {
 	nodeName := o.NodeName
 	if nodeName == "" {
 		nodeName = "hello@{{primaryIP}}"
+	}
+	if o.Defaults {
+		fmt.Fprintf(&b, "  defaults:\n    nodeName: %q\n    admin:\n      token:\n        fromEnv: DROVER_NODE_TOKEN\n", nodeName)
 	}
 	b.WriteString("  clusters:\n")
 	for _, c := range o.Clusters {

@@ -28,6 +28,17 @@ func TestConfigYAMLLoads(t *testing.T) {
 	}
 }
 
+func TestConfigYAMLWithDefaultsLoadsWithoutClusters(t *testing.T) {
+	y := ConfigOptions{Defaults: true}.YAML()
+	f, err := config.Load([]byte(y))
+	if err != nil {
+		t.Fatalf("generated config does not load: %v\n%s", err, y)
+	}
+	if len(f.Spec.Clusters) != 0 || f.Spec.Defaults.Admin.Token.FromEnv != "DROVER_NODE_TOKEN" || f.Spec.Defaults.NodeName != "hello@{{primaryIP}}" {
+		t.Errorf("loaded %+v", f.Spec)
+	}
+}
+
 func TestNamespaceName(t *testing.T) {
 	for ip, want := range map[string]string{"10.42.64.2": "drv-64-2", "10.42.0.10": "drv-0-10", "x": ""} {
 		if got := NamespaceName(ip); got != want {
