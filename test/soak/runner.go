@@ -70,7 +70,7 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.env.setUp(ctx); err != nil {
 		return err
 	}
-	r.samp = newSampler(r.env.sim, r.topo, harness.AgentStatus, r.o.sample, r.excused, r.onLoss)
+	r.samp = newSampler(r.env.sim, r.topo, harness.AgentStatus, r.o.sample, r.excused, r.onLosses)
 	r.res = newResources(r.env, r.samp, r.o.resourcesEvery)
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -168,14 +168,24 @@ func (r *runner) doom(id identity) {
 	r.doomed[id] = true
 }
 
-func (r *runner) onLoss(l loss) {
+// onLosses reports the links lost in one round as one violation.
+func (r *runner) onLosses(ls []loss) {
 	r.mu.Lock()
 	cur := r.current
 	r.mu.Unlock()
 	if cur == "" {
 		cur = "between steps"
 	}
-	r.viol.add(rulePeerLost, "%s; during %s", l, cur)
+	const shown = 6
+	parts := make([]string, 0, shown+1)
+	for i, l := range ls {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ls)-shown))
+			break
+		}
+		parts = append(parts, l.String())
+	}
+	r.viol.add(rulePeerLost, "%d links lost during %s: %s", len(ls), cur, strings.Join(parts, "; "))
 }
 
 // convergence is how a wait for the mesh ended.

@@ -33,7 +33,7 @@ type sampler struct {
 	period     time.Duration
 	parallel   int
 	excused    func(identity) bool
-	onLoss     func(loss)
+	onLosses   func([]loss)
 	keeper     *keeper
 
 	mu     sync.Mutex
@@ -43,9 +43,9 @@ type sampler struct {
 }
 
 func newSampler(sim simReader, topo topology, read statusFunc, period time.Duration,
-	excused func(identity) bool, onLoss func(loss)) *sampler {
+	excused func(identity) bool, onLosses func([]loss)) *sampler {
 	return &sampler{sim: sim, topo: topo, readStatus: read, period: period, parallel: 16,
-		excused: excused, onLoss: onLoss, keeper: newKeeper(), notify: make(chan struct{})}
+		excused: excused, onLosses: onLosses, keeper: newKeeper(), notify: make(chan struct{})}
 }
 
 // settledProbe is how long a round waits for the simulator to be settled:
@@ -63,9 +63,8 @@ func (s *sampler) run(ctx context.Context) {
 			s.counts.truthErrors++
 			s.mu.Unlock()
 		} else {
-			losses := s.keeper.observe(r, s.excused)
-			for _, l := range losses {
-				s.onLoss(l)
+			if losses := s.keeper.observe(r, s.excused); len(losses) > 0 {
+				s.onLosses(losses)
 			}
 			s.publish(r)
 		}
