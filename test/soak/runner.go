@@ -195,19 +195,71 @@ type convergence struct {
 	recovered bool          // matched at all, before -settle passed
 }
 
+// tracker follows the rounds after an action and decides when the mesh
+// has converged. Not safe for concurrent use.
+type tracker struct {
+	bound time.Duration
+	// changeAt is the last read of the truth before its last change (or
+	// the start of the wait, when later): the change happened after it, so
+	// times measured from it are upper bounds within one sampling period.
+	changeAt time.Time
+	// matchedAt is the end of the first of the matching samples since the
+	// last change: the mesh may match before the simulator settles (a
+	// stopped container leaves the mesh before Docker's stop returns).
+	matchedAt time.Time
+	prev      *truth
+	late      bool
+	mism      []mismatch // of the last stable round
+}
+
+func newTracker(from time.Time, bound time.Duration) *tracker {
+	return &tracker{bound: bound, changeAt: from}
+}
+
+// observe takes the next round. converged: the simulator is settled and
+// the mesh matches its truth (took is then the convergence time);
+// becameLate: the truth has been stable for bound and the mesh still does
+// not match (reported once).
+func (t *tracker) observe(rd *round, now time.Time) (converged bool, took time.Duration, becameLate bool) {
+	if t.prev != nil && !sameMembers(*t.prev, rd.before) {
+		t.changeAt = maxTime(t.changeAt, t.prev.at)
+		t.matchedAt = time.Time{} // that match was against the old truth
+	}
+	stable := sameMembers(rd.before, rd.after)
+	if !stable {
+		t.changeAt = maxTime(t.changeAt, rd.before.at)
+	}
+	t.prev = &rd.after
+	var mism []mismatch
+	if stable {
+		mism = matchMesh(rd)
+		t.mism = mism
+	}
+	switch {
+	case !stable || len(mism) > 0:
+		t.matchedAt = time.Time{}
+	case t.matchedAt.IsZero():
+		t.matchedAt = rd.end
+	}
+	if stable && rd.settled && len(mism) == 0 {
+		return true, max(0, t.matchedAt.Sub(t.changeAt)), false
+	}
+	if !t.late && stable && len(mism) > 0 && now.After(t.changeAt.Add(t.bound)) {
+		t.late = true
+		return false, 0, true
+	}
+	return false, 0, false
+}
+
 // converge waits until the simulator is settled and the mesh matches its
-// truth, measured from the last read of the truth before its last change
-// (or from, when later) to the end of the first matching sample. A mismatch that lasts bound after that is a
-// violation; the wait then goes on until -settle has passed since from, so
-// that the run can continue if the mesh recovers.
+// truth (see tracker). A mismatch that lasts bound after the truth's last
+// change is a violation; the wait then goes on until -settle has passed
+// since from, so that the run can continue if the mesh recovers.
 func (r *runner) converge(ctx context.Context, from time.Time, bound time.Duration) convergence {
-	changeAt := from
 	hard := from.Add(max(r.o.settle, bound))
 	wctx, cancel := context.WithDeadline(ctx, hard.Add(time.Minute))
 	defer cancel()
-	var prev *truth
-	late := false
-	var mism []mismatch
+	t := newTracker(from, bound)
 	for after := from; ; {
 		r.checkController(ctx)
 		rd, err := r.samp.nextAfter(wctx, after)
@@ -218,37 +270,24 @@ func (r *runner) converge(ctx context.Context, from time.Time, bound time.Durati
 			return convergence{}
 		}
 		after = rd.start
-		// The change happened after the last read that still showed the
-		// old truth: measure from there (an upper bound, within one
-		// sampling period).
-		if prev != nil && !sameMembers(*prev, rd.before) {
-			changeAt = maxTime(changeAt, prev.at)
-		}
-		if !sameMembers(rd.before, rd.after) {
-			changeAt = maxTime(changeAt, rd.before.at)
-		}
-		prev = &rd.after
-		if rd.settled && sameMembers(rd.before, rd.after) {
-			if mism = matchMesh(rd); len(mism) == 0 {
-				took := max(0, rd.end.Sub(changeAt))
-				if late {
-					r.printf("[%s] the mesh converged late, %s after the last change\n", clock(r.elapsed()), secs(took))
-				}
-				return convergence{took: took, inTime: !late, recovered: true}
-			}
-		}
 		now := time.Now()
-		if !late && rd.settled && now.After(changeAt.Add(bound)) {
-			late = true
+		done, took, late := t.observe(rd, now)
+		if done {
+			if t.late {
+				r.printf("[%s] the mesh converged late, %s after the last change\n", clock(r.elapsed()), secs(took))
+			}
+			return convergence{took: took, inTime: !t.late, recovered: true}
+		}
+		if late {
 			r.viol.add(ruleNotConverged, "the mesh does not match Rancher's truth %s after its last change: %s",
-				bound, describeMismatches(mism))
+				bound, describeMismatches(t.mism))
 			r.dumpStatus()
 		}
 		if now.After(hard) {
 			if !rd.settled {
 				r.viol.add(ruleNotSettled, "the simulator did not settle within %s", r.o.settle)
-			} else if !late {
-				r.viol.add(ruleNotConverged, "the mesh does not match Rancher's truth: %s", describeMismatches(mism))
+			} else if !t.late {
+				r.viol.add(ruleNotConverged, "the mesh does not match Rancher's truth: %s", describeMismatches(t.mism))
 			}
 			return convergence{}
 		}
