@@ -41,6 +41,16 @@ demo: ## The demo: simulator + real BEAM nodes (root; else Go agents) + controll
 	$(GO) build -o $(BIN)/drover-demo ./cmd/drover-demo
 	$(BIN)/drover-demo $(DEMO_FLAGS)
 
+.PHONY: soak
+soak: ## Soak run: 20 min of random changes, kills and Rancher faults on Go agents, checking links, convergence, resources (not in test; docs/soak.md)
+	$(GO) build -o $(BIN)/soak ./test/soak
+	$(BIN)/soak $(SOAK_FLAGS)
+
+.PHONY: soak-beam
+soak-beam: ## The soak on real BEAM nodes for 10 min (root; waits for /tmp/drover-netns.lock)
+	$(GO) build -o $(BIN)/soak ./test/soak
+	flock /tmp/drover-netns.lock $(BIN)/soak -runtime exec $(SOAK_FLAGS)
+
 .PHONY: test
 test: deps verify unit agent-test e2e ## Everything CI runs: deps, verify, unit tests, agent eunit, e2e
 

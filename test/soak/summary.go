@@ -157,7 +157,8 @@ func (s summary) write(w io.Writer) {
 		verdict := "ok"
 		switch {
 		case cmp.nFirst == 0 || cmp.nLast == 0:
-			verdict = "not judged (no samples)"
+			fmt.Fprintf(w, "  %-26s %10s %10s %10s %12s  not judged (no samples in a quarter)\n", cmp.fig.name, "-", "-", "-", "-")
+			continue
 		case !cmp.ok:
 			verdict = "GROWTH"
 		}
