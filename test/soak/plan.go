@@ -23,15 +23,15 @@ const (
 	kindWSDrop  kind = "ws-drop"  // the event websockets are dropped
 )
 
-// allKinds lists the kinds with their weight in the random choice.
-func allKinds() []struct {
+// weighted is a kind and its weight in the random choice.
+type weighted struct {
 	k      kind
 	weight int
-} {
-	return []struct {
-		k      kind
-		weight int
-	}{
+}
+
+// allKinds lists the kinds with their weights.
+func allKinds() []weighted {
+	return []weighted{
 		{kindScale, 24}, {kindUpgrade, 12}, {kindRestart, 10}, {kindKill, 14},
 		{kindCtlKill, 6}, {kindCtlTerm, 6}, {kindAPI5xx, 10}, {kindAPIHang, 10}, {kindWSDrop, 8},
 	}

@@ -141,21 +141,14 @@ func newResources(e *env, s *sampler, every time.Duration) *resources {
 	return &resources{env: e, samp: s, every: every, pids: map[identity]int{}}
 }
 
-// run samples until ctx is done; t0 is set by start.
+// run samples until ctx is done, once start has set t0.
 func (r *resources) run(ctx context.Context) {
-	t := time.NewTicker(r.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, r.every, func() {
 		r.mu.Lock()
 		t0 := r.t0
 		r.mu.Unlock()
 		if t0.IsZero() {
-			continue // before the run began
+			return // before the run began
 		}
 		s, errs := r.sample(ctx)
 		s.at = time.Since(t0)
@@ -163,7 +156,7 @@ func (r *resources) run(ctx context.Context) {
 		r.samples = append(r.samples, s)
 		r.errors += errs
 		r.mu.Unlock()
-	}
+	})
 }
 
 // start marks the beginning of the run.

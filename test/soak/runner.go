@@ -356,15 +356,20 @@ func scalesString(scales map[string]int, topo topology) string {
 
 // statusLoop prints a status line every -status-every.
 func (r *runner) statusLoop(ctx context.Context) {
-	t := time.NewTicker(r.o.statusEvery)
+	every(ctx, r.o.statusEvery, func() { r.printf("%s\n", r.statusLine()) })
+}
+
+// every calls fn every period until ctx is done.
+func every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			fn()
 		}
-		r.printf("%s\n", r.statusLine())
 	}
 }
 
