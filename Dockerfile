@@ -23,6 +23,9 @@ COPY --from=build /out/controller /usr/local/bin/controller
 # A default config; mount your own at /etc/drover/config.yaml (or set
 # DROVER_CONFIG / --config).
 COPY config/rancher/config.yaml /etc/drover/config.yaml
+# Rancher over HTTPS with a private CA: mount its PEM bundle and set
+# RANCHER_CA_FILE (added to the system pool). The base image's system pool
+# is /etc/ssl/certs/ca-certificates.crt; SSL_CERT_FILE replaces it.
 USER 65532:65532
 # 9090: ops server (/healthz, /readyz, /metrics, /status, mesh view).
 # 4100: node-facing announce endpoint (when spec.controller.announce.listen is set).

@@ -55,10 +55,10 @@ func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "controller: %v\n", err)
+		fmt.Fprintf(stderr, "controller: %s\n", scrubText(err.Error(), opts.secretValues()...))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "controller: %v\n", err)
+		fmt.Fprintf(stderr, "controller: %s\n", scrubText(err.Error(), opts.secretValues()...))
 		return exitRuntime
 	}
 }

@@ -105,7 +105,7 @@ func (h *opsHook) ready() (bool, []string) {
 // and every token the config names (those that cannot be resolved are
 // reported by wire, not here).
 func opsSecrets(o *options, f *config.File) []string {
-	out := []string{o.rancherAccessKey, o.rancherSecretKey.Reveal()}
+	out := append([]string{o.rancherAccessKey}, o.secretValues()...)
 	refs := []config.SecretRef{f.Spec.Controller.Announce.Token}
 	for _, c := range f.Spec.Clusters {
 		refs = append(refs, c.Admin.Token)

@@ -119,10 +119,17 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	for i, c := range f.Spec.Clusters {
 		refs[i] = rancherapi.ClusterRef{Name: c.Name, Stack: c.Stack, Services: c.Services}
 	}
+	tlsConfig, err := rancherTLS(o.rancherCAFile)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	if tlsConfig != nil {
+		useRancherTLS(tlsConfig) // for go-rancher's requests; see its doc
+	}
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
 		Clusters: refs, ResyncInterval: f.Spec.Controller.ResyncInterval.Duration, Logger: log.WithName("rancher"),
-		OnRequest: m.OnRequest,
+		OnRequest: m.OnRequest, TLS: tlsConfig,
 	}
 	delay := connectRetryMin
 	for {

@@ -41,10 +41,17 @@ func startSim(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string) {
 	}
 	t.Cleanup(rt.Close)
 	sim := ranchertest.NewServer(t, ranchersim.Options{IPRange: "127.44.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
+	return sim, rt, seedDemo(t, sim, 3)
+}
+
+// seedDemo creates stack demo with service hello of the given scale, waits
+// until the simulator settled, and writes testConfig to a file.
+func seedDemo(t *testing.T, sim *ranchersim.Sim, scale int) (configPath string) {
+	t.Helper()
 	if _, err := sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sim.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: 3, StartOnCreate: true}); err != nil {
+	if _, err := sim.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: scale, StartOnCreate: true}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -56,7 +63,7 @@ func startSim(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string) {
 	if err := os.WriteFile(path, []byte(testConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return sim, rt, path
+	return path
 }
 
 func TestOnceConvergesThenPushesNothing(t *testing.T) {

@@ -67,10 +67,14 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		c.access, c.secret = u.User, u.Password
 	}
 	if err := c.connect(ctx); err != nil {
-		return nil, scrub(err, c.secret)
+		return nil, scrub(err, c.secrets()...)
 	}
 	return c, nil
 }
+
+// secrets are the values no error may show: the secret key and the
+// password of the URL's user info.
+func (c *Client) secrets() []string { return []string{c.secret, c.url.Password} }
 
 // connect finds the project if needed, builds the project client and
 // checks that the schemas hold what the client uses.
@@ -148,8 +152,12 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	}
 }
 
-// pass counts the requests of one snapshot or lookup.
-type pass struct{ requests int }
+// pass counts the requests of one snapshot or lookup, and remembers the
+// instances a by-id read found gone, so that none is read twice.
+type pass struct {
+	requests int
+	gone     map[string]bool
+}
 
 // call runs one go-rancher request bounded by ctx, counts it and reports
 // it to OnRequest. go-rancher takes no context: when ctx ends first, call

@@ -23,13 +23,25 @@
 // a bounded number of requests, whatever the number of containers: one list
 // of stacks, one of services, one of containers (each followed through its
 // pages, Options.PageSize rows a page), plus at most a few by-id reads.
-// Cattle silently ignores filters on fields it cannot filter, so filters
-// only narrow an answer: every object is checked here (names, stack id,
-// the container's serviceIds and stack/service label, the service's
-// instanceIds). An instance a service names but the list lacks is read by
-// id; if too many are missing the list is done again without filters, and
-// if they are still missing the snapshot fails (transient) rather than
-// shrink. Sidekick containers are not members of their service.
+// Cattle silently ignores filters on fields it cannot filter, and honours a
+// filter on a column even where the column is empty, so filters only
+// narrow an answer and every object is checked here.
+//
+// Members are found through every source Cattle offers (sources.go): the
+// service's instanceIds, the container's serviceIds and serviceId, the
+// io.rancher.stack_service.name label ("<stack>/<service>"; a third part
+// marks a sidekick, which is no member) and its stackId. None is rendered
+// by every server (older Cattle and the v1 API have neither serviceIds nor
+// stackId on containers, nor instanceIds on services); the ids win over
+// the label, which keeps the old names after a rename. Missing data is
+// never taken for an empty or smaller service: a stack-filtered list that
+// leaves a configured service without a member, short of its scale with no
+// instanceIds, or with sources that disagree is read again without the
+// filter (and the filter is dropped for good once it hid members); sources
+// that still disagree get the services read again; what still disagrees,
+// or a service with scale > 0 and no member that no instanceIds confirm,
+// fails the snapshot as transient. An instance a service names but the
+// list lacks is read by id; too many of them fail the snapshot too.
 //
 // At most one snapshot runs at a time; callers that arrive meanwhile share
 // the one queued after it.
@@ -39,9 +51,11 @@
 // IsTerminal: 401 or 403 (one message naming CATTLE_URL, CATTLE_ACCESS_KEY,
 // CATTLE_SECRET_KEY and their RANCHER_ twins), 404 on the API root, a URL
 // that is not a Rancher API, several visible projects, a configured stack
-// or service that does not exist. IsTransient: 5xx, timeouts, refused
-// connections, partial or inconsistent answers. Messages name the URL and
-// what to check; the secret key never appears in them.
+// or service that does not exist, a certificate that does not verify.
+// IsTransient: 5xx, timeouts, refused connections, partial or inconsistent
+// answers. Messages name the URL and what to check; neither the secret key
+// nor the URL's user info ever appears in them, even for a URL that does
+// not parse (CheckURL validates one the same way).
 //
 // # Events
 //
@@ -53,6 +67,14 @@
 // by Cattle's ping events, dials with a handshake timeout (go-rancher's
 // Websocket has none, and no context), and reconnects with jittered,
 // capped exponential backoff that starts over after a healthy period.
+//
+// # TLS
+//
+// Options.TLS is the event stream's TLS configuration. go-rancher's own
+// requests use http.DefaultTransport (its ClientOpts has no transport), so
+// the caller installs the same configuration there. A certificate that does
+// not verify, or a server that does not speak TLS, is a terminal error
+// that names --rancher-ca-file, RANCHER_CA_FILE and SSL_CERT_FILE.
 //
 // go-rancher's calls take no context: each one is bounded by
 // Options.Timeout, and a caller whose context ends gets its error at once

@@ -2,6 +2,8 @@ package rancherapi
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -66,6 +68,9 @@ func classify(what, url string, err error) error {
 	if errors.As(err, &apiErr) {
 		return classifyStatus(what, url, apiErr.StatusCode, apiErr.Status)
 	}
+	if tlsErr := classifyTLS(what, url, err); tlsErr != nil {
+		return tlsErr
+	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
 		return transient(fmt.Errorf("%s: rancher at %s did not answer in time: %w", what, url, err))
@@ -77,6 +82,36 @@ func classify(what, url string, err error) error {
 	// A body that does not decode, or an unexpected client error: most often
 	// a proxy or a server cut short; retrying is the safe choice.
 	return transient(fmt.Errorf("%s: unexpected answer from rancher at %s: %w", what, url, err))
+}
+
+// tlsHint is the one place that says how to make a certificate trusted.
+const tlsHint = "give the CA bundle that signed Rancher's certificate with --rancher-ca-file (or RANCHER_CA_FILE), " +
+	"or add it to the system pool (SSL_CERT_FILE / SSL_CERT_DIR)"
+
+// classifyTLS returns a terminal error when err is a TLS failure that
+// retrying cannot fix: a certificate this client does not trust, one for
+// another name, or a server that does not speak TLS. Nil otherwise.
+func classifyTLS(what, url string, err error) error {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return terminal(fmt.Errorf("%s: rancher at %s presented a certificate signed by an authority this controller does not trust: %s", what, url, tlsHint))
+	case errors.As(err, &hostname):
+		return terminal(fmt.Errorf("%s: rancher at %s presented a certificate for another name (%s): use the name the certificate was issued for in CATTLE_URL (or RANCHER_URL)", what, url, hostname.Error()))
+	case errors.As(err, &invalid):
+		return terminal(fmt.Errorf("%s: rancher at %s presented an invalid certificate (%s): renew it, or check this host's clock", what, url, invalid.Error()))
+	case errors.As(err, &verify):
+		return terminal(fmt.Errorf("%s: rancher at %s presented a certificate that does not verify (%v): %s", what, url, verify.Err, tlsHint))
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return terminal(fmt.Errorf("%s: rancher at %s does not speak TLS: use http:// in CATTLE_URL (or RANCHER_URL), or point it at Rancher's HTTPS port", what, url))
+	}
+	return nil
 }
 
 // classifyStatus turns an HTTP status into a classified error.
@@ -100,21 +135,36 @@ func partialf(format string, args ...any) error {
 	return transient(fmt.Errorf(format, args...))
 }
 
-// scrub removes the secret from an error's text, as a last line of defence:
-// no message built here contains it, but a server could echo it back.
-func scrub(err error, secret string) error {
-	if err == nil || len(secret) < 4 || !strings.Contains(err.Error(), secret) {
+// scrub removes the secrets from an error's text, as a last line of
+// defence: no message built here contains them, but a server could echo
+// them back. Secrets shorter than 4 bytes are not scrubbed (they would
+// garble every message and protect nothing).
+func scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var found []string
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(err.Error(), s) {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 0 {
 		return err
 	}
-	return &scrubbedError{err: err, secret: secret}
+	return &scrubbedError{err: err, secrets: found}
 }
 
 type scrubbedError struct {
-	err    error
-	secret string
+	err     error
+	secrets []string
 }
 
 func (e *scrubbedError) Error() string {
-	return strings.ReplaceAll(e.err.Error(), e.secret, "REDACTED")
+	s := e.err.Error()
+	for _, secret := range e.secrets {
+		s = strings.ReplaceAll(s, secret, "REDACTED")
+	}
+	return s
 }
 func (e *scrubbedError) Unwrap() error { return e.err }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,6 +34,7 @@ type fakeRancher struct {
 	projects   []string
 	items      map[string][]map[string]any // plural -> objects
 	honour     map[string]bool             // filters Cattle would honour
+	honourIn   map[string]map[string]bool  // per collection, instead of honour
 	fail       func(r *http.Request) int   // non-zero: answer this status
 	log        []string                    // "GET /path?query"
 	noPings    bool
@@ -43,14 +46,27 @@ type fakeRancher struct {
 
 const fakeProject = "1a5"
 
-func newFakeRancher(t testing.TB) *fakeRancher {
+func newFakeRancher(t testing.TB) *fakeRancher { return startFake(t, false) }
+
+// newFakeRancherTLS serves the fake over HTTPS (and wss) with httptest's
+// self-signed certificate; f.srv.Certificate() is its CA.
+func newFakeRancherTLS(t testing.TB) *fakeRancher { return startFake(t, true) }
+
+func startFake(t testing.TB, useTLS bool) *fakeRancher {
 	f := &fakeRancher{
 		t: t, ak: "ak", sk: "sekrit-key", projects: []string{fakeProject},
 		items:     map[string][]map[string]any{},
 		honour:    map[string]bool{"name": true, "stackId": true, "removed_null": true, "primaryIpAddress": true},
 		pingEvery: 50 * time.Millisecond, events: make(chan string, 100),
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	if useTLS {
+		// Handshakes a test makes fail on purpose are not news.
+		f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(func() {
 		f.dropWebsockets()
 		f.srv.Close()
@@ -70,6 +86,25 @@ func (f *fakeRancher) add(plural string, objs ...any) {
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)
 		f.items[plural] = append(f.items[plural], m)
+	}
+}
+
+// unset removes a field from every object of a collection, as a server
+// that does not render it.
+func (f *fakeRancher) unset(plural, field string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.items[plural] {
+		delete(m, field)
+	}
+}
+
+// setAll sets one field of every object of a collection.
+func (f *fakeRancher) setAll(plural, field string, v any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.items[plural] {
+		m[field] = v
 	}
 }
 
@@ -173,6 +208,9 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 	f.mu.Lock()
 	all := f.items[parts[0]]
 	honour := f.honour
+	if h, ok := f.honourIn[parts[0]]; ok {
+		honour = h
+	}
 	f.mu.Unlock()
 	if len(parts) == 2 {
 		for _, m := range all {
@@ -208,6 +246,8 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 	f.writeJSON(w, 200, map[string]any{"type": "collection", "data": rows[offset:end], "pagination": pg})
 }
 
+// matches applies the honoured filters as Cattle's SQL does: a row whose
+// column is NULL (here: absent or null) never equals a value.
 func matches(m map[string]any, q url.Values, honour map[string]bool) bool {
 	for k, vs := range q {
 		if !honour[k] || k == "removed_null" {

@@ -118,7 +118,7 @@ func (c *Client) ContainerByIP(ctx context.Context, ip string) (mesh.Member, boo
 	}
 	p := &pass{}
 	m, ok, err := c.containerByIP(ctx, p, ip)
-	return m, ok, scrub(err, c.secret)
+	return m, ok, scrub(err, c.secrets()...)
 }
 
 func (c *Client) containerByIP(ctx context.Context, p *pass, ip string) (mesh.Member, bool, error) {

@@ -1,6 +1,7 @@
 package rancherapi
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -71,6 +72,14 @@ type Options struct {
 	// HealthyPeriod: a stream that stayed up this long resets the reconnect
 	// delay. Default 30s.
 	HealthyPeriod time.Duration
+	// TLS, if set, is the TLS configuration of the event stream's
+	// websocket (wss://): typically the system pool plus a private CA.
+	// go-rancher's own HTTP requests (schemas, lists, by-id reads) cannot
+	// be given one: its ClientOpts has no transport and its clients use
+	// http.DefaultTransport, so the caller must install the same
+	// configuration there before New (cmd/controller does, once at start).
+	// Nil: Go's defaults, which honour SSL_CERT_FILE and SSL_CERT_DIR.
+	TLS *tls.Config
 	// Logger receives the event stream's state changes. Default: discard.
 	Logger logr.Logger
 	// OnRequest, if set, is called after every API request with the method,

@@ -11,15 +11,6 @@ import (
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
-// Labels Cattle puts on every container of a service.
-const (
-	// labelStackService is "<stack>/<service>" for a primary container and
-	// "<stack>/<service>/<sidekick>" for a sidekick.
-	labelStackService = "io.rancher.stack_service.name"
-	// labelStackName is the stack's name.
-	labelStackName = "io.rancher.stack.name"
-)
-
 // isGone reports whether an object with this state and removed timestamp
 // is removed (or on its way to being purged) and so is no member of
 // anything. "removing" is not gone yet: it is reported, in its state.
@@ -51,26 +42,6 @@ func stackServiceKey(stack, svc string) string {
 	return strings.ToLower(stack + "/" + svc)
 }
 
-// belongs reports whether container ct is a primary container of service
-// svc in stack. Evidence, in order: the stack/service label must match when
-// present (so sidekicks and other services' containers are out); then the
-// container's serviceIds or the service's instanceIds must link the two,
-// or, when the container carries no serviceIds at all, the label alone.
-// No list filter is ever trusted: every candidate goes through here.
-func belongs(ct client.Container, svc client.Service, stack string) bool {
-	if isGone(ct.State, ct.Removed) {
-		return false
-	}
-	label := strings.ToLower(labelString(ct.Labels, labelStackService))
-	if label != "" && label != stackServiceKey(stack, svc.Name) {
-		return false
-	}
-	if slices.Contains(ct.ServiceIds, svc.Id) || slices.Contains(svc.InstanceIds, ct.Id) {
-		return true
-	}
-	return len(ct.ServiceIds) == 0 && label != ""
-}
-
 // toMember translates one container of service svc into the domain model.
 func toMember(ct client.Container, svc client.Service) mesh.Member {
 	return mesh.Member{
@@ -91,100 +62,6 @@ func toMember(ct client.Container, svc client.Service) mesh.Member {
 // that the order is total.
 func compareMembers(a, b mesh.Member) int {
 	return cmp.Or(cmp.Compare(a.CreateIndex, b.CreateIndex), cmp.Compare(a.ContainerID, b.ContainerID))
-}
-
-// toService translates a service and the candidate containers into the
-// domain model: only containers that belong to it, each once, sorted by
-// CreateIndex.
-func toService(svc client.Service, stack string, candidates []client.Container) mesh.Service {
-	out := mesh.Service{ID: svc.Id, Name: svc.Name, State: svc.State, Scale: svc.Scale, Containers: []mesh.Member{}}
-	seen := make(map[string]bool, len(candidates))
-	for _, ct := range candidates {
-		if seen[ct.Id] || !belongs(ct, svc, stack) {
-			continue
-		}
-		seen[ct.Id] = true
-		out.Containers = append(out.Containers, toMember(ct, svc))
-	}
-	slices.SortFunc(out.Containers, compareMembers)
-	return out
-}
-
-// containerIndex finds candidate containers of a service quickly: by the
-// service's instanceIds, by the containers' serviceIds, and by label.
-type containerIndex struct {
-	byID      map[string]client.Container
-	byService map[string][]string
-	byLabel   map[string][]string
-}
-
-// newContainerIndex indexes the containers that are not gone.
-func newContainerIndex(cts map[string]client.Container) containerIndex {
-	ix := containerIndex{byID: cts, byService: map[string][]string{}, byLabel: map[string][]string{}}
-	ids := make([]string, 0, len(cts))
-	for id := range cts {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		ct := cts[id]
-		for _, sid := range ct.ServiceIds {
-			ix.byService[sid] = append(ix.byService[sid], id)
-		}
-		if l := strings.ToLower(labelString(ct.Labels, labelStackService)); l != "" {
-			ix.byLabel[l] = append(ix.byLabel[l], id)
-		}
-	}
-	return ix
-}
-
-// candidates returns every container that may belong to svc in stack.
-func (ix containerIndex) candidates(svc client.Service, stack string) []client.Container {
-	var out []client.Container
-	seen := map[string]bool{}
-	add := func(ids []string) {
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if ct, ok := ix.byID[id]; ok {
-				out = append(out, ct)
-			}
-		}
-	}
-	add(svc.InstanceIds)
-	add(ix.byService[svc.Id])
-	add(ix.byLabel[stackServiceKey(stack, svc.Name)])
-	return out
-}
-
-// serviceKey identifies a service by stack id and name.
-type serviceKey struct{ stackID, name string }
-
-// resolved is what a snapshot found: the stacks by name and the services
-// by stack id and name.
-type resolved struct {
-	stacks   map[string]client.Stack
-	services map[serviceKey]client.Service
-}
-
-// assemble builds the snapshot from resolved stacks and services and the
-// containers found, one mesh.Cluster per configured cluster, services in
-// config order. Every configured stack and service must be resolved.
-func assemble(refs []ClusterRef, r resolved, cts map[string]client.Container) []mesh.Cluster {
-	ix := newContainerIndex(cts)
-	out := make([]mesh.Cluster, 0, len(refs))
-	for _, ref := range refs {
-		st := r.stacks[ref.Stack]
-		cl := mesh.Cluster{Name: ref.Name, Stack: ref.Stack, StackID: st.Id, Services: make([]mesh.Service, 0, len(ref.Services))}
-		for _, name := range ref.Services {
-			svc := r.services[serviceKey{st.Id, name}]
-			cl.Services = append(cl.Services, toService(svc, ref.Stack, ix.candidates(svc, ref.Stack)))
-		}
-		out = append(out, cl)
-	}
-	return out
 }
 
 // matchStacks finds each named stack among the listed ones. A name with

@@ -38,59 +38,25 @@ func webService(instanceIDs ...string) client.Service {
 	return client.Service{Resource: client.Resource{Id: "1s1"}, Name: "web", StackId: "1st1", State: "active", Scale: 3, InstanceIds: instanceIDs}
 }
 
-func TestBelongs(t *testing.T) {
-	noSvcIDs := func(c *client.Container) { c.ServiceIds = nil }
-	noLabels := func(c *client.Container) { c.Labels = nil }
-	tests := []struct {
-		name string
-		ct   client.Container
-		svc  client.Service
-		want bool
-	}{
-		{"serviceIds and label agree", ctr("1i1", "running", 1), webService(), true},
-		{"stopped container still belongs (state decided later)", ctr("1i1", "stopped", 1), webService(), true},
-		{"removed container is out", ctr("1i1", "removed", 1), webService("1i1"), false},
-		{"removed timestamp is out whatever the state", ctr("1i1", "stopped", 1, func(c *client.Container) { c.Removed = "2024-01-01T00:00:00Z" }), webService(), false},
-		{"purged is out", ctr("1i1", "purged", 1), webService(), false},
-		{"removing is still reported", ctr("1i1", "removing", 1), webService(), true},
-		{"sidekick label is out even with serviceIds", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "demo/web/sidecar" }), webService("1i1"), false},
-		{"other service's label is out", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "demo/db" }), webService("1i1"), false},
-		{"label in other case matches", ctr("1i1", "running", 1, func(c *client.Container) { c.Labels[labelStackService] = "Demo/Web" }), webService(), true},
-		{"only instanceIds, no serviceIds, no label", ctr("1i1", "running", 1, noSvcIDs, noLabels), webService("1i1"), true},
-		{"only serviceIds", ctr("1i1", "running", 1, noLabels), webService(), true},
-		{"only the label", ctr("1i1", "running", 1, noSvcIDs), webService(), true},
-		{"no evidence at all (a filter that was ignored)", ctr("1i1", "running", 1, noSvcIDs, noLabels), webService(), false},
-		{"serviceIds of another service and no label", ctr("1i1", "running", 1, noLabels, func(c *client.Container) { c.ServiceIds = []string{"1s9"} }), webService(), false},
-		{"serviceIds of another service with matching label", ctr("1i1", "running", 1, func(c *client.Container) { c.ServiceIds = []string{"1s9"} }), webService(), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := belongs(tt.ct, tt.svc, "demo"); got != tt.want {
-				t.Fatalf("belongs = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestToService(t *testing.T) {
+func TestJudgeServiceMembersSortedOnceEach(t *testing.T) {
 	svc := webService("1i3", "1i1")
 	cands := []client.Container{
 		ctr("1i3", "running", 3, func(c *client.Container) { c.HealthState = "healthy"; c.StartCount = 2 }),
 		ctr("1i1", "stopped", 1),
-		ctr("1i3", "running", 3), // duplicate from a second source
 		ctr("1i7", "running", 2, func(c *client.Container) { c.Labels[labelStackService] = "demo/db"; c.ServiceIds = nil }),
 		ctr("1i9", "removed", 9),
 	}
-	got := toService(svc, "demo", cands)
+	got, doubts := judgeService(svc, "demo", cands, nil)
 	want := mesh.Service{ID: "1s1", Name: "web", State: "active", Scale: 3, Containers: []mesh.Member{
 		{ContainerID: "1i1", Name: "demo-web-1i1", Service: "web", ServiceID: "1s1", IP: "10.42.0.1", State: "stopped", CreateIndex: 1, StartCount: 1, HostID: "1h1"},
 		{ContainerID: "1i3", Name: "demo-web-1i3", Service: "web", ServiceID: "1s1", IP: "10.42.0.3", State: "running", HealthState: "healthy", CreateIndex: 3, StartCount: 2, HostID: "1h1"},
 	}}
 	mustEqual(t, got, want)
+	mustEqual(t, doubts, []string(nil))
 }
 
-func TestToServiceEmptyIsNotNil(t *testing.T) {
-	got := toService(webService(), "demo", nil)
+func TestJudgeServiceEmptyIsNotNil(t *testing.T) {
+	got, _ := judgeService(webService(), "demo", nil, nil)
 	if got.Containers == nil || len(got.Containers) != 0 {
 		t.Fatalf("containers = %#v, want empty non-nil", got.Containers)
 	}
@@ -170,7 +136,7 @@ func TestAssemble(t *testing.T) {
 	api := client.Service{Resource: client.Resource{Id: "1s2"}, Name: "api", StackId: "1st1", State: "active", Scale: 1}
 	r := resolved{
 		stacks:   map[string]client.Stack{"demo": {Resource: client.Resource{Id: "1st1"}, Name: "demo"}},
-		services: map[serviceKey]client.Service{{"1st1", "web"}: webService("1i2"), {"1st1", "api"}: api},
+		services: map[serviceKey]client.Service{{"1st1", "web"}: webService("1i2", "1i1"), {"1st1", "api"}: api},
 	}
 	apiCtr := ctr("1i5", "running", 1, func(c *client.Container) {
 		c.ServiceIds = []string{"1s2"}
@@ -202,7 +168,18 @@ func TestRelevant(t *testing.T) {
 	}
 	named := func(name string) func(*event) { return func(ev *event) { ev.Data.Resource.Name = name } }
 	stackID := func(id string) func(*event) { return func(ev *event) { ev.Data.Resource.StackID = id } }
-	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}}
+	ids := func(stackID string, serviceIDs ...string) func(*event) {
+		return func(ev *event) { ev.Data.Resource.StackID = stackID; ev.Data.Resource.ServiceIDs = serviceIDs }
+	}
+	both := func(mods ...func(*event)) func(*event) {
+		return func(ev *event) {
+			for _, m := range mods {
+				m(ev)
+			}
+		}
+	}
+	id := func(v string) func(*event) { return func(ev *event) { ev.ResourceID = v } }
+	sc := scope{stackNames: []string{"demo"}, stackIDs: []string{"1st1"}, serviceIDs: []string{"1s1"}, members: map[string]string{"1i5": "10.42.0.5"}}
 	cold := scope{stackNames: []string{"demo"}}
 	tests := []struct {
 		name string
@@ -214,6 +191,12 @@ func TestRelevant(t *testing.T) {
 		{"container of a configured stack", change("container", inStack("demo")), sc, true},
 		{"container of another stack", change("container", inStack("other")), sc, false},
 		{"instance", change("instance", nil), sc, true},
+		{"container of a renamed stack: stackId wins over the old label", change("container", both(inStack("old"), ids("1st1"))), sc, true},
+		{"container of a renamed service, no stackId: serviceIds win", change("container", both(inStack("old"), ids("", "1s1"))), sc, true},
+		{"container labelled for the stack but in another stack by id", change("container", both(inStack("demo"), ids("1st9"))), sc, false},
+		{"container of other services by serviceIds", change("container", both(inStack("demo"), ids("", "1s9"))), sc, false},
+		{"a member with a stale label of another stack", change("container", both(inStack("other"), id("1i5"))), sc, true},
+		{"container with stackId before any snapshot", change("container", both(inStack("demo"), ids("1st9"))), cold, true},
 		{"service of a configured stack", change("service", stackID("1st1")), sc, true},
 		{"service of another stack", change("service", stackID("1st9")), sc, false},
 		{"service before any snapshot", change("service", stackID("1st9")), cold, true},

@@ -1,6 +1,7 @@
 package rancherapi
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -43,12 +44,13 @@ func (u apiURL) ProjectURL() string {
 //	http://h:8080/env/1a5/apps/stacks          -> project 1a5 (a UI URL)
 //	http://h/rancher/v2-beta/projects/1a5      -> root h/rancher/v2-beta
 func parseAPIURL(raw string) (apiURL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
 	if err != nil {
-		return apiURL{}, fmt.Errorf("rancher URL %q: %w", redactURL(raw), err)
+		return apiURL{}, fmt.Errorf("rancher URL %s is not a valid URL: %s", shown(raw), parseProblem(raw))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return apiURL{}, fmt.Errorf("rancher URL %q: want http(s)://host[:port][/v2-beta/projects/<id>]", redactURL(raw))
+		return apiURL{}, fmt.Errorf("rancher URL %s: want http(s)://host[:port][/v2-beta/projects/<id>]", shown(raw))
 	}
 	out := apiURL{}
 	if u.User != nil {
@@ -80,14 +82,60 @@ func splitAPIPath(segs []string) (prefix, rest []string) {
 	return segs, nil
 }
 
-// redactURL returns raw without user info, for messages.
+// CheckURL reports whether raw is a Rancher URL parseAPIURL accepts. Its
+// error never contains the URL's user info.
+func CheckURL(raw string) error {
+	_, err := parseAPIURL(raw)
+	return err
+}
+
+// redactURL returns raw without user info, for messages. Text that does
+// not parse is redacted too: everything from the scheme's "://" (or the
+// start) to the last "@" is replaced, since a password with an unescaped
+// "/", "?", "#" or "@" is exactly what makes a URL unparseable.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	switch {
+	case err == nil && u.User == nil && u.Opaque == "":
 		return raw
+	case err == nil && u.User != nil && u.Opaque == "":
+		u.User = nil
+		return u.String()
 	}
-	u.User = nil
-	return u.String()
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	if at := strings.LastIndex(raw[start:], "@"); at >= 0 {
+		return raw[:start] + "REDACTED@" + raw[start+at+1:]
+	}
+	return raw
+}
+
+// shown quotes a redacted URL for a message, at most 200 bytes of it.
+func shown(raw string) string {
+	const maxShown = 200
+	s := redactURL(raw)
+	if len(s) > maxShown {
+		s = s[:maxShown] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// parseProblem says why raw does not parse, from the redacted text only:
+// url.Parse's own message quotes the input, and parts of a mis-split
+// password with it.
+func parseProblem(raw string) string {
+	_, err := url.Parse(redactURL(raw))
+	var ue *url.Error
+	switch {
+	case err == nil:
+		return "its user info (before @) is malformed: percent-encode / ? # @ % in a password, or better pass the key in CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY"
+	case errors.As(err, &ue):
+		return ue.Err.Error()
+	default:
+		return err.Error()
+	}
 }
 
 // collectionPath returns the path of a URL without host or query, for
@@ -104,7 +152,7 @@ func collectionPath(raw string) string {
 func wsURL(collection string) (string, error) {
 	u, err := url.Parse(collection)
 	if err != nil {
-		return "", fmt.Errorf("subscribe link %q: %w", collection, err)
+		return "", fmt.Errorf("subscribe link %s: %w", shown(collection), errors.Unwrap(err))
 	}
 	switch u.Scheme {
 	case "http":
@@ -113,7 +161,7 @@ func wsURL(collection string) (string, error) {
 		u.Scheme = "wss"
 	case "ws", "wss":
 	default:
-		return "", fmt.Errorf("subscribe link %q: unexpected scheme", collection)
+		return "", fmt.Errorf("subscribe link %s: unexpected scheme", shown(collection))
 	}
 	q := u.Query()
 	q.Set("eventNames", "resource.change")

@@ -27,27 +27,34 @@ type event struct {
 	ResourceID   string `json:"resourceId"`
 	Data         struct {
 		Resource struct {
-			Name    string                 `json:"name"`
-			StackID string                 `json:"stackId"`
-			Labels  map[string]interface{} `json:"labels"`
+			Name       string                 `json:"name"`
+			StackID    string                 `json:"stackId"`
+			ServiceID  string                 `json:"serviceId"`
+			ServiceIDs []string               `json:"serviceIds"`
+			Labels     map[string]interface{} `json:"labels"`
 		} `json:"resource"`
 	} `json:"data"`
 }
 
 // scope is what the watch knows of the configured clusters: the stack
-// names, and the stack ids once a snapshot resolved them.
+// names, and, once a snapshot resolved them, the stack and service ids and
+// the containers that were members.
 type scope struct {
 	stackNames []string
 	stackIDs   []string
+	serviceIDs []string
+	members    map[string]string // container id -> IP; read only
 }
 
 // relevant reports whether an event may change a snapshot: a
 // resource.change of a container, an instance, any service kind or a
 // stack. Pings, logouts and the many other resource types (mounts,
 // volumes, expose maps, health check maps...) are not. An event whose
-// object clearly lies outside the configured stacks (by the container's
-// stack label, the service's stackId or the stack's name) is not either;
-// when in doubt, it is.
+// object clearly lies outside the configured stacks is not either: for a
+// container, by its stackId or serviceIds when it renders them (Cattle's
+// own bookkeeping), else by its stack label, which keeps the old name
+// after a rename; a container that was a member is always relevant. When
+// in doubt, it is.
 func relevant(ev event, sc scope) bool {
 	if ev.Name != "resource.change" {
 		return false
@@ -55,8 +62,8 @@ func relevant(ev event, sc scope) bool {
 	res := ev.Data.Resource
 	switch t := ev.ResourceType; {
 	case t == "container", t == "instance":
-		name := labelString(res.Labels, labelStackName)
-		return name == "" || slices.Contains(sc.stackNames, name)
+		_, member := sc.members[ev.ResourceID]
+		return member || containerInScope(res.StackID, res.ServiceID, res.ServiceIDs, labelString(res.Labels, labelStackName), sc)
 	case t == "stack":
 		return res.Name == "" || slices.Contains(sc.stackNames, res.Name)
 	case t == "service", strings.HasSuffix(t, "Service"): // loadBalancerService, dnsService, ...
@@ -66,6 +73,17 @@ func relevant(ev event, sc scope) bool {
 	}
 }
 
+// containerInScope decides relevant for a container that was no member.
+func containerInScope(stackID, serviceID string, serviceIDs []string, stackLabel string, sc scope) bool {
+	if stackID != "" && len(sc.stackIDs) > 0 {
+		return slices.Contains(sc.stackIDs, stackID)
+	}
+	if ids := append(slices.Clip(serviceIDs), serviceID); (len(serviceIDs) > 0 || serviceID != "") && len(sc.serviceIDs) > 0 {
+		return slices.ContainsFunc(ids, func(id string) bool { return id != "" && slices.Contains(sc.serviceIDs, id) })
+	}
+	return stackLabel == "" || slices.Contains(sc.stackNames, stackLabel)
+}
+
 // scope returns the current scope of the watch.
 func (c *Client) scope() scope {
 	sc := scope{stackNames: c.stackNames()}
@@ -73,6 +91,10 @@ func (c *Client) scope() scope {
 	defer c.mu.Unlock()
 	if c.last != nil {
 		sc.stackIDs = stackIDs(c.last.r.stacks)
+		for _, svc := range c.last.r.services {
+			sc.serviceIDs = append(sc.serviceIDs, svc.Id)
+		}
+		sc.members = c.last.ipOf // never changed once built
 	}
 	return sc
 }
@@ -142,7 +164,7 @@ func (c *Client) streamLoop(ctx context.Context, kick func()) {
 	log := c.opts.Logger
 	for failures := 0; ; {
 		started := time.Now()
-		err := c.stream(ctx, kick)
+		err := scrub(c.stream(ctx, kick), c.secrets()...)
 		if ctx.Err() != nil {
 			return
 		}
@@ -219,7 +241,7 @@ func (c *Client) readError(err error) error {
 // Websocket, whose package-level dialer has no handshake timeout and no
 // context: a hung Rancher would block the watch for ever.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: c.opts.Timeout, Proxy: http.ProxyFromEnvironment}
+	d := websocket.Dialer{HandshakeTimeout: c.opts.Timeout, Proxy: http.ProxyFromEnvironment, TLSClientConfig: c.opts.TLS}
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.access+":"+c.secret)))
 	conn, resp, err := d.DialContext(ctx, c.subscribe, h)
