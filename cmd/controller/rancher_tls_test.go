@@ -30,7 +30,7 @@ func startSimTLS(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string, st
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	sim, err := ranchersim.New(ranchersim.Options{IPRange: "127.45.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
+	sim, err := ranchersim.New(ranchersim.Options{IPRange: "127.46.0.0/16", Runtime: simRuntime{rt}, StepDelay: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

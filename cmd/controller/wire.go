@@ -19,19 +19,20 @@ import (
 	"github.com/drover-mesh/drover/pkg/reconcile"
 )
 
-// The adapters satisfy the reconciler's interfaces.
-var (
-	_ reconcile.Observer        = (*rancherapi.Client)(nil)
-	_ reconcile.Watcher         = (*rancherapi.Client)(nil)
-	_ reconcile.ContainerLookup = (*rancherapi.Client)(nil)
-	_ reconcile.Nodes           = (*nodeapi.Client)(nil)
-)
+// The node client satisfies the reconciler's interface (adapters.go
+// routes each cluster to one).
+var _ reconcile.Nodes = (*nodeapi.Client)(nil)
 
 // Retry pace while Rancher cannot be reached at start.
 const (
 	connectRetryMin = time.Second
 	connectRetryMax = 30 * time.Second
 )
+
+// rancherTickerOff keeps rancherapi.Watch's own resync ticker out of the
+// way: the reconciler's scheduler owns the resync (spec.controller.
+// resyncInterval). The ticker goes when pkg/rancherapi gets its cache.
+const rancherTickerOff = 24 * time.Hour
 
 // wiring is the built controller and what the ops server needs.
 type wiring struct {
@@ -53,19 +54,19 @@ func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *o
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := nodeapi.NewClient(nodeapi.ClientOptions{
-		Tokens:  func(cluster string) string { return tokens[cluster].Reveal() },
-		Timeout: adminTimeout(f.Spec.Clusters),
-		Logger:  log.WithName("nodeapi"),
+	nodes, err := newClusterNodes(f.Spec.Clusters, nodeapi.ClientOptions{
+		Tokens: func(cluster string) string { return tokens[cluster].Reveal() },
+		Logger: log.WithName("nodeapi"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building node client: %w", err)
 	}
 	c := f.Spec.Controller
+	ra := &rancherAdapter{c: rc}
 	ctl, err := reconcile.New(reconcile.Options{
-		Observer:        rc,
-		Watcher:         rc,
-		Lookup:          rc,
+		Observer:        ra,
+		Watcher:         ra,
+		Lookup:          ra,
 		Nodes:           nodes,
 		Clusters:        f.Spec.Clusters,
 		ResyncInterval:  c.ResyncInterval.Duration,
@@ -103,14 +104,6 @@ func resolveTokens(f *config.File, lookupEnv func(string) (string, bool)) (map[s
 	return tokens, errors.Join(errs...)
 }
 
-func adminTimeout(cs []config.Cluster) time.Duration {
-	var d time.Duration
-	for _, c := range cs {
-		d = max(d, c.Admin.Timeout.Duration)
-	}
-	return d
-}
-
 // connectRancher builds the Rancher client. A terminal error (bad key, a
 // stack or service that does not exist) ends the controller with one
 // message; a transient one is retried until ctx ends, except with --once.
@@ -128,7 +121,7 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 	}
 	opts := rancherapi.Options{
 		URL: o.rancherURL, AccessKey: o.rancherAccessKey, SecretKey: o.rancherSecretKey.Reveal(),
-		Clusters: refs, ResyncInterval: f.Spec.Controller.ResyncInterval.Duration, Logger: log.WithName("rancher"),
+		Clusters: refs, ResyncInterval: rancherTickerOff, Logger: log.WithName("rancher"),
 		OnRequest: m.OnRequest, TLS: tlsConfig,
 	}
 	delay := connectRetryMin

@@ -54,6 +54,11 @@ type Cluster struct {
 	Stack    string    `json:"stack"`
 	StackID  string    `json:"stackId"`
 	Services []Service `json:"services"`
+	// Generation changes whenever the observer's data for the cluster
+	// changes, and only then: a consumer may reuse what it computed from an
+	// earlier snapshot of the same generation. 0 means unknown: always
+	// recompute.
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // Snapshot is a consistent, complete observation of every configured

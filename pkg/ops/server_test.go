@@ -229,7 +229,7 @@ type stuckObserver struct {
 	once    sync.Once
 }
 
-func (o *stuckObserver) Snapshot(ctx context.Context) (mesh.Snapshot, error) {
+func (o *stuckObserver) Snapshot(ctx context.Context, _ bool) (mesh.Snapshot, error) {
 	o.once.Do(func() { close(o.entered) })
 	<-ctx.Done()
 	return mesh.Snapshot{}, ctx.Err()

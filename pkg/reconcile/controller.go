@@ -2,67 +2,58 @@ package reconcile
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"net"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 
+	"github.com/drover-mesh/drover/pkg/announce"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
+// Announcement events, as nodes send them.
+const (
+	EventUp       = announce.EventUp
+	EventStopping = announce.EventStopping
+)
+
 // Controller keeps the nodes of the configured clusters in their desired
-// mesh. Its loop:
+// mesh. Each pass:
 //
-//   - observes: a complete snapshot of Rancher (Observer); any failure
-//     aborts the pass, nothing is sent, and the status turns Stale;
-//   - desires: members and their peer sets per cluster (Desire), with a
+//   - observes: a complete snapshot of Rancher (Observer; re-listed on
+//     resync, confirm and retry passes), with the containers read after
+//     announcements laid over it; any failure aborts the pass, nothing is
+//     sent, and the status turns Stale;
+//   - desires, per cluster whose Rancher data changed (or that has
+//     something pending): members and their peer sets (Desire), with a
 //     sudden drop held for one confirming pass (DropGuard);
 //   - reads node statuses: every node on a drift pass, only unknown ones
-//     otherwise, in parallel (Parallelism), each call bounded, skipping
-//     nodes that back off after failures;
+//     otherwise, in parallel (Parallelism), each call bounded by its
+//     cluster's timeout, skipping nodes that back off after failures;
 //   - plans: Calculate, then each cluster's Policy;
-//   - applies: leaves first, then full peer sets, in parallel; a failing
-//     node backs off exponentially and never holds up the others;
-//   - records: Status with conditions, metrics through the Recorder, one
-//     log line per change.
+//   - applies: leaves first, then joiners' peer sets, then the others, in
+//     parallel; a failing node backs off exponentially and never holds up
+//     the others;
+//   - records: a Status built from the pass (buildStatus), then metrics
+//     and one log line per condition change, from that status.
 //
-// Triggers: Rancher events (ScheduleRunOnce, merged by MinEventGap), node
-// announcements (Announce), a periodic resync and a periodic drift pass.
-// A pass reads state; it never replays events.
+// When passes and announcement reads run is the scheduler's decision,
+// on the one clock of Options.Now and Options.After. A pass reads state;
+// it never replays events.
 type Controller struct {
-	opts       Options
-	log        logr.Logger
-	wake       chan struct{}
-	announceCh chan string
+	opts     Options
+	log      logr.Logger
+	timeouts map[string]time.Duration // per cluster: the bound of one node call
+	wake     chan struct{}            // a trigger arrived: the loop asks the scheduler again
 
-	mu        sync.Mutex // guards the fields below
-	nextRun   time.Time  // pending triggered pass; zero when none
-	lastStart time.Time
-	nextDrift time.Time
-	nextSync  time.Time
-	fullNext  bool
-	failures  int // consecutive aborted passes, for the retry delay
-	status    Status
-	announced map[string]bool     // IPs announced since the last pass
-	following map[string]followUp // IP -> the latest announcement being followed
+	mu     sync.Mutex // guards sched and status
+	sched  *scheduler
+	status Status
 
-	passMu     sync.Mutex // serialises passes; guards the pass state below
-	passes     int64
-	cache      map[mesh.NodeName]mesh.NodeStatus
-	backoff    map[mesh.NodeName]nodeBackoff
-	lastPush   map[mesh.NodeName]PushResult
-	containers map[mesh.NodeName]containerKey
-	members    map[string]mesh.PeerSet
-	guard      DropGuard
-}
-
-// containerKey identifies one run of a container: a new id or start count
-// means the node behind a name restarted and its cached status is void.
-type containerKey struct {
-	id     string
-	starts int64
+	passMu sync.Mutex // serialises passes; guards mem
+	mem    *memory
 }
 
 // New returns a Controller, or an error naming the missing options.
@@ -71,68 +62,98 @@ func New(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Controller{
-		opts:       o,
-		log:        o.Logger,
-		wake:       make(chan struct{}, 1),
-		announceCh: make(chan string, 1024),
-		announced:  map[string]bool{},
-		following:  map[string]followUp{},
-		cache:      map[mesh.NodeName]mesh.NodeStatus{},
-		backoff:    map[mesh.NodeName]nodeBackoff{},
-		lastPush:   map[mesh.NodeName]PushResult{},
-		containers: map[mesh.NodeName]containerKey{},
-		members:    map[string]mesh.PeerSet{},
-	}, nil
+	c := &Controller{opts: o, log: o.Logger, wake: make(chan struct{}, 1), mem: newMemory(),
+		timeouts: map[string]time.Duration{}}
+	for _, cc := range o.Clusters {
+		c.timeouts[cc.Name] = o.CallTimeout
+		if o.CallTimeout <= 0 {
+			c.timeouts[cc.Name] = CallTimeoutFor(cc.Admin.Timeout.Duration)
+		}
+	}
+	var reads *announce.Tracker
+	if o.Lookup != nil {
+		if reads, err = announce.New(o.Announce, c.decided); err != nil {
+			return nil, err
+		}
+	}
+	c.sched = newScheduler(scheduleConfig{minEventGap: o.MinEventGap, resync: o.ResyncInterval, drift: o.DriftInterval,
+		confirm: o.ConfirmDelay, backoffBase: o.BackoffBase, backoffMax: o.BackoffMax, maxAnnounced: maxAnnounced},
+		reads, o.Now())
+	return c, nil
 }
 
-// RunOnce runs one full pass: every node's status is re-read. It returns
-// the pass's error: Rancher could not be observed (nothing was done), or
-// some nodes could not be read or changed (the others were).
+// RunOnce runs one full pass: Rancher is re-listed and every node's
+// status re-read. It returns the pass's error: Rancher could not be
+// observed (nothing was done), or some nodes could not be read or changed
+// (the others were).
 func (c *Controller) RunOnce(ctx context.Context) error {
-	return c.runPass(ctx, true)
-}
-
-// runPass is one pass; full re-reads every node's status and repairs
-// missing connections.
-func (c *Controller) runPass(ctx context.Context, full bool) error {
-	c.passMu.Lock()
-	defer c.passMu.Unlock()
-	start := c.opts.Now()
-	c.passes++
-	log := c.log.WithValues("pass", c.passes)
-	snap, err := c.opts.Observer.Snapshot(ctx)
-	var desired Desired
-	if err == nil {
-		desired, err = Desire(c.opts.Clusters, snap)
-	}
-	if err != nil {
-		err = fmt.Errorf("observing rancher: %w", err)
-		c.finishAborted(log, start, full, err)
-		return err
-	}
-	desired, holds := c.guard.Guard(desired)
-	c.forget(desired, c.takeAnnounced())
-	observed, readErr := c.readStatuses(ctx, desired, full, start)
-	changes := Calculate(desired, observed, PlanOptions{
-		MinRevision:      ClockRevision(start),
-		CheckConnections: full,
-	})
-	changes = ApplyPolicies(desired, changes)
-	c.logMembers(log, desired, holds)
-	var applyErr error
-	if c.opts.DryRun {
-		logPlan(log, changes)
-	} else {
-		applyErr = errors.Join(c.apply(ctx, log, changes), c.refresh(ctx, desired))
-	}
-	err = errors.Join(readErr, applyErr)
-	c.finish(log, passDone{start: start, full: full, desired: desired, changes: changes, holds: holds, err: err})
+	_, err := c.runPass(ctx, work{Kind: KindStart, Reasons: []Kind{KindStart}, Relist: true, Full: true})
 	return err
 }
 
-// Run runs passes until ctx is done, then returns nil. It never sends
-// anything on the way out: nodes keep their connections.
+// runPass runs one pass of job and publishes its status.
+func (c *Controller) runPass(ctx context.Context, job work) (outcome, error) {
+	c.passMu.Lock()
+	defer c.passMu.Unlock()
+	c.mem.passes++
+	p := &pass{c: c, mem: c.mem, job: job, number: c.mem.passes, start: c.opts.Now()}
+	p.log = c.log.WithValues("pass", p.number)
+	r, o, err := p.run(ctx)
+	c.publish(p.log, r)
+	return o, err
+}
+
+// publish builds the status of a pass, then emits metrics and logs the
+// condition changes from it.
+func (c *Controller) publish(log logr.Logger, r passResult) {
+	if r.aborted {
+		r.skeleton = c.skeleton()
+	}
+	now := c.opts.Now()
+	c.mu.Lock()
+	prev := c.status
+	st := buildStatus(prev, r, now)
+	c.status = st
+	c.mu.Unlock()
+	for _, ch := range conditionChanges(prev, st) {
+		log.Info("condition changed", "cluster", ch.cluster, "type", ch.c.Type, "status", ch.c.Status,
+			"reason", ch.c.Reason, "message", ch.c.Message, "was", ch.was)
+	}
+	for i, cr := range r.clusters {
+		if cr.recomputed {
+			cs := st.Clusters[i]
+			conv, _ := FindCondition(cs.Conditions, ConditionConverged)
+			c.opts.Recorder.Cluster(cs.Name, cs.Members, conv.Status == ConditionTrue)
+		}
+	}
+	c.opts.Recorder.Stale(r.aborted)
+	c.opts.Recorder.Pass(st.LastPass.Result, st.LastPass.Duration)
+	log.V(1).Info("pass finished", "kind", r.job.Kind, "relist", r.job.Relist, "full", r.job.Full,
+		"result", st.LastPass.Result, "changes", r.changes, "duration", st.LastPass.Duration)
+}
+
+// skeleton is the status of the configured clusters before any was
+// observed.
+func (c *Controller) skeleton() []ClusterStatus {
+	out := make([]ClusterStatus, len(c.opts.Clusters))
+	for i, cc := range c.opts.Clusters {
+		out[i] = ClusterStatus{Name: cc.Name, Policy: cc.Policy, Topology: cc.Topology}
+	}
+	return out
+}
+
+// callContext bounds one call to a node of cluster.
+func (c *Controller) callContext(ctx context.Context, cluster string) (context.Context, context.CancelFunc) {
+	d := c.timeouts[cluster]
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Run runs passes and announcement reads when the scheduler says, until
+// ctx is done, then returns nil. It never sends anything on the way out:
+// nodes keep their connections.
 func (c *Controller) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -141,35 +162,119 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.opts.Watcher != nil {
 		wg.Go(func() { c.watch(ctx) })
 	}
-	if c.opts.Lookup != nil {
-		for range DefaultAnnounceWorkers {
-			wg.Go(func() { c.followAnnouncements(ctx) })
-		}
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	passDone := make(chan outcome, 1) // one pass at a time
+	readDone := make(chan announce.Read, 1)
 	for {
+		now := c.opts.Now()
+		c.mu.Lock()
+		jobs := c.sched.Due(now)
+		next, ok := c.sched.Next()
+		c.mu.Unlock()
+		for _, job := range jobs {
+			if job.Kind == KindRead {
+				wg.Go(func() { readDone <- c.read(ctx, job.IPs) })
+				continue
+			}
+			wg.Go(func() {
+				o, err := c.runPass(ctx, job)
+				if err != nil && ctx.Err() == nil {
+					c.log.Error(err, "pass failed", "kind", job.Kind)
+				}
+				passDone <- o
+			})
+		}
+		var timer <-chan time.Time
+		if ok {
+			timer = c.opts.After(max(next.Sub(now), 0))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-c.wake:
-		case <-timer.C:
+		case <-timer:
+		case o := <-passDone:
+			c.mu.Lock()
+			c.sched.PassDone(c.opts.Now(), o)
+			c.mu.Unlock()
+		case r := <-readDone:
+			c.readDone(r)
 		}
-		if now := c.opts.Now(); c.ShouldRunOnce(now) {
-			if err := c.runPass(ctx, c.takeFull()); err != nil && ctx.Err() == nil {
-				c.log.Error(err, "pass failed")
-			}
-		}
-		timer.Reset(c.untilNext(c.opts.Now()))
 	}
 }
 
-// watch runs the Watcher, scheduling a pass for every change.
+// watch runs the Watcher: every change is a trigger.
 func (c *Controller) watch(ctx context.Context) {
-	err := c.opts.Watcher.Watch(ctx, func() { c.ScheduleRunOnce(c.opts.Now()) })
+	err := c.opts.Watcher.Watch(ctx, func() { c.request(trigger{Kind: triggerEvent}) })
 	if err != nil && ctx.Err() == nil {
 		c.log.Error(err, "watching rancher stopped")
 	}
+}
+
+// request hands a trigger to the scheduler and wakes the loop.
+func (c *Controller) request(t trigger) {
+	c.mu.Lock()
+	c.sched.Request(c.opts.Now(), t)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Announce takes a node's announcement that it is up or stopping, by its
+// primary IP. It never changes membership by itself: the scheduler reads
+// the container from Rancher (Lookup) on the poll plan of pkg/announce,
+// sharing reads between concurrent announcements, and a read that finds
+// the state that decides (a member after "up", a non-member after
+// "stopping") runs a pass that sees what it read. The node's cached
+// status is dropped, so that pass reads it again. Announce does not
+// block; it is safe for concurrent use. Unknown events and malformed IPs
+// are ignored.
+func (c *Controller) Announce(event, ip string) {
+	if (event != EventUp && event != EventStopping) || net.ParseIP(ip) == nil {
+		c.log.V(1).Info("ignoring a malformed announcement", "event", event, "ip", ip)
+		return
+	}
+	c.request(trigger{Kind: triggerAnnouncement, Event: event, IP: ip})
+}
+
+// read reads announced containers, bounded by LookupTimeout.
+func (c *Controller) read(ctx context.Context, ips []string) announce.Read {
+	r := announce.Read{IPs: ips, Started: c.opts.Now()}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.LookupTimeout)
+	defer cancel()
+	r.Found, r.Err = c.opts.Lookup.ContainersByIP(ctx, ips)
+	return r
+}
+
+// readDone hands a read's outcome to the scheduler.
+func (c *Controller) readDone(r announce.Read) {
+	if r.Err != nil {
+		c.log.V(1).Info("reading announced containers", "ips", len(r.IPs), "error", r.Err.Error())
+	}
+	c.mu.Lock()
+	decided := c.sched.ReadDone(c.opts.Now(), r)
+	c.mu.Unlock()
+	for _, d := range decided {
+		c.log.V(1).Info("announcement decided", "event", d.Event, "ip", d.IP, "state", d.Member.State,
+			"healthState", d.Member.HealthState, "found", d.Found)
+	}
+}
+
+// decided reports whether Rancher's view of an announced container
+// settles the announcement: a member of a configured cluster after "up",
+// anything else after "stopping".
+func (c *Controller) decided(event string, m mesh.Member, found bool) bool {
+	member := false
+	for _, cc := range c.opts.Clusters {
+		if found && slices.Contains(cc.Services, m.Service) && IsMember(cc.Membership, m) {
+			member = true
+		}
+	}
+	if event == EventUp {
+		return member
+	}
+	return !member
 }
 
 // Status returns a deep copy of the controller's current view.

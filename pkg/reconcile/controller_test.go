@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,7 +235,7 @@ func TestStaleRevisionIsReReadNextPass(t *testing.T) {
 	nodes.nodes[name("hello", 1)].revision = 1 << 50
 	nodes.nodes[name("hello", 1)].managed = mesh.PeerSet{"other@10.0.0.1"}
 	nodes.mu.Unlock()
-	if err := c.runPass(context.Background(), false); err != nil {
+	if err := eventPass(c); err != nil {
 		t.Fatalf("a stale revision is not a pass error: %v", err)
 	}
 	// Make the cached view stale: someone else pushes revision 2^50+5.
@@ -244,7 +245,7 @@ func TestStaleRevisionIsReReadNextPass(t *testing.T) {
 	nodes.mu.Unlock()
 	obs.set(snapOf(up("hello", 1), up("hello", 2), up("hello", 3)), nil)
 	nodes.add(name("hello", 3))
-	_ = c.runPass(context.Background(), false) // cached revision 2^50+1: refused
+	_ = eventPass(c) // cached revision 2^50+1: refused
 	var stale int
 	for _, call := range nodes.takeCalls() {
 		if call.Node == name("hello", 1) && call.Revision == 1<<50+1 {
@@ -255,7 +256,7 @@ func TestStaleRevisionIsReReadNextPass(t *testing.T) {
 	if n := cs.Nodes[0]; n.LastPush == nil || n.LastPush.Result != pushStale {
 		t.Fatalf("last push of node 1 = %+v, want stale", n.LastPush)
 	}
-	_ = c.runPass(context.Background(), false)
+	_ = eventPass(c)
 	if got := nodes.managed(name("hello", 1)); !got.Equal(names("hello", 2, 3)) {
 		t.Errorf("after re-read: managed = %v", got)
 	}
@@ -274,7 +275,7 @@ func TestDriftPassRepairsLostConnections(t *testing.T) {
 	mustPass(t, c)
 	nodes.takeCalls()
 	nodes.cut(name("hello", 1), name("hello", 2))
-	if err := c.runPass(context.Background(), false); err != nil {
+	if err := eventPass(c); err != nil {
 		t.Fatal(err)
 	}
 	if calls := nodes.takeCalls(); len(calls) != 0 {
@@ -376,43 +377,6 @@ func TestLogsOneLinePerChange(t *testing.T) {
 	}
 }
 
-func TestScheduleCoalescesEvents(t *testing.T) {
-	obs := &fakeObserver{}
-	c := newTestController(t, obs, newFakeNodes(), func(o *Options) {
-		o.MinEventGap = 100 * time.Millisecond
-		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
-	})
-	t0 := time.Unix(1000, 0)
-	if !c.ShouldRunOnce(t0) || !c.takeFull() {
-		t.Fatalf("first pass is not due or not full")
-	}
-	if c.ShouldRunOnce(t0.Add(time.Millisecond)) {
-		t.Fatalf("pass due without a trigger")
-	}
-	// A burst within the gap: one pass, when the gap ends.
-	for i := range 50 {
-		c.ScheduleRunOnce(t0.Add(time.Duration(i) * time.Millisecond))
-	}
-	if c.ShouldRunOnce(t0.Add(99 * time.Millisecond)) {
-		t.Errorf("pass ran inside the minimum gap")
-	}
-	if !c.ShouldRunOnce(t0.Add(100*time.Millisecond)) || c.takeFull() {
-		t.Errorf("burst pass not due at the end of the gap, or full")
-	}
-	if c.ShouldRunOnce(t0.Add(150 * time.Millisecond)) {
-		t.Errorf("a burst produced two passes")
-	}
-	// An event long after the last pass runs at once.
-	c.ScheduleRunOnce(t0.Add(time.Second))
-	if !c.ShouldRunOnce(t0.Add(time.Second)) {
-		t.Errorf("a lone event waited")
-	}
-	// Drift and resync come due on their own.
-	if !c.ShouldRunOnce(t0.Add(time.Hour+time.Second)) || !c.takeFull() {
-		t.Errorf("drift pass not due or not full")
-	}
-}
-
 func TestStatusIsADeepCopy(t *testing.T) {
 	obs := &fakeObserver{}
 	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
@@ -454,26 +418,31 @@ func TestConditionTransitionTimes(t *testing.T) {
 	}
 }
 
-// fakeLookup answers ContainerByIP from a script of answers.
+// fakeLookup answers ContainersByIP from a script of answers (the last
+// one repeats) and records every read.
 type fakeLookup struct {
 	mu      sync.Mutex
 	answers []mesh.Member
-	calls   int
+	reads   [][]string
 }
 
-func (f *fakeLookup) ContainerByIP(_ context.Context, ip string) (mesh.Member, bool, error) {
+func (f *fakeLookup) ContainersByIP(_ context.Context, ips []string) (map[string]mesh.Member, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls++
-	m := f.answers[min(f.calls, len(f.answers))-1]
-	return m, m.IP == ip, nil
+	f.reads = append(f.reads, ips)
+	m := f.answers[min(len(f.reads), len(f.answers))-1]
+	out := map[string]mesh.Member{}
+	if slices.Contains(ips, m.IP) {
+		out[m.IP] = m
+	}
+	return out, nil
 }
 
 // count returns how many reads were made.
 func (f *fakeLookup) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls
+	return len(f.reads)
 }
 
 // runUntilFirstPass runs c until the test ends and waits for its first pass.
@@ -486,8 +455,9 @@ func runUntilFirstPass(t *testing.T, c *Controller) {
 }
 
 // The fast path: an "up" announcement makes the controller read the
-// container until Rancher calls it a member, then run a pass. The
-// announcement alone never adds anyone.
+// container on the poll plan, and give up while Rancher says it is not a
+// member; the announcement alone never adds anyone. Once Rancher calls it
+// a member, the next announcement's read decides, and a pass adds it.
 func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 	obs := &fakeObserver{}
 	obs.set(snapOf(up("hello", 1), ctr("hello", 2, "running", "initializing")), nil)
@@ -496,20 +466,26 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 		ctr("hello", 2, "running", "initializing"), up("hello", 2)}}
 	c := newTestController(t, obs, nodes, func(o *Options) {
 		o.Lookup = lookup
-		o.AnnouncePoll = 5 * time.Millisecond
 		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
 	})
 	runUntilFirstPass(t, c)
 
-	// Rancher still says initializing in the snapshot: announcing does not add.
+	// Rancher still says initializing: two reads (the plan), then nothing.
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 3 }, "lookups")
-	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 2 }, "pass after the announcement")
+	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 2 }, "reads")
+	eventually(t, 10*time.Second, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.sched.reads.Pending() == 0
+	}, "the follow-up gives up")
 	if got := nodes.managed(name("hello", 1)); len(got) != 0 {
 		t.Errorf("announcement alone added a peer: %v", got)
 	}
-	// Rancher reports it healthy: the next announcement adds it.
-	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
+	if n := lookup.count(); n != 2 {
+		t.Errorf("reads = %d, want the plan's 2", n)
+	}
+	// Rancher reports it healthy (the event-fed cache does not know yet):
+	// the next announcement's read decides, and the pass adds it.
 	c.Announce(EventUp, "10.42.0.2")
 	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2)) }, "joined after Rancher said healthy")
 }
@@ -621,9 +597,9 @@ func TestJoinerIsPushedBeforeItsPeers(t *testing.T) {
 	}
 }
 
-// A re-announcement wakes a follow-up that waits between slow reads, so the
-// controller reads the container right when the agent says something
-// changed (it re-announces after each health probe it answers).
+// A re-announcement starts the plan again: the controller reads the
+// container right when the agent says something changed (it re-announces
+// after each health probe it answers), not at the next slow read.
 func TestReAnnouncementReadsAtOnce(t *testing.T) {
 	obs := &fakeObserver{}
 	obs.set(snapOf(up("hello", 1), ctr("hello", 2, "running", "initializing")), nil)
@@ -631,9 +607,7 @@ func TestReAnnouncementReadsAtOnce(t *testing.T) {
 	lookup := &fakeLookup{answers: []mesh.Member{ctr("hello", 2, "running", "initializing"), up("hello", 2)}}
 	c := newTestController(t, obs, nodes, func(o *Options) {
 		o.Lookup = lookup
-		o.AnnounceFastFor = time.Nanosecond // straight to the slow reads...
-		o.AnnouncePoll = time.Hour          // ...which never come in this test
-		o.AnnounceWindow = time.Hour
+		o.Announce.Up = []time.Duration{time.Millisecond, time.Hour} // the second read never comes in this test
 		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
 	})
 	runUntilFirstPass(t, c)

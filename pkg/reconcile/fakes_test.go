@@ -62,16 +62,20 @@ func snapOf(ms ...mesh.Member) mesh.Snapshot {
 
 // fakeObserver returns a settable snapshot or error.
 type fakeObserver struct {
-	mu    sync.Mutex
-	snap  mesh.Snapshot
-	err   error
-	calls int
+	mu      sync.Mutex
+	snap    mesh.Snapshot
+	err     error
+	calls   int
+	relists int
 }
 
-func (f *fakeObserver) Snapshot(context.Context) (mesh.Snapshot, error) {
+func (f *fakeObserver) Snapshot(_ context.Context, relist bool) (mesh.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if relist {
+		f.relists++
+	}
 	return f.snap, f.err
 }
 
@@ -316,6 +320,13 @@ func newTestController(t *testing.T, obs *fakeObserver, nodes Nodes, mod func(*O
 		t.Fatal(err)
 	}
 	return c
+}
+
+// eventPass runs a pass as an event triggers it: no re-list, cached
+// statuses.
+func eventPass(c *Controller) error {
+	_, err := c.runPass(context.Background(), work{Kind: KindEvent, Reasons: []Kind{KindEvent}})
+	return err
 }
 
 func errRancherDown() error { return errors.New("rancher: 503 service unavailable") }

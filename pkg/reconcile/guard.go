@@ -23,26 +23,35 @@ type DropGuard struct {
 // It remembers d's members for the next call. The first call for a
 // cluster holds nothing.
 func (g *DropGuard) Guard(d Desired) (Desired, map[string]mesh.PeerSet) {
-	if g.last == nil {
-		g.last = map[string][]DesiredNode{}
-		g.held = map[string]mesh.PeerSet{}
-	}
 	out := Desired{Clusters: make([]DesiredCluster, len(d.Clusters))}
 	holds := map[string]mesh.PeerSet{}
 	for i, c := range d.Clusters {
-		prev, seen := g.last[c.Name]
-		gc, held := c, mesh.PeerSet(nil)
-		if seen {
-			gc, held = guardCluster(prev, g.held[c.Name], c)
-		}
+		gc, held := g.GuardCluster(c)
 		out.Clusters[i] = gc
-		g.last[c.Name] = gc.Members
-		g.held[c.Name] = held
 		if len(held) > 0 {
 			holds[c.Name] = held
 		}
 	}
 	return out, holds
+}
+
+// GuardCluster is Guard for one cluster: it returns c with a sudden drop
+// held, and the held nodes, and remembers c's members for the next call.
+// A pass that leaves a cluster alone (its data unchanged, nothing held)
+// need not call it: the guard's view of it stays right.
+func (g *DropGuard) GuardCluster(c DesiredCluster) (DesiredCluster, mesh.PeerSet) {
+	if g.last == nil {
+		g.last = map[string][]DesiredNode{}
+		g.held = map[string]mesh.PeerSet{}
+	}
+	prev, seen := g.last[c.Name]
+	gc, held := c, mesh.PeerSet(nil)
+	if seen {
+		gc, held = guardCluster(prev, g.held[c.Name], c)
+	}
+	g.last[c.Name] = gc.Members
+	g.held[c.Name] = held
+	return gc, held
 }
 
 // guardCluster is the pure core of Guard: prev are the members of the last

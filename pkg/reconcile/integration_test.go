@@ -33,6 +33,29 @@ func (r simRuntime) Start(ctx context.Context, c ranchersim.ContainerSpec, exite
 	return r.StartContainer(ctx, simruntime.Container{ID: c.ID, Name: c.Name, IP: c.IP, Stack: c.Stack, Service: c.Service}, exited)
 }
 
+// listing adapts today's rancherapi.Client to Observer and
+// ContainerLookup: every snapshot lists, every IP is one lookup
+// (cmd/controller's adapters do better; these tests check behaviour).
+type listing struct{ *rancherapi.Client }
+
+func (l listing) Snapshot(ctx context.Context, _ bool) (mesh.Snapshot, error) {
+	return l.Client.Snapshot(ctx)
+}
+
+func (l listing) ContainersByIP(ctx context.Context, ips []string) (map[string]mesh.Member, error) {
+	out := map[string]mesh.Member{}
+	for _, ip := range ips {
+		m, ok, err := l.ContainerByIP(ctx, ip)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[ip] = m
+		}
+	}
+	return out, nil
+}
+
 // countingRecorder counts pushes, for idempotency checks.
 type countingRecorder struct {
 	noopRecorder
@@ -108,12 +131,12 @@ func startWorld(t *testing.T, n int, announce, healthCheck bool) *world {
 
 // startController starts a fresh controller (no memory of earlier ones).
 func (w *world) startController(announce bool, ref *atomic.Pointer[Controller]) {
-	opts := Options{Observer: w.rancher, Watcher: w.rancher, Nodes: w.nodes, Clusters: []config.Cluster{w.cluster},
+	opts := Options{Observer: listing{w.rancher}, Watcher: w.rancher, Nodes: w.nodes, Clusters: []config.Cluster{w.cluster},
 		ResyncInterval: 5 * time.Second, DriftInterval: time.Second, MinEventGap: 20 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond, ConfirmDelay: 100 * time.Millisecond,
 		IsStaleRevision: nodeapi.IsStaleRevision, Logger: testr.New(w.t), Recorder: w.recorder}
 	if announce {
-		opts.Lookup = w.rancher
+		opts.Lookup = listing{w.rancher}
 	}
 	ctl, err := New(opts)
 	if err != nil {

@@ -6,25 +6,30 @@ import (
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
-// Observer returns a complete snapshot of every configured cluster, or an
-// error. It never returns a partial snapshot (safety rule 1).
+// Observer returns complete snapshots of every configured cluster.
 // pkg/rancherapi implements it.
 type Observer interface {
-	Snapshot(ctx context.Context) (mesh.Snapshot, error)
+	// Snapshot returns a complete snapshot of every configured cluster. With
+	// relist false it may answer from a cache fed by events (no API
+	// request); with relist true it lists Rancher first (the resync). It
+	// never returns a partial snapshot (safety rule 1).
+	Snapshot(ctx context.Context, relist bool) (mesh.Snapshot, error)
 }
 
 // Watcher calls onChange whenever something relevant may have changed. It
 // blocks until ctx is done, reconnecting on its own. Events are triggers,
-// not data: a pass always re-reads state. pkg/rancherapi implements it.
+// not data: a pass always reads state. pkg/rancherapi implements it.
 type Watcher interface {
 	Watch(ctx context.Context, onChange func()) error
 }
 
-// ContainerLookup reads one container by its primary IP, for the fast path
-// after a node's announcement. ok is false when no container has that IP.
-// pkg/rancherapi implements it.
+// ContainerLookup reads announced containers, for the fast path after
+// node announcements. pkg/rancherapi implements it.
 type ContainerLookup interface {
-	ContainerByIP(ctx context.Context, ip string) (m mesh.Member, ok bool, err error)
+	// ContainersByIP reads, in one targeted request where Rancher allows,
+	// the containers of the configured services whose primary IP is one of
+	// ips; IPs without a container are absent from the map.
+	ContainersByIP(ctx context.Context, ips []string) (map[string]mesh.Member, error)
 }
 
 // Nodes talks to node agents. pkg/nodeapi.Client implements it. Every call

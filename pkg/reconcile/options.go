@@ -6,15 +6,12 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/drover-mesh/drover/pkg/announce"
 	"github.com/drover-mesh/drover/pkg/config"
 )
 
 // Defaults of Options. Each carries the reason for its value.
 const (
-	// DefaultCallTimeout bounds one call to a node, retries included: a
-	// healthy agent answers in about a millisecond, and a dead one must not
-	// hold a worker for long.
-	DefaultCallTimeout = 3 * time.Second
 	// DefaultStatusTimeout bounds the status reads of a pass: a node that
 	// has not answered by then is treated as unreachable for this pass (and
 	// backs off), so it delays the others once, by this much at most.
@@ -25,29 +22,30 @@ const (
 	DefaultBackoffBase = 250 * time.Millisecond
 	DefaultBackoffMax  = 30 * time.Second
 	// DefaultConfirmDelay is when the confirming pass of a held sudden drop
-	// runs: Rancher publishes in 1 s ticks, so a fresh snapshot a second
-	// later is a second opinion.
+	// runs: Rancher publishes in 1 s ticks, so a fresh list a second later
+	// is a second opinion.
 	DefaultConfirmDelay = time.Second
-	// DefaultAnnounceFastPoll, DefaultAnnounceFastFor, DefaultAnnouncePoll
-	// and DefaultAnnounceWindow: after a node's announcement, its container
-	// is read every 10 ms for 300 ms (agents announce right after they
-	// answer a health probe, so Rancher's state flips within a few ms),
-	// then every 250 ms, until Rancher reports the state that decides
-	// membership or 3 s pass without a new announcement: about 40 small
-	// requests per announcement at most.
-	DefaultAnnounceFastPoll = 10 * time.Millisecond
-	DefaultAnnounceFastFor  = 300 * time.Millisecond
-	DefaultAnnouncePoll     = 250 * time.Millisecond
-	DefaultAnnounceWindow   = 3 * time.Second
 	// DefaultLeaveWait bounds how long the peer sets of a pass wait for the
 	// leaves before them. A reachable agent leaves in a few milliseconds; a
 	// departed node that cannot be reached (a host cut off) must not hold up
 	// its peers' new sets for a whole call timeout.
 	DefaultLeaveWait = 250 * time.Millisecond
-	// DefaultAnnounceWorkers bounds concurrent announcement follow-ups (each
-	// is one small request per poll).
-	DefaultAnnounceWorkers = 8
+	// DefaultLookupTimeout bounds one read of announced containers: Rancher
+	// answers a targeted list in tens of milliseconds, and a read that takes
+	// longer is worth less than the next announcement.
+	DefaultLookupTimeout = 2 * time.Second
+	// maxAnnounced bounds the announced IPs remembered between two passes
+	// (announcements are rate-limited at the endpoint already).
+	maxAnnounced = announce.DefaultMaxPending
 )
+
+// CallTimeoutFor is the bound of one call to a node of a cluster whose
+// config says admin.timeout: each attempt may take admin.timeout (the node
+// client's own bound), and the call as a whole half as long again, room
+// for one quick retry. The default admin.timeout of 2 s gives 3 s.
+func CallTimeoutFor(adminTimeout time.Duration) time.Duration {
+	return adminTimeout + adminTimeout/2
+}
 
 // Options configure a Controller. Observer, Nodes and Clusters are
 // required; every other field has a default.
@@ -55,10 +53,10 @@ type Options struct {
 	// Observer returns complete snapshots of Rancher. Required.
 	Observer Observer
 	// Watcher triggers passes on Rancher events. Optional: without it the
-	// controller relies on ResyncInterval and announcements.
+	// controller relies on the resync, drift passes and announcements.
 	Watcher Watcher
-	// Lookup reads one container after a node's announcement. Optional:
-	// without it an announcement only schedules a pass.
+	// Lookup reads announced containers (the fast path). Optional: without
+	// it an announcement only asks for a pass.
 	Lookup ContainerLookup
 	// Nodes talks to node agents. Required.
 	Nodes Nodes
@@ -66,38 +64,46 @@ type Options struct {
 	// (config.File.Spec.Clusters). Required, at least one.
 	Clusters []config.Cluster
 
-	// Now returns the current time. Defaults to time.Now.
-	Now func() time.Time
-	// ResyncInterval is how often a pass runs without any trigger. Defaults
-	// to config.DefaultResyncInterval.
+	// Now returns the current time, and After waits on the same clock: the
+	// one clock every timer of the controller (scheduler, LeaveWait) uses.
+	// Default to time.Now and time.After. Deadlines of calls to Rancher and
+	// to nodes are real-time context deadlines.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	// ResyncInterval is how often the observer re-lists Rancher (a resync
+	// pass), counted from the last pass that re-listed. Defaults to
+	// config.DefaultResyncInterval.
 	ResyncInterval time.Duration
 	// DriftInterval is how often a pass re-reads every node's status and
-	// repairs missing connections. Defaults to config.DefaultDriftInterval.
+	// repairs missing connections; it does not re-list Rancher. Defaults to
+	// config.DefaultDriftInterval.
 	DriftInterval time.Duration
-	// MinEventGap is the least time between the starts of two passes
-	// triggered by events: a burst shares one pass. Defaults to
-	// config.DefaultMinEventGap.
+	// MinEventGap is the least time between the starts of two passes:
+	// events, announcements and follow-ups within it share one pass.
+	// Defaults to config.DefaultMinEventGap.
 	MinEventGap time.Duration
 	// Parallelism bounds concurrent calls to nodes. Defaults to
 	// config.DefaultParallelism.
 	Parallelism int
-	// CallTimeout bounds each call to a node. Defaults to DefaultCallTimeout.
+	// CallTimeout, when set, bounds every call to a node, retries included.
+	// Zero means per cluster: CallTimeoutFor(the cluster's admin.timeout).
 	CallTimeout time.Duration
 	// StatusTimeout bounds the status reads of one pass. Defaults to
 	// DefaultStatusTimeout.
 	StatusTimeout time.Duration
 	// BackoffBase and BackoffMax bound the per-node exponential backoff
-	// after failed calls, and the retry of a failed pass. Default to
+	// after failed calls, and the retry of an aborted pass. Default to
 	// DefaultBackoffBase and DefaultBackoffMax.
 	BackoffBase, BackoffMax time.Duration
 	// ConfirmDelay is when a pass that held a sudden drop is confirmed.
 	// Defaults to DefaultConfirmDelay.
 	ConfirmDelay time.Duration
-	// AnnounceFastPoll, AnnounceFastFor, AnnouncePoll and AnnounceWindow
-	// pace the container reads after an announcement. Default to
-	// DefaultAnnounceFastPoll, DefaultAnnounceFastFor, DefaultAnnouncePoll
-	// and DefaultAnnounceWindow.
-	AnnounceFastPoll, AnnounceFastFor, AnnouncePoll, AnnounceWindow time.Duration
+	// Announce is the poll plan of announcement reads (pkg/announce); zero
+	// fields take announce.DefaultPlan's values.
+	Announce announce.Plan
+	// LookupTimeout bounds one read of announced containers. Defaults to
+	// DefaultLookupTimeout.
+	LookupTimeout time.Duration
 	// LeaveWait bounds how long peer sets wait for the leaves planned before
 	// them. Defaults to DefaultLeaveWait.
 	LeaveWait time.Duration
@@ -154,19 +160,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
 	setDefault(&o.ResyncInterval, config.DefaultResyncInterval)
 	setDefault(&o.DriftInterval, config.DefaultDriftInterval)
 	setDefault(&o.MinEventGap, config.DefaultMinEventGap)
-	setDefault(&o.CallTimeout, DefaultCallTimeout)
 	setDefault(&o.StatusTimeout, DefaultStatusTimeout)
 	setDefault(&o.BackoffBase, DefaultBackoffBase)
 	setDefault(&o.BackoffMax, DefaultBackoffMax)
 	setDefault(&o.ConfirmDelay, DefaultConfirmDelay)
-	setDefault(&o.AnnounceFastPoll, DefaultAnnounceFastPoll)
-	setDefault(&o.AnnounceFastFor, DefaultAnnounceFastFor)
 	setDefault(&o.LeaveWait, DefaultLeaveWait)
-	setDefault(&o.AnnouncePoll, DefaultAnnouncePoll)
-	setDefault(&o.AnnounceWindow, DefaultAnnounceWindow)
+	setDefault(&o.LookupTimeout, DefaultLookupTimeout)
 	if o.Parallelism <= 0 {
 		o.Parallelism = config.DefaultParallelism
 	}

@@ -1,219 +1,279 @@
 package reconcile
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
 
+	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
-// Pass results, as in PassStatus.Result and Recorder.Pass.
-const (
-	resultOK      = "ok"
-	resultError   = "error"
-	resultAborted = "aborted"
-)
-
-// passDone is what a completed pass hands to finish.
-type passDone struct {
-	start   time.Time
-	full    bool
-	desired Desired
-	changes Changes
-	holds   map[string]mesh.PeerSet
-	err     error
+// memory is what passes keep between them; only a pass uses it (under the
+// controller's pass lock).
+type memory struct {
+	passes   int64
+	nodes    nodeBook
+	clusters map[string]*clusterMemo
+	guard    DropGuard
+	fresh    freshReads
 }
 
-// finish publishes the status of a pass that observed Rancher, records
-// metrics, logs condition transitions and schedules follow-up passes.
-func (c *Controller) finish(log logr.Logger, p passDone) {
-	now := c.opts.Now()
-	prev := c.Status()
-	st := Status{Passes: c.passes, LastObserved: p.start, LastPass: PassStatus{
-		Start: p.start, Duration: now.Sub(p.start), Result: resultOK, Changes: p.changes.Len(), Full: p.full,
-	}}
-	if p.err != nil {
-		st.LastPass.Result, st.LastPass.Error = resultError, p.err.Error()
-	}
-	for _, dc := range p.desired.Clusters {
-		old, _ := prev.Cluster(dc.Name)
-		cs := c.clusterStatus(dc, old, now)
-		want := clusterConditions(cs, p.holds[dc.Name])
-		cs.Conditions = transition(log, dc.Name, old.Conditions, want, now)
-		st.Clusters = append(st.Clusters, cs)
-		conv, _ := FindCondition(cs.Conditions, ConditionConverged)
-		c.opts.Recorder.Cluster(dc.Name, cs.Members, conv.Status == ConditionTrue)
-	}
-	c.opts.Recorder.Stale(false)
-	c.opts.Recorder.Pass(st.LastPass.Result, st.LastPass.Duration)
-	c.mu.Lock()
-	c.status, c.failures = st, 0
-	c.mu.Unlock()
-	c.scheduleFollowUps(p, now)
-	log.V(1).Info("pass finished", "full", p.full, "changes", p.changes.Len(), "duration", st.LastPass.Duration)
+// clusterMemo is what the last pass that recomputed a cluster left: enough
+// to leave the cluster alone while nothing about it changes.
+type clusterMemo struct {
+	generation uint64
+	desired    DesiredCluster // after the drop guard
+	holds      mesh.PeerSet
+	planned    int       // changes planned for it
+	wakeAt     time.Time // earliest backoff end among its nodes
+	unknown    bool      // a node the plan needs has no status (its read did not start in time)
+	members    mesh.PeerSet
 }
 
-// finishAborted publishes the status of a pass that could not observe
-// Rancher: the last complete view stays, marked Stale, and a retry is
-// scheduled with a growing delay.
-func (c *Controller) finishAborted(log logr.Logger, start time.Time, full bool, err error) {
-	now := c.opts.Now()
-	st := c.Status()
-	st.Passes = c.passes
-	st.LastPass = PassStatus{Start: start, Duration: now.Sub(start), Result: resultAborted, Error: err.Error(), Full: full}
-	if len(st.Clusters) == 0 {
-		for _, cc := range c.opts.Clusters {
-			st.Clusters = append(st.Clusters, ClusterStatus{Name: cc.Name, Policy: cc.Policy, Topology: cc.Topology})
+func newMemory() *memory {
+	return &memory{nodes: newNodeBook(), clusters: map[string]*clusterMemo{}, fresh: freshReads{}}
+}
+
+// pass is one run of observe, desire, read, plan, apply. It holds only the
+// state of this run.
+type pass struct {
+	c        *Controller
+	mem      *memory
+	job      work
+	number   int64
+	start    time.Time
+	log      logr.Logger
+	clusters []clusterWork // config order
+	stale    bool          // fresh reads wait too long for the observer
+	changes  Changes
+}
+
+// clusterWork is one cluster's part of a pass.
+type clusterWork struct {
+	cfg       *config.Cluster
+	obs       mesh.Cluster
+	recompute bool
+	desired   DesiredCluster
+	holds     mesh.PeerSet
+	changes   Changes
+}
+
+// observe takes the snapshot, applies the fresh reads and decides which
+// clusters to recompute. Any error aborts the pass (safety rule 1).
+func (p *pass) observe(ctx context.Context) error {
+	p.mem.fresh.add(p.job.Fresh) // kept even if this pass aborts
+	snap, err := p.c.opts.Observer.Snapshot(ctx, p.job.Relist)
+	if err != nil {
+		return fmt.Errorf("observing rancher: %w", err)
+	}
+	var relistedAt time.Time
+	if p.job.Relist {
+		relistedAt = p.start
+	}
+	snap, touched, stale := p.mem.fresh.overlay(snap, relistedAt, p.start)
+	p.stale = stale
+	byName := make(map[string]int, len(snap.Clusters))
+	for i, c := range snap.Clusters {
+		byName[c.Name] = i
+	}
+	announcedIn := clustersWith(snap, p.job.Announced)
+	p.clusters = make([]clusterWork, len(p.c.opts.Clusters))
+	for i := range p.c.opts.Clusters {
+		cc := &p.c.opts.Clusters[i]
+		at, ok := byName[cc.Name]
+		if !ok {
+			return fmt.Errorf("observing rancher: cluster %s: %w", cc.Name, ErrPartialSnapshot)
 		}
+		w := clusterWork{cfg: cc, obs: snap.Clusters[at]}
+		w.recompute = touched[cc.Name] || announcedIn[cc.Name] || p.mustRecompute(w.obs)
+		p.clusters[i] = w
 	}
-	for i, cs := range st.Clusters {
-		want := []Condition{
-			cond(ConditionStale, true, "ObservationFailed", err.Error()),
-			cond(ConditionReady, false, "Stale", "Rancher could not be observed; nothing is changed until it can"),
-		}
-		st.Clusters[i].Conditions = transition(log, cs.Name, cs.Conditions, want, now)
-	}
-	c.opts.Recorder.Stale(true)
-	c.opts.Recorder.Pass(resultAborted, st.LastPass.Duration)
-	c.mu.Lock()
-	c.status = st
-	c.failures++
-	retry := backoffDelay(c.failures, c.opts.BackoffBase, c.opts.BackoffMax)
-	c.mu.Unlock()
-	c.scheduleAt(now.Add(retry))
+	return nil
 }
 
-// scheduleFollowUps asks for the confirming pass of a held drop and for a
-// retry when the first member's backoff ends.
-func (c *Controller) scheduleFollowUps(p passDone, now time.Time) {
-	if len(p.holds) > 0 {
-		c.scheduleAt(now.Add(c.opts.ConfirmDelay))
+// mustRecompute reports whether a cluster needs this pass: anything but an
+// event-like pass over data of the generation the last pass saw, with
+// nothing planned, held or waiting for a backoff.
+func (p *pass) mustRecompute(obs mesh.Cluster) bool {
+	m := p.mem.clusters[obs.Name]
+	return p.job.Full || m == nil || obs.Generation == 0 || obs.Generation != m.generation ||
+		m.planned > 0 || len(m.holds) > 0 || m.unknown || (!m.wakeAt.IsZero() && !p.start.Before(m.wakeAt))
+}
+
+// clustersWith names the clusters that hold a container with one of ips.
+func clustersWith(snap mesh.Snapshot, ips []string) map[string]bool {
+	if len(ips) == 0 {
+		return nil
 	}
-	var next time.Time
-	for _, dc := range p.desired.Clusters {
-		for _, m := range dc.Members {
-			if b, ok := c.backoff[m.Endpoint.Node]; ok && now.Before(b.until) && (next.IsZero() || b.until.Before(next)) {
-				next = b.until
+	want := make(map[string]bool, len(ips))
+	for _, ip := range ips {
+		want[ip] = true
+	}
+	out := map[string]bool{}
+	for _, c := range snap.Clusters {
+		for _, s := range c.Services {
+			for _, m := range s.Containers {
+				if want[m.IP] {
+					out[c.Name] = true
+				}
 			}
-		}
-	}
-	if !next.IsZero() {
-		c.scheduleAt(next)
-	}
-}
-
-// clusterStatus builds a cluster's node statuses from the pass state.
-func (c *Controller) clusterStatus(dc DesiredCluster, old ClusterStatus, now time.Time) ClusterStatus {
-	prevConds := map[mesh.NodeName][]Condition{}
-	for _, n := range old.Nodes {
-		prevConds[n.Node] = n.Conditions
-	}
-	cs := ClusterStatus{Name: dc.Name, Policy: dc.Policy, Topology: dc.Topology}
-	add := func(n DesiredNode, member bool) {
-		ns := NodeStatus{Node: n.Endpoint.Node, ContainerID: n.Container.ContainerID, URL: n.Endpoint.URL,
-			State: n.Container.State, HealthState: n.Container.HealthState, Member: member, Held: n.Held,
-			Conditions: prevConds[n.Endpoint.Node]}
-		if member && !n.Held {
-			ns.Desired = n.Peers
-			cs.Members++
-		}
-		if st, ok := c.cache[ns.Node]; ok {
-			o := copyNodeStatus(st)
-			ns.Observed, ns.Leaving = &o, st.Leaving
-		}
-		if p, ok := c.lastPush[ns.Node]; ok {
-			ns.LastPush = &p
-		}
-		if b, ok := c.backoff[ns.Node]; ok && now.Before(b.until) {
-			ns.BackoffUntil = b.until
-		}
-		ns.Conditions = nodeConditions(ns, now)
-		cs.Nodes = append(cs.Nodes, ns.deepCopy())
-	}
-	for _, m := range dc.Members {
-		add(m, true)
-	}
-	for _, d := range dc.Departing {
-		add(d, false)
-	}
-	return cs
-}
-
-// clusterConditions computes the conditions of an observed cluster.
-func clusterConditions(cs ClusterStatus, held mesh.PeerSet) []Condition {
-	var pending, degraded []mesh.NodeName
-	for _, n := range cs.Nodes {
-		if c, _ := FindCondition(n.Conditions, ConditionConverged); c.Status != ConditionTrue {
-			pending = append(pending, n.Node)
-		}
-		if c, _ := FindCondition(n.Conditions, ConditionDegraded); n.Member && c.Status == ConditionTrue {
-			degraded = append(degraded, n.Node)
-		}
-	}
-	conv := cond(ConditionConverged, true, "Converged", fmt.Sprintf("%d members hold their peers", cs.Members))
-	switch {
-	case len(held) > 0:
-		conv = cond(ConditionConverged, false, "DropHeld",
-			fmt.Sprintf("holding the removal of %d members for a confirming pass: %s", len(held), joinNames(held)))
-	case len(pending) > 0:
-		conv = cond(ConditionConverged, false, "NodesPending",
-			fmt.Sprintf("%d of %d nodes not converged: %s", len(pending), len(cs.Nodes), joinNames(pending)))
-	}
-	deg := cond(ConditionDegraded, false, "AllReachable", "")
-	if len(degraded) > 0 {
-		deg = cond(ConditionDegraded, true, "NodesFailing",
-			fmt.Sprintf("%d members cannot be read or changed: %s", len(degraded), joinNames(degraded)))
-	}
-	ready := cond(ConditionReady, conv.Status == ConditionTrue, conv.Reason, conv.Message)
-	return []Condition{ready, conv, cond(ConditionStale, false, "Observed", ""), deg}
-}
-
-// transition sets want on old and logs each status change once. A first
-// appearance is logged only when it is not the healthy value.
-func transition(log logr.Logger, cluster string, old, want []Condition, now time.Time) []Condition {
-	out := old
-	for _, w := range want {
-		prev, existed := FindCondition(old, w.Type)
-		var changed bool
-		out, changed = setCondition(out, w, now)
-		if changed && (existed || !healthy(w)) {
-			log.Info("condition changed", "cluster", cluster, "type", w.Type, "status", w.Status,
-				"reason", w.Reason, "message", w.Message, "was", prev.Status)
 		}
 	}
 	return out
 }
 
-func healthy(c Condition) bool {
-	switch c.Type {
-	case ConditionStale, ConditionDegraded:
-		return c.Status == ConditionFalse
+// desire computes the desired mesh of each recomputed cluster, holds
+// sudden drops, and aligns the node book with it; the others keep their
+// last desired mesh.
+func (p *pass) desire() {
+	announced := make(map[string]bool, len(p.job.Announced))
+	for _, ip := range p.job.Announced {
+		announced[ip] = true
 	}
-	return c.Status == ConditionTrue
+	for i := range p.clusters {
+		w := &p.clusters[i]
+		if !w.recompute {
+			w.desired = p.mem.clusters[w.cfg.Name].desired
+			continue
+		}
+		w.desired, w.holds = p.mem.guard.GuardCluster(desireCluster(*w.cfg, w.obs))
+		p.mem.nodes.sync(w.desired, announced)
+		p.logMembers(w)
+	}
 }
 
-// logMembers logs members added and removed since the last pass, and held
-// drops. The first pass logs one line per cluster.
-func (c *Controller) logMembers(log logr.Logger, d Desired, holds map[string]mesh.PeerSet) {
-	for _, dc := range d.Clusters {
-		names := dc.MemberNames()
-		prev, seen := c.members[dc.Name]
-		if !seen {
-			log.Info("cluster observed", "cluster", dc.Name, "members", len(names))
+// logMembers logs members added and removed since the cluster was last
+// recomputed, and a held drop. The first time, one line per cluster.
+func (p *pass) logMembers(w *clusterWork) {
+	names := w.desired.MemberNames()
+	m := p.mem.clusters[w.cfg.Name]
+	name := w.cfg.Name
+	if m == nil {
+		p.log.Info("cluster observed", "cluster", name, "members", len(names))
+	} else {
+		for _, n := range names.Minus(m.members) {
+			p.log.Info("member added", "cluster", name, "node", n)
 		}
-		if seen {
-			for _, n := range names.Minus(prev) {
-				log.Info("member added", "cluster", dc.Name, "node", n)
+		for _, n := range m.members.Minus(names) {
+			p.log.Info("member removed", "cluster", name, "node", n)
+		}
+	}
+	if len(w.holds) > 0 {
+		prev := 0
+		if m != nil {
+			prev = len(m.members)
+		}
+		p.log.Info("holding a sudden drop for a confirming pass", "cluster", name, "nodes", w.holds.Strings(), "members", prev)
+	}
+}
+
+// plan calculates each recomputed cluster's changes from the node book,
+// through its policy.
+func (p *pass) plan() {
+	opts := PlanOptions{MinRevision: ClockRevision(p.start), CheckConnections: p.job.Full}
+	now := p.c.opts.Now()
+	for i := range p.clusters {
+		w := &p.clusters[i]
+		if !w.recompute {
+			continue
+		}
+		observed := make(map[mesh.NodeName]mesh.NodeStatus, len(w.desired.Members)+len(w.desired.Departing))
+		for _, n := range w.desired.Members {
+			if st := p.mem.nodes.get(n.Endpoint).known(now); st != nil {
+				observed[n.Endpoint.Node] = *st
 			}
 		}
-		for _, n := range prev.Minus(names) {
-			log.Info("member removed", "cluster", dc.Name, "node", n)
+		for _, n := range w.desired.Departing {
+			if st := p.mem.nodes.get(n.Endpoint).known(now); st != nil {
+				observed[n.Endpoint.Node] = *st
+			}
 		}
-		if h := holds[dc.Name]; len(h) > 0 {
-			log.Info("holding a sudden drop for a confirming pass", "cluster", dc.Name, "nodes", h.Strings(), "members", len(prev))
-		}
-		c.members[dc.Name] = names
+		w.changes = PolicyFor(w.desired.Policy).Apply(CalculateCluster(w.desired, observed, opts))
+		p.changes.Leave = append(p.changes.Leave, w.changes.Leave...)
+		p.changes.SetPeers = append(p.changes.SetPeers, w.changes.SetPeers...)
 	}
+	sortChanges(p.changes.Leave)
+	sortChanges(p.changes.SetPeers)
+}
+
+// result remembers what the pass computed and returns it for the status
+// builder, with the pass's outcome for the scheduler.
+func (p *pass) result(err error) (passResult, outcome) {
+	now := p.c.opts.Now()
+	r := passResult{number: p.number, job: p.job, start: p.start, err: err, changes: p.changes.Len(),
+		clusters: make([]clusterResult, len(p.clusters))}
+	var o outcome
+	o.StaleReads = p.stale
+	for i, w := range p.clusters {
+		cr := clusterResult{desired: w.desired, holds: w.holds, recomputed: w.recompute}
+		if w.recompute {
+			p.mem.clusters[w.cfg.Name] = &clusterMemo{generation: w.obs.Generation, desired: w.desired, holds: w.holds,
+				planned: w.changes.Len(), wakeAt: p.mem.nodes.wakeAt(w.cfg.Name, now), unknown: p.unknown(w.desired, now),
+				members: w.desired.MemberNames()}
+			cr.nodes = p.views(w.desired, now)
+		}
+		m := p.mem.clusters[w.cfg.Name]
+		o.HeldDrop = o.HeldDrop || len(m.holds) > 0
+		if !m.wakeAt.IsZero() && (o.WakeAt.IsZero() || m.wakeAt.Before(o.WakeAt)) {
+			o.WakeAt = m.wakeAt
+		}
+		r.clusters[i] = cr
+	}
+	return r, o
+}
+
+// unknown reports whether a node the plan needs has no status while not
+// backing off: a read that did not start within StatusTimeout. The next
+// pass reads it again.
+func (p *pass) unknown(d DesiredCluster, now time.Time) bool {
+	for _, m := range d.Members {
+		if f := p.mem.nodes.get(m.Endpoint); !m.Held && f != nil && f.status == nil && !f.backingOff(now) {
+			return true
+		}
+	}
+	for _, n := range d.Departing {
+		if f := p.mem.nodes.get(n.Endpoint); mayBeAlive(n.Container.State) && f != nil && f.status == nil && !f.backingOff(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// views are what the status shows of a cluster's nodes.
+func (p *pass) views(d DesiredCluster, now time.Time) map[mesh.NodeName]nodeView {
+	out := make(map[mesh.NodeName]nodeView, len(d.Members)+len(d.Departing))
+	for _, n := range d.Members {
+		out[n.Endpoint.Node] = p.mem.nodes.get(n.Endpoint).view(now)
+	}
+	for _, n := range d.Departing {
+		out[n.Endpoint.Node] = p.mem.nodes.get(n.Endpoint).view(now)
+	}
+	return out
+}
+
+// run is the pass: observe, desire, read statuses, plan, apply, re-read
+// what the changes may have connected. It returns the result for the
+// status builder, the outcome for the scheduler, and the pass's error:
+// Rancher could not be observed (nothing was done), or some nodes could
+// not be read or changed (the others were).
+func (p *pass) run(ctx context.Context) (passResult, outcome, error) {
+	if err := p.observe(ctx); err != nil {
+		return passResult{number: p.number, job: p.job, start: p.start, err: err, aborted: true}, outcome{Aborted: true}, err
+	}
+	p.desire()
+	readErr := p.readStatuses(ctx)
+	p.plan()
+	var applyErr error
+	if p.c.opts.DryRun {
+		logPlan(p.log, p.changes)
+	} else {
+		applyErr = errors.Join(p.apply(ctx), p.refresh(ctx))
+	}
+	err := errors.Join(readErr, applyErr)
+	r, o := p.result(err)
+	return r, o, err
 }

@@ -93,15 +93,26 @@ type PlanOptions struct {
 func Calculate(desired Desired, observed map[mesh.NodeName]mesh.NodeStatus, opts PlanOptions) Changes {
 	var out Changes
 	for _, c := range desired.Clusters {
-		for _, d := range c.Departing {
-			if s, ok := observed[d.Endpoint.Node]; ok {
-				if ch, act := planDeparting(d, s, opts); act {
-					out.Leave = append(out.Leave, ch)
-				}
+		part := CalculateCluster(c, observed, opts)
+		out.Leave = append(out.Leave, part.Leave...)
+		out.SetPeers = append(out.SetPeers, part.SetPeers...)
+	}
+	sortChanges(out.Leave)
+	sortChanges(out.SetPeers)
+	return out
+}
+
+// CalculateCluster is Calculate for one cluster: pure, sorted by node.
+func CalculateCluster(c DesiredCluster, observed map[mesh.NodeName]mesh.NodeStatus, opts PlanOptions) Changes {
+	var out Changes
+	for _, d := range c.Departing {
+		if s, ok := observed[d.Endpoint.Node]; ok {
+			if ch, act := planDeparting(d, s, opts); act {
+				out.Leave = append(out.Leave, ch)
 			}
 		}
-		out.SetPeers = append(out.SetPeers, planMembers(c, observed, opts)...)
 	}
+	out.SetPeers = planMembers(c, observed, opts)
 	sortChanges(out.Leave)
 	sortChanges(out.SetPeers)
 	return out
@@ -126,7 +137,11 @@ func planMembers(c DesiredCluster, observed map[mesh.NodeName]mesh.NodeStatus, o
 		}
 	}
 	for _, ch := range idle {
-		missing := slices.DeleteFunc(ch.Peers.Minus(observed[ch.Endpoint.Node].Connected), func(n mesh.NodeName) bool { return pushed[n] })
+		connected := observed[ch.Endpoint.Node].Connected
+		if ch.Peers.Equal(connected) {
+			continue
+		}
+		missing := slices.DeleteFunc(ch.Peers.Minus(connected), func(n mesh.NodeName) bool { return pushed[n] })
 		if len(missing) > 0 {
 			ch.Missing, ch.Reason = missing, ReasonMissingConnections
 			out = append(out, ch)
@@ -144,8 +159,9 @@ func planMember(m DesiredNode, s mesh.NodeStatus, opts PlanOptions) (Change, boo
 		Endpoint: m.Endpoint,
 		Revision: NextRevision(s.Revision, opts.MinRevision),
 		Peers:    m.Peers,
-		Added:    m.Peers.Minus(s.Managed),
-		Removed:  s.Managed.Minus(m.Peers),
+	}
+	if !m.Peers.Equal(s.Managed) {
+		ch.Added, ch.Removed = m.Peers.Minus(s.Managed), s.Managed.Minus(m.Peers)
 	}
 	switch {
 	case s.Leaving:

@@ -60,8 +60,12 @@ type PassStatus struct {
 	Error  string `json:"error,omitempty"`
 	// Changes is how many calls the plan held (after policies).
 	Changes int `json:"changes"`
-	// Full is true when the pass re-read every node's status.
-	Full bool `json:"full"`
+	// Kind is why the pass ran (a Kind: event, resync, drift, ...).
+	Kind string `json:"kind"`
+	// Relist is true when the observer re-listed Rancher; Full when the pass
+	// re-read every node's status.
+	Relist bool `json:"relist"`
+	Full   bool `json:"full"`
 }
 
 // ClusterStatus is one cluster's state.
@@ -175,26 +179,6 @@ func copyNodeStatus(s mesh.NodeStatus) mesh.NodeStatus {
 	return s
 }
 
-// setCondition returns conds with c set: LastTransitionTime is kept while
-// the status does not change. changed reports a status change.
-func setCondition(conds []Condition, c Condition, now time.Time) (out []Condition, changed bool) {
-	out = slices.Clone(conds)
-	for i, old := range out {
-		if old.Type != c.Type {
-			continue
-		}
-		c.LastTransitionTime = old.LastTransitionTime
-		if old.Status != c.Status {
-			c.LastTransitionTime = now
-			changed = true
-		}
-		out[i] = c
-		return out, changed
-	}
-	c.LastTransitionTime = now
-	return append(out, c), true
-}
-
 func cond(typ string, ok bool, reason, msg string) Condition {
 	s := ConditionFalse
 	if ok {
@@ -215,35 +199,6 @@ func nodeConverged(n NodeStatus) bool {
 		return o.Leaving || (len(o.Managed) == 0 && len(o.Connected) == 0)
 	}
 	return !o.Leaving && o.Managed.Equal(n.Desired) && len(n.Desired.Minus(o.Connected)) == 0
-}
-
-// nodeConditions computes a node's conditions.
-func nodeConditions(n NodeStatus, now time.Time) []Condition {
-	conv := nodeConverged(n)
-	reason, msg := "Converged", ""
-	if !conv {
-		reason = "Pending"
-		if n.Observed != nil {
-			msg = describeGap(n)
-		} else {
-			reason, msg = "Unreachable", "no status read yet"
-		}
-	}
-	deg, dreason, dmsg := false, "Reachable", ""
-	if n.LastPush != nil && n.LastPush.Result == pushError {
-		deg, dreason, dmsg = true, "PushFailed", n.LastPush.Error
-	}
-	if !n.BackoffUntil.IsZero() {
-		deg, dreason, dmsg = true, "BackingOff", "calls held back after failures until "+n.BackoffUntil.Format(time.RFC3339Nano)
-	}
-	conds, _ := setCondition(n.Conditions, cond(ConditionConverged, conv, reason, msg), now)
-	conds, _ = setCondition(conds, cond(ConditionDegraded, deg, dreason, dmsg), now)
-	rreason := "Converged"
-	if !conv {
-		rreason = reason
-	}
-	conds, _ = setCondition(conds, cond(ConditionReady, conv && !deg, rreason, msg), now)
-	return conds
 }
 
 // describeGap says what a member lacks, e.g. "missing peers: a@1; not connected: b@2".
