@@ -15,9 +15,10 @@ import (
 
 // Addresses of the two runtimes. The ranges are the soak's own, apart from
 // the e2e tests' (10.42.64.0/20), the benchmark's (10.42.160.0/20,
-// 127.44.0.0/16) and the demo's (127.42.0.0/16).
+// 127.44.0.0/16), the demo's (127.42.0.0/16) and the Go tests'
+// (127.42-127.47), so that it can run while they do.
 const (
-	goIPRange   = "127.46.0.0/16"
+	goIPRange   = "127.58.0.0/16"
 	execIPRange = "10.42.128.0/21"
 	// probeIP is the BEAM probe's namespace host, outside the simulator's
 	// range.
