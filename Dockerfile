@@ -1,24 +1,42 @@
-# drover controller image: a static binary on a distroless base.
+# drover controller image: one static binary in an image FROM scratch.
 #
 #   docker build -t drover/controller:dev .
 #   docker run --rm drover/controller:dev --help
 #
 # The image holds the controller only; nodes embed the BEAM agent (agent/)
-# in their own release (see config/node/). Not built in CI (no Docker there).
+# in their own release (config/node/, examples/hello/Dockerfile).
+#
+# CI builds this very file with podman and runs the image against the
+# simulator (hack/test-images.sh, part of make test). No registry is
+# reachable there, so CI sets GO_IMAGE to a local image with the same
+# contents as golang:1.26-bookworm (Debian 12 from mmdebstrap plus the
+# machine's Go toolchain and a module cache); anywhere else the default
+# below is pulled as usual.
+ARG GO_IMAGE=golang:1.26-bookworm
 
 # --- build: a static, stripped binary (no cgo, no libc) ---
-FROM golang:1.26-bookworm AS build
+FROM ${GO_IMAGE} AS build
 WORKDIR /src
-# Modules first, so source edits do not re-download them.
+# Modules first, so source edits do not download them again.
 COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd/ cmd/
 COPY pkg/ pkg/
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -buildvcs=false -ldflags="-s -w" \
       -o /out/controller ./cmd/controller
+# What the static binary needs besides itself: a passwd and group entry for
+# the non-root user (uid/gid 65532, as distroless' "nonroot"), a writable
+# /tmp (mode 1777) and the CA bundle (to reach Rancher over https).
+RUN mkdir -p /out/rootfs/etc/ssl/certs /out/rootfs/tmp /out/rootfs/etc/drover \
+ && chmod 1777 /out/rootfs/tmp \
+ && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' \
+      > /out/rootfs/etc/passwd \
+ && printf 'root:x:0:\nnonroot:x:65532:\n' > /out/rootfs/etc/group \
+ && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/ca-certificates.crt
 
 # --- run: no shell, no package manager, non-root ---
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM scratch
+COPY --from=build /out/rootfs/ /
 COPY --from=build /out/controller /usr/local/bin/controller
 # A default config; mount your own at /etc/drover/config.yaml (or set
 # DROVER_CONFIG / --config).

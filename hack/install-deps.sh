@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs what drover's tests and demo need, when missing: Debian's
-# Erlang/OTP and Elixir, iproute2, and Chromium (the mesh view's headless
-# browser test). Idempotent; needs root to install.
+# Erlang/OTP and Elixir, iproute2, Chromium (the mesh view's headless
+# browser test), podman with runc, netavark and iptables, mmdebstrap (the
+# image tests' bases), docker-compose (compose files checked offline),
+# prometheus (promtool), and golangci-lint at the version pinned in
+# hack/golangci-lint.sh (built from the Go module proxy, no root needed).
+# Idempotent; needs root to install packages.
 set -o errexit -o nounset -o pipefail
 
 pkgs=(erlang-base erlang-dev erlang-inets erlang-eunit erlang-crypto erlang-ssl
   erlang-public-key erlang-asn1 erlang-syntax-tools erlang-tools erlang-runtime-tools
-  erlang-parsetools elixir iproute2 procps psmisc chromium)
+  erlang-parsetools elixir iproute2 procps psmisc chromium
+  podman runc netavark aardvark-dns iptables mmdebstrap docker-compose prometheus curl)
+
+hack_dir=$(dirname "$0")
+"$hack_dir/golangci-lint.sh" --install-only
 
 missing=()
 for p in "${pkgs[@]}"; do

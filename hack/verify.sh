@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks what every commit must keep clean: gofmt, go vet, go mod tidy.
+# Checks what every commit must keep clean: gofmt, go vet, go mod tidy,
+# golangci-lint (.golangci.yml; the version pinned in hack/golangci-lint.sh).
 # Works on a temporary copy of go.mod/go.sum and diffs, so it changes nothing.
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +27,7 @@ fi
 if grep -rn --include='*.go' -E '^func init\(\)' . ; then
   echo "init() functions are not allowed"; fail=1
 fi
+
+hack/golangci-lint.sh run ./... || fail=1
 
 exit $fail

@@ -38,6 +38,13 @@ func usagef(format string, args ...any) error {
 
 // run is main without the process: it returns the exit status.
 func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, lookupEnv, stdout, stderr)
+}
+
+// runContext is run until ctx ends (SIGINT or SIGTERM in production).
+func runContext(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
 	opts, err := parseOptions(args, lookupEnv, stderr)
 	if errors.Is(err, errHelp) {
 		return exitOK
@@ -46,9 +53,6 @@ func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io
 		fmt.Fprintf(stderr, "controller: %v\nRun 'controller --help' for usage.\n", err)
 		return exitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	err = opts.command(ctx, opts, stdout, stderr)
 	var ue *usageError
 	switch {

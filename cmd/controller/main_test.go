@@ -53,7 +53,8 @@ func TestValidateMode(t *testing.T) {
 		out  string
 	}{
 		{[]string{"validate", "--config", "../../pkg/config/testdata/minimal.good.yaml"}, exitOK, "OK (1 clusters)"},
-		{[]string{"--check", "--config", "../../pkg/config/testdata/full.good.yaml"}, exitOK, "OK (2 clusters)"},
+		{[]string{"--check", "--config", "../../pkg/config/testdata/full.good.yaml"}, exitUsage,
+			"spec.controller.announce.token.fromFile: reading token file: stat /run/secrets/drover-announce-token: no such file or directory"},
 		{[]string{"validate", "--config", "/nonexistent.yaml"}, exitUsage, "reading config"},
 		{[]string{"--log-format", "xml"}, exitUsage, "--log-format must be text or json"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},

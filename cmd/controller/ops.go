@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -111,7 +110,7 @@ func opsSecrets(o *options, f *config.File) []string {
 		refs = append(refs, c.Admin.Token)
 	}
 	for _, r := range refs {
-		if s, err := config.ResolveSecret(r, o.lookupEnv, os.ReadFile); err == nil {
+		if s, err := config.ResolveSecret(r, o.lookupEnv, config.ReadSecretFile); err == nil {
 			out = append(out, s.Reveal())
 		}
 	}

@@ -71,7 +71,7 @@ func readBundle(path string) ([]byte, error) {
 // what is trusted; pkg/nodeapi builds its own transport, so the agents'
 // TLS is not affected. The event stream takes the same cfg through
 // rancherapi.Options.TLS.
-func useRancherTLS(cfg *tls.Config) (restore func()) {
+func useRancherTLS(cfg *tls.Config) func() {
 	prev := http.DefaultTransport
 	base, ok := prev.(*http.Transport)
 	if !ok {

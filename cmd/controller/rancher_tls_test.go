@@ -86,7 +86,7 @@ func TestControllerOverTLSFollowsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := loadConfig(o, io.Discard)
+	f, err := loadConfig(context.Background(), o, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

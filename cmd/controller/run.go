@@ -2,17 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/drover-mesh/drover/pkg/config"
 )
 
-// loadConfig loads and validates the config, logging its warnings.
-func loadConfig(o *options, stderr io.Writer) (*config.File, error) {
-	f, err := config.LoadFile(o.configPath)
+// loadConfig loads and validates the config and the files it names,
+// logging its warnings. A signal while loading ends it at once.
+func loadConfig(ctx context.Context, o *options, stderr io.Writer) (*config.File, error) {
+	f, err := config.LoadFileContext(ctx, o.configPath)
+	if errors.Is(err, context.Canceled) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, &usageError{err}
+	}
+	if err := checkFiles(f); err != nil {
+		return nil, &usageError{fmt.Errorf("config file %s: %w", o.configPath, err)}
 	}
 	log := newLogger(o.logFormat, o.verbosity, stderr)
 	for _, w := range f.Warnings() {
@@ -24,7 +32,7 @@ func loadConfig(o *options, stderr io.Writer) (*config.File, error) {
 // runController loads the config and, unless --check, runs the controller:
 // one pass with --once, otherwise until ctx is done (SIGINT/SIGTERM).
 func runController(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	f, err := loadConfig(o, stderr)
+	f, err := loadConfig(ctx, o, stderr)
 	if err != nil {
 		return err
 	}

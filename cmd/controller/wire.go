@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -39,7 +38,7 @@ type wiring struct {
 	controller *reconcile.Controller
 	rancher    *rancherapi.Client
 	// announce serves the node-facing endpoint; nil when not configured.
-	announce *http.Server
+	announce *nodeapi.Server
 	listener net.Listener
 }
 
@@ -54,8 +53,13 @@ func wire(ctx context.Context, o *options, f *config.File, log logr.Logger, m *o
 	if err != nil {
 		return nil, err
 	}
+	nodeTLS, err := nodeTLS(f)
+	if err != nil {
+		return nil, &usageError{err}
+	}
 	nodes, err := newClusterNodes(f.Spec.Clusters, nodeapi.ClientOptions{
 		Tokens: func(cluster string) string { return tokens[cluster].Reveal() },
+		TLS:    nodeTLS,
 		Logger: log.WithName("nodeapi"),
 	})
 	if err != nil {
@@ -95,7 +99,7 @@ func resolveTokens(f *config.File, lookupEnv func(string) (string, bool)) (map[s
 	tokens := map[string]config.Secret{}
 	var errs []error
 	for i, c := range f.Spec.Clusters {
-		s, err := config.ResolveSecret(c.Admin.Token, lookupEnv, os.ReadFile)
+		s, err := config.ResolveSecret(c.Admin.Token, lookupEnv, config.ReadSecretFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("spec.clusters[%d].admin.token: %w", i, err))
 		}
@@ -145,29 +149,27 @@ func connectRancher(ctx context.Context, o *options, f *config.File, log logr.Lo
 
 // listenAnnounce opens the node-facing announce endpoint.
 func (w *wiring) listenAnnounce(a config.Announce, lookupEnv func(string) (string, bool), log logr.Logger) error {
-	token, err := config.ResolveSecret(a.Token, lookupEnv, os.ReadFile)
+	token, err := config.ResolveSecret(a.Token, lookupEnv, config.ReadSecretFile)
 	if err != nil {
 		return &usageError{fmt.Errorf("spec.controller.announce.token: %w", err)}
+	}
+	ctl := w.controller
+	srv, err := nodeapi.NewAnnounceServer(nodeapi.AnnounceOptions{
+		Token:         token.Reveal(),
+		RatePerSecond: a.RatePerSecond,
+		OnAnnounce:    func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) },
+		TLS:           announceTLS(a.TLS),
+		Logger:        log.WithName("announce"),
+	})
+	if err != nil {
+		return &usageError{fmt.Errorf("spec.controller.announce.tls: %w", err)}
 	}
 	ln, err := net.Listen("tcp", a.Listen)
 	if err != nil {
 		return fmt.Errorf("announce endpoint: %w", err)
 	}
-	ctl := w.controller
-	w.listener = ln
-	w.announce = &http.Server{
-		Handler: nodeapi.AnnounceHandler(nodeapi.AnnounceOptions{
-			Token:         token.Reveal(),
-			RatePerSecond: a.RatePerSecond,
-			OnAnnounce:    func(an nodeapi.Announcement) { ctl.Announce(an.Event, an.IP) },
-			Logger:        log.WithName("announce"),
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-	}
-	log.Info("announce endpoint listening", "address", ln.Addr().String())
+	w.listener, w.announce = ln, srv
+	log.Info("announce endpoint listening", "address", ln.Addr().String(), "tls", !a.TLS.IsZero())
 	return nil
 }
 

@@ -46,7 +46,7 @@ func startSim(t *testing.T) (*ranchersim.Sim, *simruntime.Runtime, string) {
 
 // seedDemo creates stack demo with service hello of the given scale, waits
 // until the simulator settled, and writes testConfig to a file.
-func seedDemo(t *testing.T, sim *ranchersim.Sim, scale int) (configPath string) {
+func seedDemo(t *testing.T, sim *ranchersim.Sim, scale int) string {
 	t.Helper()
 	if _, err := sim.CreateStack("demo"); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func (d *demo) run(ctx context.Context) error {
 			d.checkVMs(ctx, ref)
 		}
 		if err := sleep(ctx, d.opts.step); err != nil {
-			return nil
+			return nil //nolint:nilerr // cancelled (Ctrl-C): the walkthrough ends quietly
 		}
 	}
 	d.printf("\n== summary (from the change to every member seeing exactly the others)\n%s\n", strings.Join(times, "\n"))

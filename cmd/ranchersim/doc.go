@@ -1,6 +1,7 @@
 // Command ranchersim runs the Rancher 1.6 simulator of package ranchersim
 // on its own, for end-to-end tests, the demo, and users who want to try
-// drover without Rancher.
+// drover without Rancher. docs/simulator.md specifies what it simulates,
+// every flag, and how it answers what it does not simulate.
 //
 //	ranchersim --fixture config/sim/demo.yaml --api 127.0.0.1:8080 \
 //	    --metadata 127.0.0.1:8081 --dns 127.0.0.1:8053 --events cattle
@@ -20,6 +21,15 @@
 // on its IP, all on one in-memory mesh: no root, no Erlang. Use a loopback
 // range (--ip-range 127.42.0.0/16); the agents' token is DROVER_NODE_TOKEN,
 // DROVER_ANNOUNCE_URL and DROVER_ANNOUNCE_TOKEN turn announcements on.
+//
+// --shape renders older Cattle payloads (e.g. --shape
+// noContainerServiceRefs,noServiceInstanceIDs), --api-latency and
+// --api-latency-per-object delay API answers as a loaded Cattle does,
+// --tls-cert and --tls-key serve the API and websocket over TLS (metadata
+// and DNS stay plain), --remove-delay and --purge-interval set when removed
+// objects are purged. Flags that cannot work (an --exec command that does
+// not exist, a --runtime go range this machine cannot listen on) stop it at
+// start with exit status 2 and a message saying what to change.
 //
 // The control API lives under /_sim/ on the API listener, with the same
 // basic auth (see ranchersim's control.go): scale, upgrade, finishupgrade,

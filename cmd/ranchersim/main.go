@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +40,10 @@ type options struct {
 	tick, stepDelay, stopTime   time.Duration
 	logLevel                    string
 	nodeName                    string
+	shape                       string
+	latency, latencyPerObject   time.Duration
+	tlsCert, tlsKey             string
+	removeDelay, purgeInterval  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -59,6 +66,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.stepDelay, "step-delay", ranchersim.DefaultStepDelay, "time each lifecycle step takes")
 	fs.DurationVar(&o.stopTime, "stop-timeout", ranchersim.DefaultStopTimeout, "SIGTERM to SIGKILL delay")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.shape, "shape", "", "older Cattle payload shapes, a comma list of "+strings.Join(shapeNames(), ", "))
+	fs.DurationVar(&o.latency, "api-latency", 0, "fixed delay of every API answer (not metadata, DNS or websocket frames)")
+	fs.DurationVar(&o.latencyPerObject, "api-latency-per-object", 0, "extra delay of an API answer per object it holds")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API and websocket over TLS; needs --tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.DurationVar(&o.removeDelay, "remove-delay", 0, "removed objects are purged this long after removal; negative: a random delay up to it (default -10m, Cattle's)")
+	fs.DurationVar(&o.purgeInterval, "purge-interval", 0, "period of the purge monitor (default 60s, Cattle's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,7 +88,55 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.runtime == "exec" && strings.TrimSpace(o.exec) == "" {
 		return o, errors.New("--runtime exec needs --exec")
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return o, errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.latency < 0 || o.latencyPerObject < 0 || o.purgeInterval < 0 {
+		return o, errors.New("--api-latency, --api-latency-per-object and --purge-interval must not be negative")
+	}
+	if _, err := parseShape(o.shape); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// shapeFlags maps --shape names to the knobs they turn on.
+var shapeFlags = map[string]func(*ranchersim.Shape){
+	"noContainerServiceRefs": func(s *ranchersim.Shape) { s.NoContainerServiceRefs = true },
+	"noServiceInstanceIDs":   func(s *ranchersim.Shape) { s.NoServiceInstanceIDs = true },
+	"nullLabels":             func(s *ranchersim.Shape) { s.NullLabels = true },
+	"nullHealthState":        func(s *ranchersim.Shape) { s.NullHealthState = true },
+}
+
+func shapeNames() []string {
+	names := make([]string, 0, len(shapeFlags))
+	for n := range shapeFlags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// parseShape reads --shape (a comma list, case-insensitive).
+func parseShape(list string) (ranchersim.Shape, error) {
+	var sh ranchersim.Shape
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		found := false
+		for n, set := range shapeFlags {
+			if strings.EqualFold(n, name) {
+				set(&sh)
+				found = true
+			}
+		}
+		if !found {
+			return sh, fmt.Errorf("--shape: %q is not one of %s", name, strings.Join(shapeNames(), ", "))
+		}
+	}
+	return sh, nil
 }
 
 // simOptions turns flags into simulator options.
@@ -82,6 +144,16 @@ func simOptions(o options, logger *slog.Logger) (ranchersim.Options, error) {
 	so := ranchersim.Options{
 		AccessKey: o.accessKey, SecretKey: o.secretKey, IPRange: o.ipRange,
 		Tick: o.tick, StepDelay: o.stepDelay, StopTimeout: o.stopTime, Logger: logger,
+		Latency:     ranchersim.Latency{Fixed: o.latency, PerObject: o.latencyPerObject},
+		RemoveDelay: o.removeDelay, PurgeInterval: o.purgeInterval,
+	}
+	so.Shape, _ = parseShape(o.shape) // checked by parseFlags
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return so, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		so.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if o.events == "exact" {
 		so.EventMode = ranchersim.EventsExact
@@ -95,7 +167,11 @@ func simOptions(o options, logger *slog.Logger) (ranchersim.Options, error) {
 	}
 	switch o.runtime {
 	case "exec":
-		so.Runtime = &ranchersim.ExecRuntime{Command: strings.Fields(o.exec),
+		argv := strings.Fields(o.exec)
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			return so, fmt.Errorf("--exec: %w", err)
+		}
+		so.Runtime = &ranchersim.ExecRuntime{Command: argv,
 			IsolateCommand: strings.Fields(o.isolateExec), Logger: logger}
 	case "go":
 		rt, err := goRuntime(o, logger)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os/exec"
@@ -24,6 +25,7 @@ type sim struct {
 	stdout         *safeBuffer
 	access, secret string
 	done           chan error
+	http           *http.Client // for the API and control calls (TLS: trusting the test CA)
 }
 
 type safeBuffer struct {
@@ -63,7 +65,8 @@ func startSim(t *testing.T, extra ...string) *sim {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &sim{lines: map[string]string{}, cmd: cmd, stdout: &safeBuffer{}, done: make(chan error, 1)}
+	s := &sim{lines: map[string]string{}, cmd: cmd, stdout: &safeBuffer{}, done: make(chan error, 1),
+		http: http.DefaultClient}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-s.done
@@ -107,7 +110,7 @@ func (s *sim) control(t *testing.T, method, name string, body any) []byte {
 	}
 	req, _ := http.NewRequest(method, s.lines["api"]+"/_sim/"+name, rd)
 	req.SetBasicAuth(s.access, s.secret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +120,22 @@ func (s *sim) control(t *testing.T, method, name string, body any) []byte {
 		t.Fatalf("%s %s: %d %s", method, name, resp.StatusCode, b)
 	}
 	return b
+}
+
+// api sends an API request (path under the project) and decodes the
+// answer.
+func (s *sim) api(t *testing.T, method, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, strings.TrimSuffix(s.lines["schemas"], "/schemas")+path, nil)
+	req.SetBasicAuth(s.access, s.secret)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
 
 func (s *sim) settle(t *testing.T) {
@@ -255,7 +274,7 @@ func TestStandaloneFaultsAndCleanShutdown(t *testing.T) {
 	s := startSim(t)
 	s.control(t, http.MethodPost, "fault", map[string]any{"kind": "api-status", "code": 503, "durationMillis": 3600000})
 	_, err := client.NewRancherClient(&client.ClientOpts{Url: s.lines["schemas"], AccessKey: s.access, SecretKey: s.secret})
-	if apiErr, ok := err.(*client.ApiError); !ok || apiErr.StatusCode != 503 {
+	if apiErr := (*client.ApiError)(nil); !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
 		t.Fatalf("err %v, want 503", err)
 	}
 	s.control(t, http.MethodPost, "fault", map[string]any{"kind": "clear"})
@@ -280,7 +299,10 @@ func TestStandaloneFaultsAndCleanShutdown(t *testing.T) {
 }
 
 func TestFlagErrors(t *testing.T) {
-	for _, args := range [][]string{{"--events", "sometimes"}, {"--runtime", "exec"}, {"extra"}, {"--fixture", "/nonexistent.yaml"}} {
+	for _, args := range [][]string{{"--events", "sometimes"}, {"--runtime", "exec"}, {"extra"},
+		{"--fixture", "/nonexistent.yaml"}, {"--shape", "noContainerServiceRefs,olderThanOld"},
+		{"--tls-cert", "cert.pem"}, {"--api-latency", "-1s"}, {"--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"},
+		{"--runtime", "exec", "--exec", "/nonexistent/agent --flag"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != exitUsage {
 			t.Errorf("%v: exit %d, stderr %s", args, code, errOut.String())

@@ -14,7 +14,10 @@ defmodule Hello.MixProject do
       releases: [
         hello: [
           include_executables_for: [:unix],
-          applications: [drover_agent: :permanent, hello: :permanent]
+          applications: [drover_agent: :permanent, hello: :permanent],
+          # The tarball (_build/prod/hello-0.1.0.tar.gz) is what
+          # examples/hello/Dockerfile puts into the node image.
+          steps: [:assemble, :tar]
         ]
       ]
     ]

@@ -60,7 +60,7 @@ func TestBadConfigs(t *testing.T) {
 			"spec.clusters[0].nodeName: unknown placeholder {{ip}}",
 			`spec.clusters[0].admin.scheme: must be "http" or "https", got "ftp"`,
 			"spec.clusters[0].admin.token: set only one of fromEnv, fromFile and value",
-			`spec.clusters[0].membership.states[0]: unknown value "runing"`,
+			`spec.clusters[0].membership.states[0]: unknown value "runing"`, //nolint:misspell // the misspelled state under test
 			`spec.clusters[0].topology: must be "fullMesh"`,
 			`spec.clusters[0].policy: must be "sync" or "add-only", got "sometimes"`,
 			"spec.clusters[0].maxDropPercent: must be between 1 and 100",
@@ -70,6 +70,19 @@ func TestBadConfigs(t *testing.T) {
 		{"not-yaml.bad.yaml", []string{"parsing YAML"}},
 		{"empty.bad.yaml", []string{"the file is empty"}},
 		{"no-clusters.bad.yaml", []string{"spec.clusters: must list at least one cluster"}},
+		{"duplicate-keys.bad.yaml", []string{
+			"spec.clusters[0].admin.token.fromEnv: duplicate key: set on line 14 and again on line 15; keep one",
+			"spec.clusters[0].admin.port: duplicate key: set on line 16 and again on line 17",
+			"spec.clusters[0].stack: duplicate key: set on line 10 and again on line 18",
+		}},
+		{"two-documents.bad.yaml", []string{"more than one YAML document"}},
+		{"tls.bad.yaml", []string{
+			`spec.controller.announce.tls: has no effect without listen`,
+			`spec.controller.announce.tls.certFile: is required with keyFile`,
+			`spec.clusters[0].admin.tls: is set but admin.scheme is "http": set scheme: https`,
+			`spec.clusters[1].admin.tls.serverName: "not a name" must be a DNS name`,
+			`spec.clusters[1].admin.tls.keyFile: is required with certFile`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/drover-mesh/drover/internal/boundedread"
 )
 
 // APIVersion and Kind identify a clustered-services file.
@@ -59,7 +61,21 @@ type Announce struct {
 	Token SecretRef `json:"token"`
 	// RatePerSecond caps accepted announcements per second. Default 200.
 	RatePerSecond int `json:"ratePerSecond"`
+	// TLS, when set, makes the endpoint serve HTTPS; agents then announce
+	// to an https:// URL and verify this certificate.
+	TLS ServerTLS `json:"tls"`
 }
+
+// ServerTLS is a certificate the controller serves.
+type ServerTLS struct {
+	// CertFile is the certificate chain (PEM), leaf first.
+	CertFile string `json:"certFile,omitempty"`
+	// KeyFile is its private key (PEM).
+	KeyFile string `json:"keyFile,omitempty"`
+}
+
+// IsZero reports whether no certificate is set: plain HTTP.
+func (t ServerTLS) IsZero() bool { return t == ServerTLS{} }
 
 // Cluster is one mesh: the services of one stack whose containers are all
 // connected to one another.
@@ -98,7 +114,30 @@ type Admin struct {
 	Token SecretRef `json:"token"`
 	// Timeout bounds each call to an agent. Default 2s.
 	Timeout Duration `json:"timeout"`
+	// TLS says how agents reached with scheme https are verified. Without
+	// it, https uses the system's CA pool and checks the container's IP.
+	TLS AdminTLS `json:"tls"`
 }
+
+// AdminTLS is how the controller checks the agents' certificates and
+// proves itself to agents that require a client certificate.
+type AdminTLS struct {
+	// CAFile is the CA bundle (PEM) that signed the agents' certificates.
+	// Empty: the system pool.
+	CAFile string `json:"caFile,omitempty"`
+	// ServerName is the name checked in an agent's certificate. Agents are
+	// dialled by IP, so one service certificate with this DNS name serves
+	// every container. Empty: the container's IP must be in the
+	// certificate.
+	ServerName string `json:"serverName,omitempty"`
+	// CertFile and KeyFile are a client certificate (PEM) to present, for
+	// agents that require one. Both or neither.
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+}
+
+// IsZero reports whether nothing is set.
+func (t AdminTLS) IsZero() bool { return t == AdminTLS{} }
 
 // Membership is the rule that decides who is in the mesh.
 type Membership struct {
@@ -156,8 +195,18 @@ type SecretRef struct {
 // IsZero reports whether no source is set.
 func (r SecretRef) IsZero() bool { return r.FromEnv == "" && r.FromFile == "" && r.Value == "" }
 
+// MaxSecretFileBytes caps a token file: a token is a few dozen bytes, and
+// a path such as /dev/zero must not be read into memory.
+const MaxSecretFileBytes = 64 << 10
+
+// ReadSecretFile reads a token file: it must be a regular file of at most
+// MaxSecretFileBytes. It is what ResolveSecret's readFile is in production.
+func ReadSecretFile(path string) ([]byte, error) {
+	return boundedread.Regular(path, MaxSecretFileBytes)
+}
+
 // ResolveSecret returns the secret that r refers to, using lookupEnv and
-// readFile (os.LookupEnv and os.ReadFile in production).
+// readFile (os.LookupEnv and ReadSecretFile in production).
 func ResolveSecret(r SecretRef, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (Secret, error) {
 	switch {
 	case r.Value != "":
@@ -172,6 +221,9 @@ func ResolveSecret(r SecretRef, lookupEnv func(string) (string, bool), readFile 
 		b, err := readFile(r.FromFile)
 		if err != nil {
 			return "", fmt.Errorf("reading token file: %w", err)
+		}
+		if len(b) > MaxSecretFileBytes {
+			return "", fmt.Errorf("token file %s is over the limit of %d bytes", r.FromFile, MaxSecretFileBytes)
 		}
 		v := strings.TrimSpace(string(b))
 		if v == "" {

@@ -87,6 +87,10 @@ func (c Controller) validate(v *validator, p string) {
 		}
 	}
 	validateSecretRef(v, a+".token", c.Announce.Token)
+	if !c.Announce.TLS.IsZero() && c.Announce.Listen == "" {
+		v.add(a+".tls", "has no effect without listen: set listen, or remove tls")
+	}
+	validatePair(v, a+".tls", c.Announce.TLS.CertFile, c.Announce.TLS.KeyFile)
 	if c.Announce.RatePerSecond < 1 {
 		v.add(a+".ratePerSecond", "must be at least 1")
 	}
@@ -105,11 +109,14 @@ func (c Cluster) validate(v *validator, p string) {
 	if len(c.Services) == 0 {
 		v.add(p+".services", "must list at least one Rancher service")
 	}
+	seen := make(map[string]int, len(c.Services))
 	for i, s := range c.Services {
 		if s == "" {
 			v.add(fmt.Sprintf("%s.services[%d]", p, i), "must not be empty")
-		} else if slices.Index(c.Services, s) != i {
-			v.add(fmt.Sprintf("%s.services[%d]", p, i), "duplicate service %q", s)
+		} else if j, dup := seen[s]; dup {
+			v.add(fmt.Sprintf("%s.services[%d]", p, i), "duplicate service %q (also %s.services[%d])", s, p, j)
+		} else {
+			seen[s] = i
 		}
 	}
 	if err := checkNodeName(c.NodeName); err != nil {
@@ -121,6 +128,7 @@ func (c Cluster) validate(v *validator, p string) {
 	if c.Admin.Scheme != "http" && c.Admin.Scheme != "https" {
 		v.add(p+".admin.scheme", "must be \"http\" or \"https\", got %q", c.Admin.Scheme)
 	}
+	c.Admin.TLS.validate(v, p+".admin.tls", c.Admin.Scheme)
 	if c.Admin.Token.IsZero() {
 		v.add(p+".admin.token", "is required: set fromEnv or fromFile (agents refuse calls without a token)")
 	}
@@ -138,6 +146,32 @@ func (c Cluster) validate(v *validator, p string) {
 	}
 	if c.MaxDropPercent != nil && (*c.MaxDropPercent < 1 || *c.MaxDropPercent > 100) {
 		v.add(p+".maxDropPercent", "must be between 1 and 100")
+	}
+}
+
+// dnsNameRE is a host name: the name checked in an agent's certificate.
+var dnsNameRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$`)
+
+func (t AdminTLS) validate(v *validator, p, scheme string) {
+	if t.IsZero() {
+		return
+	}
+	if scheme != "https" {
+		v.add(p, "is set but admin.scheme is %q: set scheme: https, or remove tls", scheme)
+	}
+	if t.ServerName != "" && (len(t.ServerName) > 253 || !dnsNameRE.MatchString(t.ServerName)) && net.ParseIP(t.ServerName) == nil {
+		v.add(p+".serverName", "%q must be a DNS name such as \"hello.drover.internal\" (the name in the agents' certificate) or an IP address", t.ServerName)
+	}
+	validatePair(v, p, t.CertFile, t.KeyFile)
+}
+
+// validatePair checks that a certificate and its key come together.
+func validatePair(v *validator, p, certFile, keyFile string) {
+	switch {
+	case certFile != "" && keyFile == "":
+		v.add(p+".keyFile", "is required with certFile: the certificate's private key")
+	case certFile == "" && keyFile != "":
+		v.add(p+".certFile", "is required with keyFile: the certificate that goes with the key")
 	}
 }
 

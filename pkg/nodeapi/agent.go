@@ -3,6 +3,7 @@ package nodeapi
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,8 +33,11 @@ type Connector interface {
 // reported in Status.Failed and retried on the next push.
 const DefaultConnectTimeout = 1500 * time.Millisecond
 
-// maxParallelConnects bounds concurrent connects of one request.
-const maxParallelConnects = 64
+// maxParallelConnects bounds concurrent connects of one request. It is
+// MaxPeers: every peer of a set is dialled at once, so even a set of
+// unreachable peers is answered after one connect timeout (1.5 s), within
+// the client's 2 s.
+const maxParallelConnects = MaxPeers
 
 // AgentOptions configures an Agent.
 type AgentOptions struct {
@@ -54,6 +58,13 @@ type AgentOptions struct {
 	// OnChange, when set, is called after every applied peer set or leave
 	// (not after a no-op repeat), while the next request waits.
 	OnChange func(Change)
+	// TLS, when CertFile is set, makes the agent's Server speak HTTPS
+	// with this certificate, and require client certificates signed by
+	// ClientCAFile when that is set too. Default: plain HTTP.
+	TLS TLSFiles
+	// Limits are the Server's connection limits; zero fields take the
+	// protocol's defaults.
+	Limits Limits
 	// Logger receives V(1) request logs and errors. Default: discard.
 	Logger logr.Logger
 }
@@ -79,6 +90,8 @@ type Agent struct {
 	release   string
 	flags     Flags
 	onChange  func(Change)
+	tls       *tls.Config // nil: plain HTTP
+	limits    Limits
 	log       logr.Logger
 
 	applyMu sync.Mutex // serialises peer-set and leave requests
@@ -103,6 +116,10 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if opts.OTPRelease == "" {
 		opts.OTPRelease = "go"
 	}
+	tlsConfig, err := optionalServerTLS(opts.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("agent TLS: %w", err)
+	}
 	return &Agent{
 		node:      opts.Node,
 		tokenHash: sha256.Sum256([]byte(opts.Token)),
@@ -111,6 +128,8 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		release:   opts.OTPRelease,
 		flags:     opts.Flags,
 		onChange:  opts.OnChange,
+		tls:       tlsConfig,
+		limits:    opts.Limits,
 		log:       opts.Logger,
 		st:        nodeState{managed: []string{}},
 	}, nil
@@ -210,7 +229,21 @@ func (a *Agent) connectOne(ctx context.Context, peer string) (err error) {
 	return a.conn.Connect(ctx, peer)
 }
 
-// Handler returns the http.Handler that serves the whole protocol.
+// Handler returns the http.Handler that serves the whole protocol. Serve
+// it with NewServer (or the agent's Server), which adds the protocol's
+// connection limits and transport-level answers; a plain http.Server
+// lacks them.
 func (a *Agent) Handler() http.Handler {
 	return recoverer(a.log, http.HandlerFunc(a.route))
+}
+
+// Server returns a Server for the agent's handler, with the agent's TLS
+// settings and limits. Serve it on the admin port:
+//
+//	srv, err := agent.Server()
+//	...
+//	go srv.Serve(ln)
+//	defer srv.Shutdown(ctx)
+func (a *Agent) Server() (*Server, error) {
+	return NewServer(ServerOptions{Handler: a.Handler(), TLS: a.tls, Limits: a.limits, Logger: a.log})
 }

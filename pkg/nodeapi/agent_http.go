@@ -37,47 +37,30 @@ func (a *Agent) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// peersBody is SetPeersRequest with every field required.
-type peersBody struct {
-	Revision *uint64   `json:"revision"`
-	Peers    *[]string `json:"peers"`
-}
-
-// leaveBody is LeaveRequest with every field required.
-type leaveBody struct {
-	Revision *uint64 `json:"revision"`
-}
-
 func (a *Agent) servePeers(w http.ResponseWriter, r *http.Request) {
-	var b peersBody
-	if e := decodeBody(w, r, &b); e != nil {
-		writeError(w, e)
-		return
-	}
-	if b.Revision == nil || b.Peers == nil {
-		writeError(w, &Error{Code: CodeBadRequest, Message: `"revision" and "peers" are required`})
-		return
-	}
-	for _, p := range *b.Peers {
-		if err := CheckNodeName(p); err != nil {
-			writeError(w, &Error{Code: CodeBadNodeName, Message: err.Error()})
+	b, e := readBody(w, r)
+	if e == nil {
+		var req SetPeersRequest
+		if req, e = DecodeSetPeersRequest(b); e == nil {
+			a.serveCommand(w, r, command{revision: req.Revision, peers: normalize(req.Peers, a.node)})
 			return
 		}
 	}
-	a.serveCommand(w, r, command{revision: *b.Revision, peers: normalize(*b.Peers, a.node)})
+	a.log.V(1).Info("request refused", "code", e.Code, "path", r.URL.Path, "reason", e.Message)
+	writeError(w, e)
 }
 
 func (a *Agent) serveLeave(w http.ResponseWriter, r *http.Request) {
-	var b leaveBody
-	if e := decodeBody(w, r, &b); e != nil {
-		writeError(w, e)
-		return
+	b, e := readBody(w, r)
+	if e == nil {
+		var req LeaveRequest
+		if req, e = DecodeLeaveRequest(b); e == nil {
+			a.serveCommand(w, r, command{leave: true, revision: req.Revision, peers: []string{}})
+			return
+		}
 	}
-	if b.Revision == nil {
-		writeError(w, &Error{Code: CodeBadRequest, Message: `"revision" is required`})
-		return
-	}
-	a.serveCommand(w, r, command{leave: true, revision: *b.Revision, peers: []string{}})
+	a.log.V(1).Info("request refused", "code", e.Code, "path", r.URL.Path, "reason", e.Message)
+	writeError(w, e)
 }
 
 func (a *Agent) serveCommand(w http.ResponseWriter, r *http.Request, c command) {

@@ -1,11 +1,13 @@
 package nodeapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -30,13 +32,12 @@ func TestGoAgentConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	url := serveAgent(t, a)
 	c := newClient(t, "s3cret-token")
-	if _, err := c.SetPeers(t.Context(), endpoint(srv.URL, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+	if _, err := c.SetPeers(t.Context(), endpoint(url, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
 	}
-	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: srv.URL, Token: "s3cret-token"})
+	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: url, Token: "s3cret-token"})
 	if got := m.Connected("b@127.0.0.2"); len(got) != 1 || got[0] != "a@127.0.0.1" {
 		t.Errorf("b's links after the suite = %v, want [a@127.0.0.1]", got)
 	}
@@ -46,7 +47,7 @@ func TestGoAgentConformance(t *testing.T) {
 // b, c and d, served over HTTP.
 type agentFixture struct {
 	mesh    *nodeapi.MemoryMesh
-	srv     *httptest.Server
+	url     string
 	ep      mesh.Endpoint
 	client  *nodeapi.Client
 	mu      sync.Mutex
@@ -68,9 +69,8 @@ func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(a.Handler())
-	t.Cleanup(f.srv.Close)
-	f.ep = endpoint(f.srv.URL, opts.Node)
+	f.url = serveAgent(t, a)
+	f.ep = endpoint(f.url, opts.Node)
 	f.client = newClient(t, secret)
 	return f
 }
@@ -252,7 +252,7 @@ func TestAgentSurvivesPanics(t *testing.T) {
 func TestAgentChunkedOversizedBody(t *testing.T) {
 	f := newAgentFixture(t, nodeapi.AgentOptions{})
 	body := io.MultiReader(strings.NewReader(`{"revision":1,"peers":[],"x":"`), strings.NewReader(strings.Repeat("x", nodeapi.MaxBodyBytes)))
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.srv.URL+nodeapi.PathPeers, io.NopCloser(body))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+nodeapi.PathPeers, io.NopCloser(body))
 	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -269,5 +269,77 @@ func TestNewAgentChecksOptions(t *testing.T) {
 		if _, err := nodeapi.NewAgent(o); err == nil {
 			t.Errorf("NewAgent(%+v): want an error", o)
 		}
+	}
+}
+
+// countingConnector counts connects; every connect succeeds.
+type countingConnector struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingConnector) Connect(context.Context, string) error {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return nil
+}
+func (c *countingConnector) Disconnect(string) error { return nil }
+func (c *countingConnector) Connected() []string     { return nil }
+
+func manyNames(n int) mesh.PeerSet {
+	names := make([]mesh.NodeName, n)
+	for i := range names {
+		names[i] = mesh.NodeName(fmt.Sprintf("p%d@10.1.%d.%d", i, i/250, i%250+1))
+	}
+	return mesh.NewPeerSet(names...)
+}
+
+// TestAgentRefusesOversizedPeerSetsWithoutConnecting sends sets over
+// MaxPeers straight over HTTP (the client refuses to send them): 400
+// too_many_peers, no connect, nothing applied.
+func TestAgentRefusesOversizedPeerSetsWithoutConnecting(t *testing.T) {
+	conn := &countingConnector{}
+	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn})
+	for _, n := range []int{nodeapi.MaxPeers + 1, 10000} {
+		body, _ := json.Marshal(nodeapi.SetPeersRequest{Revision: 1, Peers: manyNames(n).Strings()})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+nodeapi.PathPeers, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		t.Logf("%d peers refused in %v", n, time.Since(start))
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":"too_many_peers"`) {
+			t.Errorf("%d peers: status %d, body %.200s; want 400 too_many_peers", n, resp.StatusCode, b)
+		}
+	}
+	if conn.calls != 0 || f.changeCount() != 0 {
+		t.Errorf("connects %d, changes %d after refused sets; want none", conn.calls, f.changeCount())
+	}
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, manyNames(nodeapi.MaxPeers+1)); err == nil || !strings.Contains(err.Error(), "at most 1000") {
+		t.Errorf("client sending 1001 peers: %v, want a refusal before sending", err)
+	}
+}
+
+// TestAgentConnectsAThousandPeersAtOnce: the largest allowed set is dialled
+// all at once, so even unreachable peers cost one connect timeout, within
+// the client's 2 s. The barrier connector fails every connect unless all
+// 1000 are in flight together.
+func TestAgentConnectsAThousandPeersAtOnce(t *testing.T) {
+	conn := &barrierConnector{n: nodeapi.MaxPeers, all: make(chan struct{}), links: map[string]bool{}}
+	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn})
+	want := manyNames(nodeapi.MaxPeers)
+	start := time.Now()
+	st, err := f.client.SetPeers(t.Context(), f.ep, 1, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a set of %d peers answered in %v", len(want), time.Since(start))
+	if len(st.Failed) != 0 || !st.Connected.Equal(want) {
+		t.Errorf("%d failed, %d connected; want all %d connected", len(st.Failed), len(st.Connected), len(want))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,10 +33,17 @@ type Announcer struct {
 // "http://controller:4100"; PathAnnounce is appended). An empty baseURL
 // disables announcing: Announce then does nothing.
 func NewAnnouncer(baseURL, token string, logger logr.Logger) *Announcer {
+	return NewTLSAnnouncer(baseURL, token, nil, logger)
+}
+
+// NewTLSAnnouncer is NewAnnouncer for an https:// baseURL whose
+// certificate cfg verifies (nil: the system pool).
+func NewTLSAnnouncer(baseURL, token string, cfg *tls.Config, logger logr.Logger) *Announcer {
+	tr := &http.Transport{TLSClientConfig: cfg, TLSHandshakeTimeout: DefaultAnnounceTimeout, MaxIdleConnsPerHost: 1}
 	return &Announcer{
 		url:   strings.TrimSuffix(strings.TrimSuffix(baseURL, "/"), PathAnnounce),
 		token: token,
-		http:  &http.Client{Timeout: DefaultAnnounceTimeout},
+		http:  &http.Client{Timeout: DefaultAnnounceTimeout, Transport: tr},
 		log:   logger,
 	}
 }
@@ -73,8 +81,7 @@ func (a *Announcer) Announce(ctx context.Context, event, node, ip string) error 
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
 	e := &APIError{StatusCode: resp.StatusCode, URL: req.URL.Redacted()}
-	var wire Error
-	if json.Unmarshal(b, &wire) == nil {
+	if wire, ok := decodeError(b); ok {
 		e.Code, e.Message = wire.Code, strings.ReplaceAll(wire.Message, a.token, "REDACTED")
 	}
 	return fmt.Errorf("announcing %s: %w", event, e)
@@ -100,8 +107,23 @@ type AnnounceOptions struct {
 	// goroutine, after the 202 is decided; at most 2*RatePerSecond (and at
 	// least 64) calls run at once, more get 429. Default: nothing.
 	OnAnnounce func(Announcement)
+	// TLS, when CertFile is set, makes NewAnnounceServer speak HTTPS.
+	TLS TLSFiles
+	// Limits are NewAnnounceServer's connection limits; zero fields take
+	// the protocol's defaults.
+	Limits Limits
 	// Logger receives V(1) logs of refused announcements. Default: discard.
 	Logger logr.Logger
+}
+
+// NewAnnounceServer returns a Server for AnnounceHandler(opts), over TLS
+// when opts.TLS names a certificate.
+func NewAnnounceServer(opts AnnounceOptions) (*Server, error) {
+	cfg, err := optionalServerTLS(opts.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("announce endpoint TLS: %w", err)
+	}
+	return NewServer(ServerOptions{Handler: AnnounceHandler(opts), TLS: cfg, Limits: opts.Limits, Logger: opts.Logger})
 }
 
 // AnnounceHandler serves the controller's node-facing POST /v1/announce.
@@ -155,11 +177,12 @@ func (h *announceHandler) check(w http.ResponseWriter, r *http.Request) *Error {
 	case !h.bucket.allow():
 		return &Error{Code: CodeRateLimited, Message: "too many announcements; the controller resyncs anyway"}
 	}
-	var a Announcement
-	if e := decodeBody(w, r, &a); e != nil {
+	b, e := readBody(w, r)
+	if e != nil {
 		return e
 	}
-	if e := checkAnnouncement(a); e != nil {
+	a, e := DecodeAnnouncement(b)
+	if e != nil {
 		return e
 	}
 	select {

@@ -50,6 +50,11 @@ type Status struct {
 	// Failed lists managed peers that the last attempt could not connect,
 	// with the reason.
 	Failed []PeerError `json:"failed,omitempty"`
+	// AtomsCreated and AtomBudget are reported by the BEAM agent only:
+	// the atoms its peer names created so far, and how many it may create
+	// (names beyond get 503 atom_budget_exhausted).
+	AtomsCreated *uint64 `json:"atoms_created,omitempty"`
+	AtomBudget   *uint64 `json:"atom_budget,omitempty"`
 }
 
 // Flags are the kernel flags that matter to drover.
@@ -71,6 +76,7 @@ type PeerError struct {
 // previously managed peer that is not in Peers. It never touches nodes it
 // did not manage (remote shells, hidden nodes).
 //
+// Peers holds at most MaxPeers entries (400 too_many_peers beyond).
 // Revision must be >= the last applied revision. An equal revision with an
 // equal set is a no-op (a retried push); an equal revision with a different
 // set, or a lower revision, is refused with 409.
@@ -110,9 +116,7 @@ type Announcement struct {
 
 // Error is the body of every non-2xx answer, on both sides.
 type Error struct {
-	// Code is a stable machine-readable word: unauthorized, too_large,
-	// bad_request, bad_node_name, stale_revision, not_found,
-	// method_not_allowed, rate_limited, internal.
+	// Code is a stable machine-readable word: one of the Code constants.
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
@@ -123,9 +127,18 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeBadRequest       = "bad_request"
 	CodeBadNodeName      = "bad_node_name"
+	CodeTooManyPeers     = "too_many_peers"
 	CodeStaleRevision    = "stale_revision"
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeRateLimited      = "rate_limited"
 	CodeInternal         = "internal"
+	// CodeURITooLong (414): a request line over MaxLineBytes.
+	CodeURITooLong = "uri_too_long"
+	// CodeHeadersTooLarge (431): a header line over MaxLineBytes, or a
+	// head over MaxHeadBytes.
+	CodeHeadersTooLarge = "headers_too_large"
+	// CodeAtomBudgetExhausted (503, BEAM agent only): a peer name that is
+	// not an atom yet would exceed the node's atom budget.
+	CodeAtomBudgetExhausted = "atom_budget_exhausted"
 )

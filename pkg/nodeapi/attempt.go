@@ -3,7 +3,6 @@ package nodeapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,11 +21,12 @@ const drainLimit = 64 << 10
 // request again.
 type attempt struct {
 	c      *Client
+	http   *http.Client
 	method string
 	url    *url.URL
 	token  string
 	body   []byte
-	out    any
+	out    *Status // the decoded answer; nil when not wanted
 }
 
 // do sends the request once. Network errors and 5xx answers are returned
@@ -49,7 +49,7 @@ func (a *attempt) do(ctx context.Context) error {
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
-	resp, err := a.c.http.Do(req)
+	resp, err := a.http.Do(req)
 	if err != nil {
 		return a.scrub(err)
 	}
@@ -70,9 +70,11 @@ func (a *attempt) do(ctx context.Context) error {
 	if a.out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(b, a.out); err != nil {
+	st, err := DecodeStatus(b)
+	if err != nil {
 		return backoff.Permanent(fmt.Errorf("%s: decoding response: %w", a.url.Redacted(), err))
 	}
+	*a.out = st
 	return nil
 }
 
@@ -80,8 +82,7 @@ func (a *attempt) do(ctx context.Context) error {
 // retried.
 func (a *attempt) apiError(status int, body []byte) error {
 	e := &APIError{StatusCode: status, URL: a.url.Redacted()}
-	var wire Error
-	if json.Unmarshal(body, &wire) == nil {
+	if wire, ok := decodeError(body); ok {
 		e.Code, e.Message = wire.Code, a.redact(wire.Message)
 	}
 	if e.Temporary() {

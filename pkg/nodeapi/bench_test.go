@@ -2,7 +2,6 @@ package nodeapi_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
@@ -15,13 +14,12 @@ func benchAgent(b *testing.B) (*nodeapi.Client, mesh.Endpoint) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	b.Cleanup(srv.Close)
+	url := serveAgent(b, a)
 	c, err := nodeapi.NewClient(nodeapi.ClientOptions{Tokens: func(string) string { return secret }})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return c, mesh.Endpoint{Node: "a@127.0.0.1", URL: srv.URL}
+	return c, mesh.Endpoint{Node: "a@127.0.0.1", URL: url}
 }
 
 // BenchmarkClientStatus is one status round trip over loopback HTTP.
@@ -37,7 +35,7 @@ func BenchmarkClientStatus(b *testing.B) {
 // BenchmarkSetPeers pushes a new peer set of the given size each time
 // (half of it changes), so every push is applied.
 func BenchmarkSetPeers(b *testing.B) {
-	for _, size := range []int{20, 2000} {
+	for _, size := range []int{20, nodeapi.MaxPeers} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			c, ep := benchAgent(b)
 			sets := [2]mesh.PeerSet{}

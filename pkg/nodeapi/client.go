@@ -2,6 +2,7 @@ package nodeapi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ const (
 	retryMaxInterval     = 500 * time.Millisecond
 	// maxIdleConns keeps one idle connection per node for 2,000 nodes.
 	maxIdleConns = 4096
+	// idleConnTimeout is shorter than the agents' idle timeout (60 s), so
+	// the client rarely reuses a connection an agent is closing.
+	idleConnTimeout = 45 * time.Second
 )
 
 // ClientOptions configures a Client.
@@ -46,6 +50,11 @@ type ClientOptions struct {
 	// HTTPClient sends the requests. Default: a client with its own
 	// transport, no proxy, and idle-connection limits sized for 2,000 nodes.
 	HTTPClient *http.Client
+	// TLS holds, per cluster, how agents reached over https are verified
+	// (see ClientTLSConfig). A cluster without an entry uses Go's defaults:
+	// the system pool, and the dialled IP as the name to check. Not with
+	// HTTPClient.
+	TLS map[string]*tls.Config
 	// Logger receives V(1) logs of retried attempts. Default: discard.
 	Logger logr.Logger
 }
@@ -57,6 +66,7 @@ type Client struct {
 	timeout    time.Duration
 	maxRetries uint64
 	http       *http.Client
+	byCluster  map[string]*http.Client // clusters with their own TLS settings
 	log        logr.Logger
 }
 
@@ -74,27 +84,48 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	case opts.MaxRetries < 0:
 		opts.MaxRetries = 0
 	}
+	if opts.HTTPClient != nil && len(opts.TLS) > 0 {
+		return nil, errors.New("client TLS settings cannot go with a custom HTTPClient: configure its transport instead")
+	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Transport: newTransport(opts.Timeout)}
+		opts.HTTPClient = &http.Client{Transport: newTransport(opts.Timeout, nil)}
+	}
+	byCluster := make(map[string]*http.Client, len(opts.TLS))
+	for cluster, cfg := range opts.TLS {
+		byCluster[cluster] = &http.Client{Transport: newTransport(opts.Timeout, cfg)}
 	}
 	return &Client{
 		tokens:     opts.Tokens,
 		timeout:    opts.Timeout,
 		maxRetries: uint64(opts.MaxRetries),
 		http:       opts.HTTPClient,
+		byCluster:  byCluster,
 		log:        opts.Logger,
 	}, nil
 }
 
-func newTransport(timeout time.Duration) *http.Transport {
+func newTransport(timeout time.Duration, cfg *tls.Config) *http.Transport {
+	if cfg != nil {
+		cfg = cfg.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+	}
 	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       cfg,
 		MaxIdleConns:          maxIdleConns,
 		MaxIdleConnsPerHost:   2,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 	}
+}
+
+// httpFor returns the HTTP client for an endpoint's cluster.
+func (c *Client) httpFor(cluster string) *http.Client {
+	if h, ok := c.byCluster[cluster]; ok {
+		return h
+	}
+	return c.http
 }
 
 // Status reads the node's status.
@@ -109,21 +140,25 @@ func (c *Client) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStatus,
 // SetPeers pushes the node's full peer set at revision. A repeated call
 // with the same revision and set changes nothing on the node.
 func (c *Client) SetPeers(ctx context.Context, ep mesh.Endpoint, revision uint64, peers mesh.PeerSet) (mesh.NodeStatus, error) {
+	if len(peers) > MaxPeers {
+		return mesh.NodeStatus{}, fmt.Errorf("setting peers of %s: %d peers, but the protocol allows at most %d per node (a full mesh of more than %d nodes is not supported)",
+			ep.Node, len(peers), MaxPeers, MaxPeers+1)
+	}
 	req := SetPeersRequest{Revision: revision, Peers: nonNil(peers.Strings())}
-	var resp SetPeersResponse
-	if err := c.call(ctx, ep, http.MethodPut, PathPeers, req, &resp); err != nil {
+	var st Status
+	if err := c.call(ctx, ep, http.MethodPut, PathPeers, req, &st); err != nil {
 		return mesh.NodeStatus{}, fmt.Errorf("setting peers of %s: %w", ep.Node, err)
 	}
-	return ToNodeStatus(resp.Status), nil
+	return ToNodeStatus(st), nil
 }
 
 // Leave makes the node leave the cluster at revision.
 func (c *Client) Leave(ctx context.Context, ep mesh.Endpoint, revision uint64) (mesh.NodeStatus, error) {
-	var resp SetPeersResponse
-	if err := c.call(ctx, ep, http.MethodPost, PathLeave, LeaveRequest{Revision: revision}, &resp); err != nil {
+	var st Status
+	if err := c.call(ctx, ep, http.MethodPost, PathLeave, LeaveRequest{Revision: revision}, &st); err != nil {
 		return mesh.NodeStatus{}, fmt.Errorf("leaving %s: %w", ep.Node, err)
 	}
-	return ToNodeStatus(resp.Status), nil
+	return ToNodeStatus(st), nil
 }
 
 // Health checks the node's unauthenticated health endpoint.
@@ -136,7 +171,7 @@ func (c *Client) Health(ctx context.Context, ep mesh.Endpoint) error {
 
 // call sends one request with retries and decodes a 2xx body into out
 // (when not nil).
-func (c *Client) call(ctx context.Context, ep mesh.Endpoint, method, path string, in, out any) error {
+func (c *Client) call(ctx context.Context, ep mesh.Endpoint, method, path string, in any, out *Status) error {
 	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -155,7 +190,7 @@ func (c *Client) call(ctx context.Context, ep mesh.Endpoint, method, path string
 			return fmt.Errorf("no token for cluster %q", ep.Cluster)
 		}
 	}
-	a := attempt{c: c, method: method, url: target, token: token, body: body, out: out}
+	a := attempt{c: c, http: c.httpFor(ep.Cluster), method: method, url: target, token: token, body: body, out: out}
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(retryInitialInterval),
 		backoff.WithMaxInterval(retryMaxInterval),

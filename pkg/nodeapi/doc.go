@@ -1,8 +1,12 @@
 // Package nodeapi owns the node admin protocol (api.go: paths, media type,
-// request, response and error types), the controller's Go client for it
-// (timeouts, retries with backoff, capped and drained bodies), and a Go
-// agent library that serves the protocol for tests and for nodes that are
-// not BEAM. docs/nodeapi.md is the human description of the same protocol.
+// request, response and error types; limits.go: its limits; decode.go: its
+// strict decoders), the controller's Go client for it (timeouts, retries
+// with backoff, capped and drained bodies, per-cluster TLS), a Go agent
+// library that serves the protocol for tests and for nodes that are not
+// BEAM, and Server, the hardened HTTP/1.1 server that the Go agent and the
+// controller's announce endpoint run on (connection caps, one head and one
+// body deadline, JSON answers for every error, TLS). docs/nodeapi.md is
+// the human description of the same protocol.
 //
 // It must not know about Rancher, the config file or the reconcile loop: it
 // moves peer sets and statuses, it does not decide them.

@@ -32,8 +32,11 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s: status %d (%s): %s", e.URL, e.StatusCode, code, e.Message)
 }
 
-// Temporary reports whether retrying the same request may succeed (5xx).
-func (e *APIError) Temporary() bool { return e.StatusCode >= 500 }
+// Temporary reports whether retrying the same request may succeed: 5xx,
+// except an exhausted atom budget, which stays exhausted.
+func (e *APIError) Temporary() bool {
+	return e.StatusCode >= 500 && e.Code != CodeAtomBudgetExhausted
+}
 
 // IsStaleRevision reports whether err is a 409 stale_revision answer: the
 // node holds a newer revision, or a different set at the same revision.
@@ -55,8 +58,14 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeBadRequest, CodeBadNodeName:
+	case CodeBadRequest, CodeBadNodeName, CodeTooManyPeers:
 		return http.StatusBadRequest
+	case CodeURITooLong:
+		return http.StatusRequestURITooLong
+	case CodeHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge
+	case CodeAtomBudgetExhausted:
+		return http.StatusServiceUnavailable
 	case CodeStaleRevision:
 		return http.StatusConflict
 	case CodeNotFound:

@@ -2,6 +2,7 @@ package nodeapi_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -20,6 +21,31 @@ func newClient(t *testing.T, token string) *nodeapi.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// serveAgent serves a on its own Server on a loopback port until the test
+// ends and returns its base URL.
+func serveAgent(t testing.TB, a *nodeapi.Agent) string {
+	t.Helper()
+	srv, err := a.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, srv, "http")
+}
+
+// serve runs srv on a loopback port until the test ends and returns its
+// base URL.
+func serve(t testing.TB, srv *nodeapi.Server, scheme string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	return scheme + "://" + ln.Addr().String()
 }
 
 func endpoint(url, node string) mesh.Endpoint {

@@ -1,7 +1,6 @@
 package nodeapi
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -35,33 +34,25 @@ func allowMethod(w http.ResponseWriter, r *http.Request, methods ...string) bool
 	}
 	w.Header().Set("Allow", strings.Join(methods, ", "))
 	writeError(w, &Error{Code: CodeMethodNotAllowed,
-		Message: fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(methods, " or "))})
+		Message: fmt.Sprintf("%s is not allowed on %s; use %s", quote(r.Method), r.URL.Path, strings.Join(methods, " or "))})
 	return false
 }
 
-// decodeBody reads at most MaxBodyBytes of r's body and decodes exactly one
-// JSON value into v, rejecting unknown fields and trailing data.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
+// readBody reads r's body, refusing one over MaxBodyBytes: from its
+// Content-Length before reading, or while reading.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	tooLarge := &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
 	if r.ContentLength > MaxBodyBytes {
-		return tooLarge
+		return nil, tooLarge
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return tooLarge
+			return nil, tooLarge
 		}
-		return &Error{Code: CodeBadRequest, Message: "reading request body: " + err.Error()}
+		return nil, badRequest("reading request body: " + err.Error())
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &Error{Code: CodeBadRequest, Message: "malformed JSON body: " + err.Error()}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &Error{Code: CodeBadRequest, Message: "malformed JSON body: data after the JSON value"}
-	}
-	return nil
+	return b, nil
 }
 
 // writeJSON writes v as the JSON body with the given status.

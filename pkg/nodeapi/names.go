@@ -3,7 +3,10 @@ package nodeapi
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
+
+// Error messages quote the name with quote: at most MaxQuoteBytes of it.
 
 // MaxNodeNameBytes is the longest node name accepted: an Erlang atom holds
 // at most 255 characters.
@@ -22,20 +25,25 @@ func CheckNodeName(s string) error {
 	}
 	name, host, ok := strings.Cut(s, "@")
 	if !ok || strings.Contains(host, "@") {
-		return fmt.Errorf("node name %q must contain exactly one '@', as in \"hello@10.42.3.7\"", s)
+		return fmt.Errorf("node name %s must contain exactly one '@', as in \"hello@10.42.3.7\"", quote(s))
 	}
 	if name == "" || host == "" {
-		return fmt.Errorf("node name %q needs a non-empty name and host around '@'", s)
+		return fmt.Errorf("node name %s needs a non-empty name and host around '@'", quote(s))
 	}
 	if i := strings.IndexFunc(name, func(r rune) bool { return !isNameRune(r) }); i >= 0 {
-		return fmt.Errorf("node name %q: character %q not allowed before '@'", s, name[i])
+		return fmt.Errorf("node name %s: character %q not allowed before '@'", quote(s), firstRune(name[i:]))
 	}
 	if i := strings.IndexFunc(host, func(r rune) bool { return !isNameRune(r) && r != '.' }); i >= 0 {
-		return fmt.Errorf("node name %q: character %q not allowed after '@'", s, host[i])
+		return fmt.Errorf("node name %s: character %q not allowed after '@'", quote(s), firstRune(host[i:]))
 	}
 	return nil
 }
 
 func isNameRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-'
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }

@@ -65,7 +65,7 @@ func decide(cur nodeState, c command) (verdict, string) {
 // decide accepted. connected is the node's current view. Only previously
 // managed peers are disconnected by a peer set; a leave disconnects every
 // managed and every connected node.
-func plan(cur nodeState, c command, v verdict, connected []string) (connect, disconnect []string) {
+func plan(cur nodeState, c command, v verdict, connected []string) ([]string, []string) {
 	if c.leave {
 		if v == noop {
 			return nil, nil
@@ -73,6 +73,7 @@ func plan(cur nodeState, c command, v verdict, connected []string) (connect, dis
 		return nil, union(cur.managed, connected)
 	}
 	want := c.peers
+	var disconnect []string
 	if v == apply {
 		disconnect = minus(cur.managed, want)
 	}

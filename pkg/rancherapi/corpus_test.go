@@ -65,7 +65,8 @@ func loadCorpus(t *testing.T) corpus {
 		}
 		mustDecode(t, name, raw, &env)
 		var items []json.RawMessage
-		if env.Name == "resource.change" {
+		switch {
+		case env.Name == "resource.change":
 			var ev event
 			mustDecode(t, name, raw, &ev)
 			c.events[name] = ev
@@ -76,9 +77,9 @@ func loadCorpus(t *testing.T) corpus {
 			}
 			mustDecode(t, name, raw, &inner)
 			items = []json.RawMessage{inner.Data.Resource}
-		} else if env.Data != nil {
+		case env.Data != nil:
 			mustDecode(t, name, env.Data, &items)
-		} else {
+		default:
 			items = []json.RawMessage{raw}
 		}
 		for _, it := range items {

@@ -107,7 +107,7 @@ func classifyTLS(what, url string, err error) error {
 	case errors.As(err, &invalid):
 		return terminal(fmt.Errorf("%s: rancher at %s presented an invalid certificate (%s): renew it, or check this host's clock", what, url, invalid.Error()))
 	case errors.As(err, &verify):
-		return terminal(fmt.Errorf("%s: rancher at %s presented a certificate that does not verify (%v): %s", what, url, verify.Err, tlsHint))
+		return terminal(fmt.Errorf("%s: rancher at %s presented a certificate that does not verify (%w): %s", what, url, verify.Err, tlsHint))
 	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return terminal(fmt.Errorf("%s: rancher at %s does not speak TLS: use http:// in CATTLE_URL (or RANCHER_URL), or point it at Rancher's HTTPS port", what, url))
 	}

@@ -282,7 +282,7 @@ func (f *fakeRancher) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for first := true; ; first = false {
-		msg := ""
+		var msg string
 		if first && !noPings {
 			msg = ping
 		} else {

@@ -70,7 +70,7 @@ func parseAPIURL(raw string) (apiURL, error) {
 // splitAPIPath finds the API version segment (v1 or v2-beta) or a UI "env"
 // segment in the path and returns the segments before it (a reverse-proxy
 // prefix) and after it.
-func splitAPIPath(segs []string) (prefix, rest []string) {
+func splitAPIPath(segs []string) ([]string, []string) {
 	for i, s := range segs {
 		switch s {
 		case "v1", "v2-beta":

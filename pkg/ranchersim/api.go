@@ -1,6 +1,7 @@
 package ranchersim
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // This file serves the v2-beta API (rancher-api.md §1-3, §7): roots with
@@ -16,8 +18,9 @@ import (
 
 // route is a parsed API path.
 type route struct {
-	parts []string // after /v2-beta and an optional /projects/<id> scope
-	ok    bool     // a /v1 or /v2-beta path
+	version string   // apiV2 or apiV1
+	parts   []string // after /<version> and an optional /projects/<id> scope
+	ok      bool     // a /v1 or /v2-beta path
 }
 
 // parseRoute splits an API path. "/v2-beta/projects/1a5/containers/1i3/"
@@ -26,22 +29,19 @@ type route struct {
 // so that it is answered 404.
 func parseRoute(path, projectID string) route {
 	p := strings.Trim(path, "/")
-	var rest string
-	switch {
-	case p == "v2-beta" || p == "v1":
-		return route{ok: true}
-	case strings.HasPrefix(p, "v2-beta/"):
-		rest = p[len("v2-beta/"):]
-	case strings.HasPrefix(p, "v1/"):
-		rest = p[len("v1/"):]
-	default:
+	version, rest, _ := strings.Cut(p, "/")
+	if version != apiV2 && version != apiV1 {
 		return route{}
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) > 2 && parts[0] == "projects" && parts[1] == projectID {
-		parts = parts[2:]
+	rt := route{version: version, ok: true}
+	if rest == "" {
+		return rt
 	}
-	return route{parts: parts, ok: true}
+	rt.parts = strings.Split(rest, "/")
+	if len(rt.parts) > 2 && rt.parts[0] == "projects" && rt.parts[1] == projectID {
+		rt.parts = rt.parts[2:]
+	}
+	return rt
 }
 
 // pattern names the request for Requests(): ids become {id}, and actions
@@ -79,6 +79,9 @@ func (s *Sim) authorized(r *http.Request) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if aw, ok := w.(*apiWriter); ok {
+		aw.wait(objectCount(v))
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
@@ -108,123 +111,179 @@ func writeUnauthorized(w http.ResponseWriter) {
 	writeError(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
 }
 
+// apiWriter delays an API answer by the latency model before it is
+// written (Options.Latency).
+type apiWriter struct {
+	http.ResponseWriter
+	ctx     context.Context
+	done    <-chan struct{} // the Sim closes
+	latency Latency
+	waited  bool
+}
+
+// wait sleeps the answer's latency once, or until the client or the Sim
+// gives up.
+func (aw *apiWriter) wait(objects int) {
+	if aw.waited {
+		return
+	}
+	aw.waited = true
+	d := aw.latency.of(objects)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-aw.ctx.Done():
+	case <-aw.done:
+	}
+}
+
+// objectCount is the number of objects an answer carries: the data of a
+// collection, one resource, or none for an error.
+func objectCount(v any) int {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return 1
+	}
+	switch m["type"] {
+	case "error":
+		return 0
+	case "collection":
+		switch d := m["data"].(type) {
+		case []map[string]any:
+			return len(d)
+		case []any:
+			return len(d)
+		}
+		return 0
+	}
+	return 1
+}
+
 // serveAPI is the entry point of every API request.
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rt := parseRoute(r.URL.Path, s.projectID)
 	s.countRequest(rt.pattern(r.Method, r.URL.Query()))
-	if !rt.ok {
-		writeError(w, http.StatusNotFound, "NotFound", "not found")
+	if len(rt.parts) == 1 && lower(rt.parts[0]) == "subscribe" {
+		s.serveSubscribe(w, r, rt.version)
 		return
 	}
-	if len(rt.parts) == 1 && rt.parts[0] == "subscribe" {
-		s.serveSubscribe(w, r)
+	if l := s.opts.Latency; l.Fixed > 0 || l.PerObject > 0 {
+		w = &apiWriter{ResponseWriter: w, ctx: r.Context(), done: s.ctx.Done(), latency: l}
+	}
+	if !rt.ok {
+		writeError(w, http.StatusNotFound, "NotFound", "not found")
 		return
 	}
 	if s.faults.interceptAPI(w, r) {
 		return
 	}
-	u := s.urlsFor(baseURL(r))
+	u := s.urlsFor(baseURL(r), rt.version)
 	// UNCONFIRMED: Cattle points the unscoped root at /v2-beta/schemas;
 	// every response here points at the project's schemas, which is what
 	// a client built from any of these URLs needs.
-	w.Header().Set("X-API-Schemas", u.project+"/schemas")
+	w.Header().Set("X-API-Schemas", u.schemas())
 	if !s.authorized(r) {
 		writeUnauthorized(w)
 		return
 	}
-	s.route(w, r, u, rt.parts)
+	if err := s.route(w, r, u, rt.parts); err != nil {
+		writeErr(w, err)
+	}
 }
 
-// route dispatches by path shape.
-func (s *Sim) route(w http.ResponseWriter, r *http.Request, u urls, parts []string) {
+// route dispatches by path shape: the root, schemas, the project, and
+// <type>[/<id>[/<link>]] for every schema, found by id or plural name in
+// any case (SchemaFactoryImpl keys both).
+func (s *Sim) route(w http.ResponseWriter, r *http.Request, u urls, parts []string) error {
 	switch {
 	case len(parts) == 0:
-		s.serveRoot(w, r, u)
-	case parts[0] == "schemas":
-		s.serveSchemas(w, r, u, parts[1:])
-	case parts[0] == "projects" && len(parts) == 2:
-		s.serveResource(w, r, u, typeProject, parts[1])
+		return s.serveRoot(w, r, u)
+	case lower(parts[0]) == "schemas":
+		return s.serveSchemas(w, r, u, parts[1:])
 	case len(parts) > 2 && parts[0] == "projects":
-		writeError(w, http.StatusNotFound, "NotFound", "project "+parts[1]+" not found")
-	case len(parts) == 1:
-		s.serveCollection(w, r, u, parts[0])
-	case len(parts) == 2:
-		s.serveResource(w, r, u, typeOfPlural(parts[0]), parts[1])
-	case len(parts) == 3:
-		s.serveLink(w, r, u, typeOfPlural(parts[0]), parts[1], parts[2])
-	default:
-		writeError(w, http.StatusNotFound, "NotFound", "not found")
+		return notFound("project " + parts[1])
 	}
+	d := u.set.lookup(parts[0])
+	if d == nil {
+		return notFound("type " + parts[0])
+	}
+	switch len(parts) {
+	case 1:
+		return s.serveCollection(w, r, u, d)
+	case 2:
+		return s.serveResource(w, r, u, d, parts[1])
+	case 3:
+		return s.serveLink(w, r, u, d, parts[1], parts[2])
+	}
+	return notFound("path " + r.URL.Path)
 }
 
-// typeOfPlural maps a collection name to the type it holds.
-func typeOfPlural(p string) string {
-	switch p {
-	case "projects":
-		return typeProject
-	case "stacks":
-		return typeStack
-	case "services":
-		return typeService
-	case "containers":
-		return typeContainer
-	case "instances":
-		return "instance"
-	case "hosts":
-		return typeHost
-	}
-	return ""
-}
-
-func (s *Sim) serveRoot(w http.ResponseWriter, r *http.Request, u urls) {
+func (s *Sim) serveRoot(w http.ResponseWriter, r *http.Request, u urls) error {
 	if r.Method != http.MethodGet {
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" not allowed")
-		return
+		return methodNotAllowed(r.Method, "apiVersion")
 	}
-	links := map[string]any{"self": u.base + "/v2-beta", "schemas": u.project + "/schemas"}
-	for _, d := range schemaDefs {
-		if d.listable {
-			links[lower(d.plural)] = d.render(u)["links"].(map[string]any)["collection"]
+	links := map[string]any{"self": u.base + "/" + u.version, "schemas": u.schemas()}
+	for _, d := range u.set.defs {
+		if d.list {
+			links[lower(d.plural)] = u.collectionOf(d)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": "v2-beta", "type": "apiVersion",
+	writeJSON(w, http.StatusOK, map[string]any{"id": u.version, "type": "apiVersion",
 		"links": links, "actions": map[string]any{}})
+	return nil
 }
 
-func (s *Sim) serveSchemas(w http.ResponseWriter, r *http.Request, u urls, rest []string) {
-	if len(rest) == 1 {
-		for i := range schemaDefs {
-			if lower(schemaDefs[i].id) == lower(rest[0]) {
-				writeJSON(w, http.StatusOK, schemaDefs[i].render(u))
-				return
-			}
-		}
-		writeError(w, http.StatusNotFound, "NotFound", "schema "+rest[0]+" not found")
-		return
+// serveSchemas answers /schemas and /schemas/<id or plural>, in any case.
+func (s *Sim) serveSchemas(w http.ResponseWriter, r *http.Request, u urls, rest []string) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r.Method, "schema")
 	}
-	data := make([]any, 0, len(schemaDefs))
-	for i := range schemaDefs {
-		data = append(data, schemaDefs[i].render(u))
+	switch len(rest) {
+	case 0:
+	case 1:
+		if d := u.set.lookup(rest[0]); d != nil {
+			writeJSON(w, http.StatusOK, d.render(u))
+			return nil
+		}
+		return notFound("schema " + rest[0])
+	default:
+		return notFound("path " + r.URL.Path)
+	}
+	data := make([]any, 0, len(u.set.defs))
+	for _, d := range u.set.defs {
+		data = append(data, d.render(u))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"type": "collection", "resourceType": "schema", "links": map[string]any{"self": u.project + "/schemas"},
+		"type": "collection", "resourceType": "schema", "links": map[string]any{"self": u.schemas()},
 		"createTypes": map[string]any{}, "actions": map[string]any{}, "data": data,
 		"pagination": nil, "sort": nil, "filters": map[string]any{}, "sortLinks": map[string]any{},
 	})
+	return nil
 }
 
-// decodeBody reads an optional JSON object body.
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// decodeBody reads an optional JSON object body of at most maxBody bytes.
 func decodeBody(r *http.Request) (map[string]any, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return nil, err
+		return nil, &apiError{status: http.StatusBadRequest, code: "InvalidBodyContent", msg: "reading the body: " + err.Error()}
+	}
+	if len(body) > maxBody {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "MaxLimitExceeded",
+			msg: "the request body is over 1 MiB"}
 	}
 	out := map[string]any{}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return out, nil
 	}
 	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, invalidInput("InvalidBodyContent", "body is not a JSON object")
+		return nil, invalidInput("InvalidBodyContent", "the body is not a JSON object")
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package ranchersim_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -34,8 +35,8 @@ func TestClientConstructsFromEveryURLForm(t *testing.T) {
 func TestWrongCredentialsGet401WithCattleBody(t *testing.T) {
 	s := ranchertest.NewServer(t, ranchersim.Options{})
 	_, err := client.NewRancherClient(&client.ClientOpts{Url: s.SchemasURL(), AccessKey: "x", SecretKey: "y"})
-	apiErr, ok := err.(*client.ApiError)
-	if !ok || apiErr.StatusCode != 401 {
+	var apiErr *client.ApiError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
 		t.Fatalf("err = %#v, want *ApiError with 401", err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, s.SchemasURL(), nil)

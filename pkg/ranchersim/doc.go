@@ -1,12 +1,16 @@
-// Package ranchersim is a Rancher 1.6 (Cattle, API v2-beta) simulator, in
-// process for tests and behind cmd/ranchersim for end-to-end runs: the API
-// with schemas, filters, paging and actions, the websocket event stream
-// (exact and Cattle-like modes), the container lifecycle with real health
-// checks, rancher-metadata, Rancher DNS, a pluggable runtime and fault
-// injection. ../shared/rancher-api.md is its specification.
+// Package ranchersim is a Rancher 1.6 (Cattle) simulator, in process for
+// tests and behind cmd/ranchersim for end-to-end runs: the v2-beta and v1
+// API with Cattle's member schema set, filters, paging and state-gated
+// actions, the websocket event stream (exact and Cattle-like modes), the
+// container, service, stack and host processes with real health checks,
+// compose stacks, rancher-metadata, Rancher DNS, a pluggable runtime, fault
+// injection, older payload shapes, an API latency model and TLS.
+// docs/simulator.md is its specification, with the Cattle source files each
+// behaviour comes from and what is not simulated.
 //
-// It must not import drover's controller packages: it stands for Rancher,
-// and real Rancher clients must not be able to tell it apart.
+// It must not import drover's controller packages nor testing: it stands
+// for Rancher, real Rancher clients must not be able to tell it apart, and
+// the standalone binary must not link the test framework.
 //
 // # Use in tests
 //
@@ -24,35 +28,18 @@
 // calls; Containers returns the truth; Faults injects failures; Requests
 // counts API requests by "METHOD /path-pattern".
 //
-// # What is simulated
+// # Layout
 //
-//   - API: /v2-beta and /v2-beta/projects/<id> roots with X-API-Schemas;
-//     basic auth with Cattle's 401 body; schemas with lowercase collection
-//     links, collectionMethods and resourceMethods; collections with
-//     field=value and field_<modifier>=value filters on filterable fields
-//     only (others silently ignored), repeated parameters, sort/order,
-//     limit/marker paging with pagination.next; by-id GETs with a 404 error
-//     body; removed objects left out of lists but returned by id; PUT of a
-//     service's scale; actions answering with the resource JSON; Cattle ids
-//     (1a5, 1st5, 1s12, 1i34, 1h1) and the go-rancher v2 JSON names.
-//   - Events: subscribe?eventNames=resource.change over a websocket; a
-//     ping event at once and every 5 s; one text frame per changed object
-//     with the resource as GET renders it. EventsCattle coalesces per Tick
-//     and renders at send time; EventsExact delivers every transition.
-//   - Lifecycle: scale up (requested, creating, starting, running; health
-//     initializing then healthy), scale down (highest createIndex first;
-//     stopping, stopped, removing, removed), in-service upgrade with
-//     batches and startFirst (old containers stopped and kept until
-//     finishupgrade, restarted by rollback), rolling restart (same ids,
-//     startCount + 1), health-check failure with recreate, death outside
-//     Rancher with restart. Each step lasts StepDelay.
-//   - Health checks are really probed (TCP, then the request line; 2xx/3xx
-//     pass) unless the runtime is NoopRuntime.
-//   - rancher-metadata: versions, /self by caller IP, services, containers,
-//     stacks, hosts, text and JSON formats, long polls on any key.
-//   - DNS: A records (TTL 1 s) of running containers that pass (or have no)
-//     health check for <service>, <service>.<stack>[.rancher.internal], and
-//     of rancher-metadata[.rancher.internal]; UDP with truncation, and TCP.
+//   - api.go, collections.go, create.go, actions.go, stacks.go, hosts.go:
+//     the API; schemas.go and cattle_types.go: the schemas;
+//     processes.go: the states each action starts from; render.go and
+//     apiv1.go: objects as Cattle renders them, in v2-beta and v1.
+//   - lifecycle.go, services.go, health.go, purge.go: the processes;
+//     compose.go: compose files; events.go: the event stream.
+//   - metadata*.go, dns*.go: rancher-metadata and DNS.
+//   - runtime.go, faults.go, control.go, script.go, fixture.go, observe.go:
+//     runtimes, faults, the /_sim/ control API, scripting, fixtures, and
+//     observation for benchmarks.
 //
 // Behaviour that rancher-api.md marks UNCONFIRMED is chosen in the code and
 // commented where it is decided (search for UNCONFIRMED).

@@ -63,7 +63,7 @@ func (s *Sim) changeEventLocked(u urls, k objKey) []byte {
 		return nil
 	}
 	ev, _ := json.Marshal(map[string]any{
-		"id": newUUID(), "name": "resource.change", "resourceType": k.typ, "resourceId": k.id,
+		"id": newUUID(), "name": "resource.change", "resourceType": u.apiType(k.typ), "resourceId": u.id(k.typ, k.id),
 		"time": time.Now().UnixMilli(), "data": map[string]any{"resource": res},
 	})
 	return ev
@@ -185,9 +185,9 @@ var eventNamePattern = regexp.MustCompile(`^[*._0-9a-zA-Z;=]+$`)
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
 // serveSubscribe upgrades GET .../subscribe?eventNames=... to a websocket.
-func (s *Sim) serveSubscribe(w http.ResponseWriter, r *http.Request) {
-	u := s.urlsFor(baseURL(r))
-	w.Header().Set("X-API-Schemas", u.project+"/schemas")
+func (s *Sim) serveSubscribe(w http.ResponseWriter, r *http.Request, version string) {
+	u := s.urlsFor(baseURL(r), version)
+	w.Header().Set("X-API-Schemas", u.schemas())
 	if !s.authorized(r) {
 		writeUnauthorized(w)
 		return

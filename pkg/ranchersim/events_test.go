@@ -92,6 +92,16 @@ func subscribe(t *testing.T, c *client.RancherClient) *recorder {
 	return r
 }
 
+// watch builds a client and subscribes, returning once the first ping
+// arrived (so that every later change is heard).
+func watch(t *testing.T, s *ranchersim.Sim) (*client.RancherClient, *recorder) {
+	t.Helper()
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	eventually(t, 30*time.Second, "the first ping", func() bool { return len(rec.all()) > 0 })
+	return c, rec
+}
+
 func (r *recorder) all() []event {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,6 +1,7 @@
 package ranchersim_test
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestAPIStatusAndHangFaults(t *testing.T) {
 	c := newClient(t, s, s.SchemasURL())
 	s.Faults().APIStatus(http.StatusInternalServerError, time.Hour)
 	_, err := c.Container.List(nil)
-	if apiErr, ok := err.(*client.ApiError); !ok || apiErr.StatusCode != 500 {
+	if apiErr := (*client.ApiError)(nil); !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
 		t.Fatalf("err %v, want a 500", err)
 	}
 	// The websocket is not affected by APIStatus.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -25,6 +27,13 @@ type Fixture struct {
 	Project FixtureProject `json:"project"`
 	Hosts   []FixtureHost  `json:"hosts,omitempty"`
 	Stacks  []FixtureStack `json:"stacks,omitempty"`
+	// Shape is merged with Options.Shape (a knob set in either is on).
+	Shape Shape `json:"shape,omitempty"`
+	// RemoveDelay and PurgeInterval are Options.RemoveDelay and
+	// Options.PurgeInterval as Go durations ("-10m", "2s"); Options win
+	// when set.
+	RemoveDelay   string `json:"removeDelay,omitempty"`
+	PurgeInterval string `json:"purgeInterval,omitempty"`
 }
 
 // FixtureProject is the environment. ID defaults to DefaultProjectID and
@@ -63,7 +72,17 @@ type ServiceSpec struct {
 	// StartOnCreate activates the service at once (fixture services are
 	// always activated).
 	StartOnCreate bool `json:"startOnCreate,omitempty"`
+	// Image is the launch config's imageUuid, e.g. "docker:nginx:1.13".
+	// Default DefaultImage.
+	Image string `json:"image,omitempty"`
+	// NoSystemLabels leaves Cattle's io.rancher.* labels off the
+	// containers (as on containers Rancher did not create), so that they
+	// carry only Labels.
+	NoSystemLabels bool `json:"noSystemLabels,omitempty"`
 }
+
+// DefaultImage is the imageUuid of services that name none.
+const DefaultImage = "docker:drover/sim:latest"
 
 // HealthCheck is a service's health check, with Cattle's field names and
 // units (milliseconds).
@@ -154,6 +173,9 @@ func (f *Fixture) validate() error {
 	if !projectIDPattern.MatchString(f.Project.ID) {
 		errs = append(errs, fmt.Errorf("project.id: %q is not a project id like 1a5", f.Project.ID))
 	}
+	if _, err := f.durations(); err != nil {
+		errs = append(errs, err)
+	}
 	for i, h := range f.Hosts {
 		if h.Name == "" {
 			errs = append(errs, fmt.Errorf("hosts[%d].name: must not be empty", i))
@@ -190,6 +212,41 @@ func validateServices(p string, specs []ServiceSpec) []error {
 	return errs
 }
 
+// fixtureDurations are the parsed RemoveDelay and PurgeInterval (zero
+// when empty).
+type fixtureDurations struct {
+	removeDelay, purgeInterval time.Duration
+}
+
+// durations parses RemoveDelay and PurgeInterval.
+func (f *Fixture) durations() (fixtureDurations, error) {
+	var d fixtureDurations
+	var errs []error
+	if f.RemoveDelay != "" {
+		v, err := time.ParseDuration(f.RemoveDelay)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removeDelay: %q is not a duration like -10m or 5s", truncate(f.RemoveDelay, 64)))
+		}
+		d.removeDelay = v
+	}
+	if f.PurgeInterval != "" {
+		v, err := time.ParseDuration(f.PurgeInterval)
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("purgeInterval: %q is not a positive duration like 60s", truncate(f.PurgeInterval, 64)))
+		}
+		d.purgeInterval = v
+	}
+	return d, errors.Join(errs...)
+}
+
+// truncate shortens s to at most n bytes for error messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
 // problems checks one service spec; each error starts with the field name.
 func (sv ServiceSpec) problems() []error {
 	var errs []error
@@ -198,6 +255,9 @@ func (sv ServiceSpec) problems() []error {
 	}
 	if sv.Scale < 0 {
 		errs = append(errs, fmt.Errorf("scale: must not be negative"))
+	}
+	if sv.Image != "" && (strings.ContainsAny(sv.Image, " \t\n") || len(sv.Image) > 512) {
+		errs = append(errs, fmt.Errorf("image: %q is not an image reference", truncate(sv.Image, 64)))
 	}
 	if hc := sv.HealthCheck; hc != nil {
 		if hc.Port < 1 || hc.Port > 65535 {

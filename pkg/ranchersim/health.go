@@ -12,8 +12,11 @@ import (
 // This file runs health checks as Rancher 1.6 does: the service's
 // healthCheck is probed against the container's IP every interval;
 // healthyThreshold consecutive successes make it healthy, unhealthyThreshold
-// consecutive failures unhealthy; a container that does not become healthy
-// within initializingTimeout is removed and replaced.
+// consecutive failures unhealthy (failures do not count while
+// initializing or reinitializing: unhealthy is reached only from
+// healthy); a container that does not become healthy within
+// initializingTimeout (reinitializingTimeout after a restart) is removed
+// and replaced, unless the strategy is none.
 
 // healthVerdict is what one probe result changes.
 type healthVerdict int
@@ -38,7 +41,8 @@ func decideHealth(state string, successes, failures int64, elapsed time.Duration
 		if state == "reinitializing" {
 			timeout = hc.ReinitializingTimeout
 		}
-		if elapsed >= time.Duration(timeout)*time.Millisecond {
+		// HealthcheckCleanupMonitorImpl leaves strategy none alone.
+		if hc.Strategy != "none" && elapsed >= time.Duration(timeout)*time.Millisecond {
 			return verdictTimedOut
 		}
 	case "healthy":
@@ -109,8 +113,11 @@ func (s *Sim) monitorHealth(ctx context.Context, c *container, gen int, hc Healt
 // updating-unhealthy. false when monitoring ends (the container is being
 // replaced or is gone).
 func (s *Sim) applyVerdict(ctx context.Context, c *container, gen int, v healthVerdict, hc HealthCheck) bool {
-	if v == verdictNone {
+	switch v {
+	case verdictNone:
 		return true
+	case verdictTimedOut:
+		return s.cleanUpStuck(c, gen)
 	}
 	via, to := "updating-healthy", "healthy"
 	if v != verdictHealthy {
@@ -147,15 +154,29 @@ func (s *Sim) applyVerdict(ctx context.Context, c *container, gen int, v healthV
 	return false
 }
 
+// cleanUpStuck removes a container stuck initializing or reinitializing
+// past its timeout (HealthcheckCleanupMonitorImpl: the instance is
+// removed, its health state left as it is); the service replaces it.
+func (s *Sim) cleanUpStuck(c *container, gen int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.services[c.serviceID]
+	if c.gen != gen || c.state != "running" || svc == nil {
+		return false
+	}
+	s.log.Info("removing container stuck initializing", "container", c.id, "health", c.healthState)
+	s.enqueueLocked(svc, "health cleanup", func(ctx context.Context) {
+		s.removeContainer(ctx, c)
+		s.reconcile(ctx, svc)
+	})
+	return false
+}
+
 // shouldRecreateLocked applies the health check strategy
 // (RecreateHealthCheckActionHandler): recreate (default) always;
 // recreateOnQuorum only while more than half the scale is healthy; none
-// never. A container stuck initializing is always replaced
-// (HealthcheckCleanupMonitorImpl).
-func (s *Sim) shouldRecreateLocked(c *container, v healthVerdict, hc HealthCheck) bool {
-	if v == verdictTimedOut {
-		return true
-	}
+// never.
+func (s *Sim) shouldRecreateLocked(c *container, _ healthVerdict, hc HealthCheck) bool {
 	switch hc.Strategy {
 	case "none":
 		return false

@@ -1,7 +1,14 @@
 package ranchersim_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +85,73 @@ func states(cs []ranchersim.ContainerView) map[string]int {
 		out[c.State+"/"+c.HealthState]++
 	}
 	return out
+}
+
+// call sends an API request with the simulator's keys and decodes the
+// JSON answer. path is relative to the project's v2-beta URL unless it
+// starts with /v1 or /v2-beta.
+func call(t *testing.T, s *ranchersim.Sim, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	url := s.URL() + "/v2-beta/projects/" + s.ProjectID() + path
+	if strings.HasPrefix(path, "/v1") || strings.HasPrefix(path, "/v2-beta") {
+		url = s.URL() + path
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(s.AccessKey(), s.SecretKey())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: undecodable answer %q", method, path, b)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// wantError checks a Cattle error answer.
+func wantError(t *testing.T, what string, status int, body map[string]any, wantStatus int, wantCode, msgPart string) {
+	t.Helper()
+	if status != wantStatus || body["type"] != "error" || body["code"] != wantCode ||
+		body["status"] != float64(wantStatus) || !strings.Contains(fmt.Sprint(body["message"]), msgPart) {
+		t.Errorf("%s: %d %v, want %d %s with %q in the message", what, status, body, wantStatus, wantCode, msgPart)
+	}
+}
+
+// data returns a collection answer's data.
+func data(body map[string]any) []map[string]any {
+	list, _ := body["data"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// actionNames returns the names in a resource's actions map, sorted.
+func actionNames(res map[string]any) string {
+	acts, _ := res["actions"].(map[string]any)
+	var names []string
+	for n := range acts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ")
 }

@@ -2,6 +2,7 @@ package ranchersim
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,9 +25,14 @@ func TestDecideHealth(t *testing.T) {
 		{"healthy to unhealthy", "healthy", 0, 3, 0, verdictUnhealthy},
 		{"unhealthy recovers", "unhealthy", 2, 0, 0, verdictHealthy},
 		{"transitional state waits", "updating-healthy", 5, 0, 0, verdictNone},
+		{"strategy none is never cleaned up", "initializing", 0, 10, time.Hour, verdictNone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			hc := hc
+			if strings.Contains(tc.name, "strategy none") {
+				hc.Strategy = "none"
+			}
 			if got := decideHealth(tc.state, tc.succ, tc.fail, tc.elapsed, hc); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
@@ -148,5 +154,122 @@ func TestParseRoute(t *testing.T) {
 		if rt.ok != tc.ok || got != tc.want {
 			t.Errorf("%s: %q %v", tc.path, got, rt.ok)
 		}
+	}
+}
+
+func TestActionAllowedFollowsCattleProcesses(t *testing.T) {
+	tests := []struct {
+		typ, action, state string
+		want               bool
+	}{
+		{typeContainer, "start", "stopped", true},
+		{typeContainer, "start", "running", false},
+		{typeContainer, "stop", "running", true},
+		{typeContainer, "stop", "stopped", false},
+		{typeContainer, "remove", "running", false},
+		{typeContainer, "remove", "stopped", true},
+		{typeContainer, "remove", "error", true},
+		{typeContainer, "restart", "running", true},
+		{typeContainer, "purge", "removed", true},
+		{typeContainer, "restore", "removed", true},
+		{typeContainer, "logs", "stopped", true},
+		{typeContainer, "execute", "stopped", false},
+		{typeContainer, "execute", "running", true},
+		{typeContainer, "logs", "removed", false},
+		{typeService, "upgrade", "inactive", true},
+		{typeService, "upgrade", "upgraded", false},
+		{typeService, "finishupgrade", "upgraded", true},
+		{typeService, "cancelupgrade", "upgrading", true},
+		{typeService, "continueupgrade", "canceled-upgrade", true},
+		{typeService, "rollback", "canceled-upgrade", true},
+		{typeService, "activate", "active", false},
+		{typeService, "restart", "active", true},
+		{typeService, "remove", "upgraded", true},
+		{typeService, "addservicelink", "active", true},
+		{typeStack, "upgrade", "canceled-upgrade", true},
+		{typeStack, "update", "upgraded", false},
+		{typeStack, "activateservices", "active", true},
+		{typeHost, "remove", "active", false},
+		{typeHost, "remove", "inactive", true},
+		{typeHost, "activate", "inactive", true},
+		{typeHost, "evacuate", "active", true},
+	}
+	for _, tc := range tests {
+		if got := actionAllowed(tc.typ, tc.action, tc.state); got != tc.want {
+			t.Errorf("%s %s from %s: %v, want %v", tc.typ, tc.action, tc.state, got, tc.want)
+		}
+	}
+}
+
+func TestRemoveTimeIsFixedOrRandomUpToTheDelay(t *testing.T) {
+	now := time.Now()
+	fixed := &Sim{opts: Options{RemoveDelay: 5 * time.Second}}
+	if got := fixed.removeTimeFrom(now); !got.Equal(now.Add(5 * time.Second)) {
+		t.Errorf("fixed: %v", got.Sub(now))
+	}
+	random := &Sim{opts: Options{RemoveDelay: -600 * time.Second}}
+	for range 1000 {
+		if d := random.removeTimeFrom(now).Sub(now); d < 0 || d > 600*time.Second {
+			t.Fatalf("random delay %v outside 0-600 s", d)
+		}
+	}
+}
+
+func TestPluralNamesAreCattles(t *testing.T) {
+	for id, want := range map[string]string{"container": "containers", "registry": "registries",
+		"inServiceUpgradeStrategy": "inServiceUpgradeStrategies", "subscribe": "subscribe", "schema": "schemas",
+		"address": "addresses", "key": "keys", "ipAddress": "ipAddresses"} {
+		if got := pluralName(id); got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+	}
+}
+
+func TestLatencyCountsTheObjectsOfAnAnswer(t *testing.T) {
+	l := Latency{Fixed: 10 * time.Millisecond, PerObject: time.Millisecond}
+	tests := []struct {
+		answer any
+		want   time.Duration
+	}{
+		{map[string]any{"type": "collection", "data": []map[string]any{{}, {}, {}}}, 13 * time.Millisecond},
+		{map[string]any{"type": "collection", "data": []any{}}, 10 * time.Millisecond},
+		{map[string]any{"type": "container"}, 11 * time.Millisecond},
+		{map[string]any{"type": "error"}, 10 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		if got := l.of(objectCount(tc.answer)); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.answer, got, tc.want)
+		}
+	}
+}
+
+func TestParseComposeReadsBothFormats(t *testing.T) {
+	v1 := "web:\n  image: nginx\n  labels: [a=b, c]\n  environment: [K=V]\n"
+	v2 := "version: '2'\nservices:\n  web:\n    image: nginx\n    labels: {a: b, c: ''}\n    environment: {K: V}\n"
+	rc := "web:\n  scale: 3\n  upgrade_strategy: {batch_size: 2, interval_millis: 5, start_first: true}\n"
+	for _, docker := range []string{v1, v2} {
+		got, err := parseCompose(docker, rc)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%v %v", got, err)
+		}
+		sp := got[0].spec
+		if sp.Name != "web" || sp.Image != "docker:nginx" || sp.Scale != 3 || sp.Labels["a"] != "b" ||
+			sp.Labels["c"] != "" || sp.Environment["K"] != "V" || got[0].strategy.batchSize != 2 ||
+			!got[0].strategy.startFirst {
+			t.Errorf("%q: %+v", docker, got[0])
+		}
+	}
+}
+
+func TestRetryDelayDoublesUpToItsCap(t *testing.T) {
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
+		30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		if got := retryDelay(i + 1); got != w {
+			t.Errorf("retry %d: %v, want %v", i+1, got, w)
+		}
+	}
+	if got := retryDelay(1000); got != retryMax {
+		t.Errorf("retry 1000: %v", got)
 	}
 }

@@ -58,3 +58,17 @@ func (p *ipPool) release(ip string) {
 		delete(p.inUse, a)
 	}
 }
+
+// take marks a given IP as in use again (a restored container's); it
+// fails when the IP is taken or outside the range.
+func (p *ipPool) take(ip string) error {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !p.prefix.Contains(a) || !usable(a) {
+		return fmt.Errorf("ip %s is not in %s", ip, p.prefix)
+	}
+	if p.inUse[a] {
+		return fmt.Errorf("ip %s is in use", ip)
+	}
+	p.inUse[a] = true
+	return nil
+}

@@ -2,6 +2,8 @@ package ranchersim
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -56,7 +58,7 @@ func (s *Sim) setServiceStateLocked(svc *service, state string) {
 // the container is gone or the Sim closes.
 func (s *Sim) transition(ctx context.Context, c *container, state string) bool {
 	s.mu.Lock()
-	if c.state == "removed" {
+	if !c.removed.IsZero() {
 		s.mu.Unlock()
 		return false
 	}
@@ -65,11 +67,12 @@ func (s *Sim) transition(ctx context.Context, c *container, state string) bool {
 	return s.sleep(ctx, s.opts.StepDelay)
 }
 
-// pickHostLocked returns the host with the fewest live containers.
+// pickHostLocked returns the active host with the fewest live
+// containers, or "" when no host is active.
 func (s *Sim) pickHostLocked() string {
 	count := map[string]int{}
 	for _, c := range s.containers {
-		if c.state != "removed" {
+		if c.removed.IsZero() {
 			count[c.hostID]++
 		}
 	}
@@ -86,8 +89,8 @@ func (s *Sim) pickHostLocked() string {
 		}
 		return count[id] < count[best] || (count[id] == count[best] && dbID(id) < dbID(best))
 	}
-	for id := range s.hosts {
-		if better(id) {
+	for id, h := range s.hosts {
+		if h.state == "active" && better(id) {
 			best = id
 		}
 	}
@@ -95,21 +98,25 @@ func (s *Sim) pickHostLocked() string {
 }
 
 // createContainerLocked adds a container in state requested to a service:
-// a new id, the next createIndex, an IP, and the unit's name.
+// a new id, the next createIndex, an IP, a host, and the unit's name.
 func (s *Sim) createContainerLocked(svc *service, serviceIndex int, version string) (*container, error) {
+	hostID := s.pickHostLocked()
+	if hostID == "" {
+		return nil, errors.New("no active host to place it on")
+	}
 	ip, err := s.ips.allocate()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("no free IP address in %s", s.ips.prefix)
 	}
 	st := s.stacks[svc.stackID]
 	svc.createIndex++
 	c := &container{
 		id: s.newIDLocked(typeContainer), uuid: newUUID(),
 		name:      st.name + "-" + svc.name + "-" + strconv.Itoa(serviceIndex),
-		serviceID: svc.id, stackID: svc.stackID, hostID: s.pickHostLocked(), ip: ip,
+		serviceID: svc.id, stackID: svc.stackID, hostID: hostID, ip: ip,
 		createIndex: svc.createIndex, serviceIndex: serviceIndex,
 		externalID: newDockerID(), deploymentUnit: newUUID(), version: version,
-		created: time.Now(),
+		image: svc.image, created: time.Now(),
 	}
 	s.containers[c.id] = c
 	s.setStateLocked(c, "requested")
@@ -121,7 +128,7 @@ func (s *Sim) createContainerLocked(svc *service, serviceIndex int, version stri
 // freeIndexLocked returns the lowest service index no live unit uses.
 func (s *Sim) freeIndexLocked(svc *service, taken map[int]bool) int {
 	for _, c := range s.containers {
-		if c.serviceID == svc.id && c.state != "removed" {
+		if c.serviceID == svc.id && c.removed.IsZero() {
 			taken[c.serviceIndex] = true
 		}
 	}
@@ -138,7 +145,7 @@ func (s *Sim) freeIndexLocked(svc *service, taken map[int]bool) int {
 func (s *Sim) unitsLocked(svc *service) []*container {
 	var out []*container
 	for _, c := range s.containers {
-		if c.serviceID == svc.id && !c.upgradeOld && c.state != "removed" && c.state != "removing" {
+		if c.serviceID == svc.id && !c.upgradeOld && c.removed.IsZero() && c.state != "removing" {
 			out = append(out, c)
 		}
 	}
@@ -146,7 +153,9 @@ func (s *Sim) unitsLocked(svc *service) []*container {
 	return out
 }
 
-// provision runs a new container: creating, then start.
+// provision runs a new container: instance.create chains instance.start,
+// so it goes requested -> creating -> starting -> running, and "stopped"
+// (create's done state) is never stored.
 func (s *Sim) provision(ctx context.Context, c *container) {
 	if !s.transition(ctx, c, "creating") {
 		return
@@ -154,11 +163,16 @@ func (s *Sim) provision(ctx context.Context, c *container) {
 	s.startContainer(ctx, c)
 }
 
-// startContainer runs starting -> running through the runtime; a failed
-// start goes erroring -> error (the next reconcile replaces it).
+// startContainer runs starting -> running through the runtime (from
+// stopped, or chained from creating, restarting or stopping). The health
+// state moves on start (InstanceHealthcheckRegister): a healthy container
+// goes healthy -> updating-reinitializing -> reinitializing, any other
+// one initializing. A failed start goes erroring -> error with the
+// reason in transitioningMessage; the service then retries with a
+// backoff, and shows the reason too.
 func (s *Sim) startContainer(ctx context.Context, c *container) {
 	s.mu.Lock()
-	if c.state == "removed" || c.state == "running" {
+	if !c.removed.IsZero() || c.state == "running" || c.state == "removing" {
 		s.mu.Unlock()
 		return
 	}
@@ -166,6 +180,12 @@ func (s *Sim) startContainer(ctx context.Context, c *container) {
 	gen := c.gen
 	spec := s.specLocked(c)
 	s.setStateLocked(c, "starting")
+	reinit := c.healthState == "healthy" || c.healthState == "updating-healthy"
+	svc := s.services[c.serviceID]
+	hasCheck := svc != nil && svc.health != nil
+	if hasCheck && reinit {
+		s.setHealthLocked(c, "updating-reinitializing")
+	}
 	s.mu.Unlock()
 	if !s.sleep(ctx, s.opts.StepDelay) {
 		return
@@ -177,13 +197,7 @@ func (s *Sim) startContainer(ctx context.Context, c *container) {
 		return // killed or stopped meanwhile
 	}
 	if err != nil {
-		s.log.Warn("starting container", "container", c.id, "err", err)
-		c.transitioningMsg = err.Error()
-		s.setStateLocked(c, "erroring")
-		s.setStateLocked(c, "error")
-		if svc := s.services[c.serviceID]; svc != nil {
-			s.enqueueReconcileLocked(svc, time.Second)
-		}
+		s.errorLocked(c, err)
 		return
 	}
 	c.startCount++
@@ -191,25 +205,41 @@ func (s *Sim) startContainer(ctx context.Context, c *container) {
 		c.firstRunning = time.Now()
 	}
 	c.transitioningMsg = ""
-	if svc := s.services[c.serviceID]; svc != nil && svc.health != nil {
-		// InstanceHealthcheckRegister: initializing, or reinitializing
-		// for a container that was healthy before.
+	if hasCheck {
 		c.healthState = "initializing"
-		if c.wasHealthy {
+		if reinit {
 			c.healthState = "reinitializing"
 		}
 		s.startHealthLocked(c, *svc.health)
 	}
 	s.setStateLocked(c, "running")
+	if svc != nil {
+		s.recoveredLocked(svc)
+	}
 }
 
-// stopContainer runs stopping -> stopped, stopping through the runtime.
-func (s *Sim) stopContainer(ctx context.Context, c *container, timeout time.Duration) {
+// errorLocked is instance.error after a failed start: erroring -> error,
+// the reason in transitioningMessage (transitioning "error").
+func (s *Sim) errorLocked(c *container, err error) {
+	s.log.Warn("starting container", "container", c.id, "name", c.name, "err", err)
+	c.transitioningMsg = err.Error()
+	s.setStateLocked(c, "erroring")
+	s.setStateLocked(c, "error")
+	if svc := s.services[c.serviceID]; svc != nil {
+		s.failLocked(svc, fmt.Sprintf("container %s (%s) failed to start: %v", c.name, c.id, err))
+	}
+}
+
+// stopStates are the states instance.stop starts from.
+func stoppable(state string) bool { return instanceProcesses["stop"][state] }
+
+// stopping runs the transitioning part of instance.stop: stopping, with
+// the runtime's SIGTERM then SIGKILL. false when there was nothing to stop.
+func (s *Sim) stopping(ctx context.Context, c *container, timeout time.Duration) bool {
 	s.mu.Lock()
-	switch c.state {
-	case "removed", "removing", "stopped", "error", "requested":
+	if !stoppable(c.state) {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	c.gen++ // what exits now was asked to
 	s.cancelHealthLocked(c)
@@ -218,7 +248,12 @@ func (s *Sim) stopContainer(ctx context.Context, c *container, timeout time.Dura
 	if err := s.runtime.Stop(ctx, c.id, timeout); err != nil {
 		s.log.Warn("stopping container", "container", c.id, "err", err)
 	}
-	if !s.sleep(ctx, s.opts.StepDelay) {
+	return s.sleep(ctx, s.opts.StepDelay)
+}
+
+// stopContainer runs instance.stop to its done state: stopping -> stopped.
+func (s *Sim) stopContainer(ctx context.Context, c *container, timeout time.Duration) {
+	if !s.stopping(ctx, c, timeout) {
 		return
 	}
 	s.mu.Lock()
@@ -228,10 +263,26 @@ func (s *Sim) stopContainer(ctx context.Context, c *container, timeout time.Dura
 	s.mu.Unlock()
 }
 
-// removeContainer stops a container if needed, then removing -> removed;
-// its IP is released and it leaves instanceIds.
+// removeContainer removes a container: a running one goes running ->
+// stopping -> removing -> removed (instance.stop chained with
+// instance.remove, "stopped" never stored), a stopped one stopped ->
+// removing -> removed. Its IP is released, it leaves instanceIds, and it
+// stays readable by id until purged.
 func (s *Sim) removeContainer(ctx context.Context, c *container) {
-	s.stopContainer(ctx, c, s.opts.StopTimeout)
+	s.removeContainerAfterStop(ctx, c, s.opts.StopTimeout)
+}
+
+func (s *Sim) removeContainerAfterStop(ctx context.Context, c *container, timeout time.Duration) {
+	stopped := s.stopping(ctx, c, timeout)
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	ok := instanceProcesses["remove"][c.state] || (stopped && c.state == "stopping")
+	s.mu.Unlock()
+	if !ok {
+		return // stopped by something else meanwhile, or already removing
+	}
 	if !s.transition(ctx, c, "removing") {
 		return
 	}
@@ -241,32 +292,27 @@ func (s *Sim) removeContainer(ctx context.Context, c *container) {
 		return
 	}
 	c.removed = time.Now()
+	c.removeTime = s.removeTimeFrom(c.removed)
 	s.ips.release(c.ip)
 	s.setStateLocked(c, "removed")
 	s.publishLocked(typeService, c.serviceID)
 	s.publishLocked(typeHost, c.hostID)
 }
 
-// restartContainer is the container restart action: restarting -> running,
-// same id, startCount + 1.
+// restartContainer is instance.restart, which chains stop and start:
+// running -> restarting -> stopping -> starting -> running, same id,
+// startCount + 1.
 func (s *Sim) restartContainer(ctx context.Context, c *container) {
 	s.mu.Lock()
 	if c.state != "running" {
 		s.mu.Unlock()
 		return
 	}
-	c.gen++
-	s.cancelHealthLocked(c)
 	s.setStateLocked(c, "restarting")
 	s.mu.Unlock()
-	if err := s.runtime.Stop(ctx, c.id, s.opts.StopTimeout); err != nil {
-		s.log.Warn("stopping container", "container", c.id, "err", err)
+	if !s.sleep(ctx, s.opts.StepDelay) || !s.stopping(ctx, c, s.opts.StopTimeout) {
+		return
 	}
-	s.mu.Lock()
-	if c.state == "restarting" {
-		c.state = "stopped" // not published: restart is one process in Cattle
-	}
-	s.mu.Unlock()
 	s.startContainer(ctx, c)
 }
 
@@ -333,10 +379,15 @@ func parallel(cs []*container, fn func(c *container)) {
 
 // waitSettledUnits waits until each container has reached running with a
 // final health state (healthy, unhealthy, or no health check) or gave up
-// (stopped, error, removed), as Cattle's upgrade waits for health.
-func (s *Sim) waitSettledUnits(ctx context.Context, cs []*container) {
+// (stopped, error, removed), as Cattle's upgrade waits for health. false
+// when owns (checked with s.mu held) stops holding or the Sim closes.
+func (s *Sim) waitSettledUnits(ctx context.Context, cs []*container, owns func() bool) bool {
 	for {
 		s.mu.Lock()
+		if !owns() {
+			s.mu.Unlock()
+			return false
+		}
 		done := true
 		for _, c := range cs {
 			switch c.state {
@@ -352,12 +403,12 @@ func (s *Sim) waitSettledUnits(ctx context.Context, cs []*container) {
 		ch := s.changed
 		s.mu.Unlock()
 		if done {
-			return
+			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return
+			return false
 		}
 	}
 }

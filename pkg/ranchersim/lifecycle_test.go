@@ -1,11 +1,14 @@
 package ranchersim_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/drover-mesh/drover/pkg/ranchersim"
 	client "github.com/rancher/go-rancher/v2"
+
+	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
+	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
 func helloService(t *testing.T, c *client.RancherClient) *client.Service {
@@ -132,9 +135,14 @@ func TestContainerActions(t *testing.T) {
 	if v := s.Containers("demo", "hello")[0]; v.StartCount != 3 || v.State != "running" {
 		t.Fatalf("after stop %+v", v)
 	}
-	// Removing it makes the service create a replacement.
+	// A running container offers no remove (instance.remove does not
+	// start from running); DELETE stops and removes it, and the service
+	// creates a replacement.
 	ct, _ = c.Container.ById(ct.Id)
-	if _, err := c.Container.ActionRemove(ct); err != nil {
+	if ct.Actions["remove"] != "" {
+		t.Fatalf("running container offers remove: %v", ct.Actions)
+	}
+	if err := c.Container.Delete(ct); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, s)
@@ -177,7 +185,7 @@ func TestFailingHealthCheckRecreates(t *testing.T) {
 		return len(vs) == 3 && vs[0].State == "removed" && vs[2].State == "running" && vs[2].HealthState == "healthy"
 	})
 	settle(t, s)
-	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy stopped/unhealthy removing/unhealthy removed/unhealthy"
+	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy removing/unhealthy removed/unhealthy"
 	eventually(t, 30*time.Second, "unhealthy trail", func() bool {
 		tr := containerTrail(t, rec.all())[v.ID]
 		got := ""
@@ -223,10 +231,174 @@ func TestIPsAreNeverReusedWhileInUse(t *testing.T) {
 		}
 		seen[v.IP] = true
 	}
-	if err := s.Scale("demo", "hello", 254); err == nil {
-		settle(t, s)
+	if err := s.Scale("demo", "hello", 254); err != nil {
+		t.Fatal(err)
 	}
+	// The range holds 253: the service says why it cannot reach its scale.
+	c := newClient(t, s, s.SchemasURL())
+	eventually(t, 30*time.Second, "the service's error", func() bool {
+		svc := helloService(t, c)
+		return svc.Transitioning == "error" && strings.Contains(svc.TransitioningMessage, "no free IP address in 127.42.7.0/24")
+	})
 	if n := len(s.Containers("demo", "hello")); n > 253 {
 		t.Fatalf("%d containers in a /24 with 253 usable addresses", n)
 	}
+}
+
+func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
+	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 0, nil)
+	c, rec := watch(t, s)
+	if err := s.Scale("demo", "hello", 2); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	views := s.Containers("demo", "hello")
+	trail := func(id string) string { return strings.Join(containerTrail(t, rec.all())[id], " ") }
+	for _, v := range views {
+		eventually(t, settleTimeout, "create+start trail", func() bool {
+			return trail(v.ID) == "requested/ creating/ starting/ running/"
+		})
+	}
+	// Removing a running container: no "stopped" on the way.
+	rec.reset()
+	if err := s.Scale("demo", "hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	eventually(t, settleTimeout, "removal trail", func() bool {
+		return trail(views[1].ID) == "stopping/ removing/ removed/"
+	})
+	// Removing a stopped one: stopped -> removing -> removed.
+	svc := helloService(t, c)
+	if _, err := c.Service.ActionDeactivate(svc); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	rec.reset()
+	ct, _ := c.Container.ById(views[0].ID)
+	if ct.State != "stopped" {
+		t.Fatalf("container %s after deactivate", ct.State)
+	}
+	if _, err := c.Container.ActionRemove(ct); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	// (A late "stopped/" of the deactivation may still arrive first.)
+	eventually(t, settleTimeout, "removal of a stopped container", func() bool {
+		tr := strings.TrimPrefix(trail(ct.Id), "stopped/ ")
+		return tr == "removing/ removed/"
+	})
+}
+
+func TestScaleDownRemovesTheHighestUnitsAllAtOnce(t *testing.T) {
+	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 5, nil)
+	_, rec := watch(t, s)
+	if err := s.Scale("demo", "hello", 2); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	views := s.Containers("demo", "hello")
+	firstRemoved, lastStopping := -1, -1
+	for i, ev := range rec.all() {
+		if ev.ResourceType != "container" {
+			continue
+		}
+		switch ct := ev.container(t); ct.State {
+		case "stopping":
+			lastStopping = i
+			if ct.CreateIndex <= 2 {
+				t.Errorf("container %d of the kept units stopped", ct.CreateIndex)
+			}
+		case "removed":
+			if firstRemoved < 0 {
+				firstRemoved = i
+			}
+		}
+	}
+	if firstRemoved < 0 || lastStopping > firstRemoved {
+		t.Errorf("units removed one by one: last stopping at %d, first removed at %d", lastStopping, firstRemoved)
+	}
+	for _, v := range views {
+		if (v.CreateIndex <= 2) != (v.State == "running") {
+			t.Errorf("unit %d is %s", v.CreateIndex, v.State)
+		}
+	}
+}
+
+func TestRemovedObjectsAreReadableUntilPurged(t *testing.T) {
+	s := demo(t, ranchersim.Options{RemoveDelay: 300 * time.Millisecond, PurgeInterval: 20 * time.Millisecond}, 2, nil)
+	c := newClient(t, s, s.SchemasURL())
+	top := s.Containers("demo", "hello")[1]
+	if err := s.Scale("demo", "hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	got, err := c.Container.ById(top.ID)
+	if err != nil || got == nil || got.State != "removed" || got.RemoveTime == "" {
+		t.Fatalf("removed container by id: %+v %v", got, err)
+	}
+	eventually(t, settleTimeout, "the purge", func() bool {
+		got, err := c.Container.ById(top.ID)
+		return err == nil && got == nil
+	})
+	if n := len(s.Containers("demo", "hello")); n != 1 {
+		t.Errorf("%d containers after the purge, want 1", n)
+	}
+}
+
+func TestRestartOfAHealthyContainerReinitializes(t *testing.T) {
+	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 1, fastHealth())
+	c, rec := watch(t, s)
+	ct, _ := c.Container.ById(s.Containers("demo", "hello")[0].ID)
+	if ct.HealthState != "healthy" {
+		t.Fatalf("health %s before the restart", ct.HealthState)
+	}
+	if _, err := c.Container.ActionRestart(ct); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	want := "restarting/healthy stopping/healthy starting/healthy starting/updating-reinitializing " +
+		"running/reinitializing running/updating-healthy running/healthy"
+	eventually(t, settleTimeout, "restart trail", func() bool {
+		return strings.Join(containerTrail(t, rec.all())[ct.Id], " ") == want
+	})
+}
+
+func TestStuckInitializingIsRemovedWithoutTurningUnhealthy(t *testing.T) {
+	hc := fastHealth()
+	hc.InitializingTimeout = 300
+	s := ranchertest.NewServer(t, ranchersim.Options{EventMode: ranchersim.EventsExact, IPRange: "127.42.0.0/16"})
+	c := newClient(t, s, s.SchemasURL())
+	rec := subscribe(t, c)
+	if _, err := s.CreateStack("demo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateService("demo", ranchersim.ServiceSpec{Name: "hello", Scale: 1, HealthCheck: hc}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	// The service was not started on create: start it with every probe failing.
+	eventually(t, settleTimeout, "inactive", func() bool { return helloService(t, c).State == "inactive" })
+	if _, err := c.Service.ActionActivate(helloService(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	eventually(t, settleTimeout, "first container", func() bool {
+		vs := s.Containers("demo", "hello")
+		if len(vs) > 0 {
+			first = vs[0].ID
+			_ = s.FailHealth(first, true)
+		}
+		return len(vs) > 0
+	})
+	eventually(t, settleTimeout, "its removal", func() bool {
+		tr := containerTrail(t, rec.all())[first]
+		return len(tr) > 0 && tr[len(tr)-1] == "removed/initializing"
+	})
+	for _, step := range containerTrail(t, rec.all())[first] {
+		if strings.HasSuffix(step, "unhealthy") {
+			t.Fatalf("a container that never became healthy went %s", step)
+		}
+	}
+	eventually(t, settleTimeout, "a replacement", func() bool { return len(s.Containers("demo", "hello")) >= 2 })
 }

@@ -16,7 +16,9 @@ const (
 	typeStack     = "stack"
 	typeService   = "service"
 	typeContainer = "container"
+	typeInstance  = "instance"
 	typeHost      = "host"
+	typeSetting   = "setting"
 )
 
 // objKey names one object for change tracking.
@@ -28,17 +30,32 @@ type objKey struct {
 // host is a Rancher host. Containers are placed on the host with the fewest.
 type host struct {
 	id, name, uuid string
+	description    string
 	agentIP        string
 	labels         map[string]string
+	state          string // active, inactive, removed (host processes)
 	created        time.Time
-	cut            bool // CutOffHost: its containers stop answering health checks
+	removed        time.Time
+	removeTime     time.Time // purged after it
+	cut            bool      // CutOffHost: its containers stop answering health checks
 }
 
 type stack struct {
 	id, name, uuid string
+	description    string
 	state          string
+	startOnCreate  bool
+	dockerCompose  string // as created or last upgraded
+	rancherCompose string
+	prevCompose    [2]string // before the last upgrade, restored by rollback
+	environment    map[string]string
+	outputs        map[string]string
+	externalID     string
+	group          string
+	transMsg       string // transitioningMessage
 	created        time.Time
 	removed        time.Time
+	removeTime     time.Time
 }
 
 // service is a Rancher service of kind "service".
@@ -52,12 +69,22 @@ type service struct {
 	createIndex    int64
 	labels         map[string]string
 	env            map[string]string
+	image          string       // launch config imageUuid
+	noSystemLabels bool         // containers carry only labels
 	health         *HealthCheck // with defaults applied
 	version        string       // launch config version
 	prevVersion    string
+	prev           *launchConfig  // launch config before the last upgrade
 	upgrade        map[string]any // last upgrade input, rendered as "upgrade"
+	upgradeP       *upgradeParams // the running or last upgrade, for continueupgrade
+	description    string
+	startOnCreate  bool
+	links          map[string]string // linkedServices: name -> service id
+	errMsg         string            // last failure to bring a unit up, shown as transitioning "error"
+	failures       int               // consecutive failed starts, for the retry backoff
 	created        time.Time
 	removed        time.Time
+	removeTime     time.Time
 
 	queue   []op // guarded by Sim.mu
 	running bool // a worker goroutine drains queue
@@ -84,9 +111,12 @@ type container struct {
 	externalID       string
 	deploymentUnit   string
 	version          string
+	image            string // imageUuid of the launch config it was created from
+	description      string
 	created          time.Time
 	firstRunning     time.Time
 	removed          time.Time
+	removeTime       time.Time
 	upgradeOld       bool // stopped by an upgrade, kept until finishupgrade
 	wasHealthy       bool // next start begins with reinitializing
 	forceFail        bool // FailHealth
@@ -95,13 +125,15 @@ type container struct {
 	transitioningMsg string
 }
 
-// transitioning states of containers and services.
+// transitioning states of containers, services, stacks and hosts.
 var transitioningStates = map[string]bool{
 	"requested": true, "creating": true, "starting": true, "stopping": true,
 	"restarting": true, "removing": true, "erroring": true, "purging": true,
 	"registering": true, "activating": true, "deactivating": true,
 	"updating-active": true, "updating-inactive": true, "upgrading": true,
 	"finishing-upgrade": true, "rolling-back": true, "canceling-upgrade": true,
+	"updating-running": true, "updating-stopped": true, "migrating": true,
+	"restoring": true,
 }
 
 // transitionalHealth are health states that are still moving.
@@ -201,4 +233,22 @@ func invalidState(what, state string) error {
 
 func invalidInput(code, msg string) error {
 	return &apiError{status: 422, code: code, msg: msg}
+}
+
+// notSupported is the answer to what Cattle has and the simulator does
+// not simulate: 422 NotSupported saying what.
+func notSupported(what string) error {
+	return &apiError{status: 422, code: "NotSupported", msg: what + " is not simulated"}
+}
+
+// conflict is Cattle's answer to a process scheduled from a state it
+// cannot start from (ProcessCancelException -> 409).
+func conflict(typ, id, action, state string) error {
+	return &apiError{status: 409, code: "Conflict", msg: fmt.Sprintf(
+		"State [%s] is not valid for process [%s.%s] on resource [%s]", state, typ, action, id)}
+}
+
+// methodNotAllowed is the answer to a method the schema does not allow.
+func methodNotAllowed(method, typ string) error {
+	return &apiError{status: 405, code: "MethodNotAllowed", msg: method + " is not allowed on " + typ}
 }

@@ -8,53 +8,89 @@ import (
 
 // This file renders objects as Cattle's API does (rancher-api.md §3): the
 // JSON names and types of the go-rancher v2 structs, unset fields as null,
-// links.self and an actions map whose URLs end in "/?action=<name>".
-// Everything here expects s.mu held.
+// links.self and an actions map, filtered by state, whose URLs end in
+// "/?action=<name>" (DefaultUrlBuilder.actionLink). Everything here
+// expects s.mu held.
 
-// urls builds absolute, lowercase URLs under the project.
+// API versions served.
+const (
+	apiV2 = "v2-beta"
+	apiV1 = "v1"
+)
+
+// urls builds absolute, lowercase URLs under the project, for one API
+// version and its schemas.
 type urls struct {
 	base    string // http://host:port
-	project string // base + /v2-beta/projects/1a5
+	version string // apiV2 or apiV1
+	project string // base + /<version>/projects/1a5
+	set     *schemaSet
 }
 
-func (s *Sim) urlsFor(base string) urls {
-	return urls{base: base, project: base + "/v2-beta/projects/" + s.projectID}
-}
-
-func (u urls) collection(typ string) string {
-	if typ == typeProject {
-		return u.base + "/v2-beta/projects"
+func (s *Sim) urlsFor(base, version string) urls {
+	set := s.schemas
+	if version == apiV1 {
+		set = s.schemasV1
 	}
-	return u.project + "/" + strings.ToLower(pluralOf(typ))
+	return urls{base: base, version: version, project: base + "/" + version + "/projects/" + s.projectID, set: set}
 }
 
-func (u urls) self(typ, id string) string { return u.collection(typ) + "/" + id }
+func (u urls) v1() bool { return u.version == apiV1 }
 
-func (u urls) actions(typ, id string, names ...string) map[string]any {
-	out := make(map[string]any, len(names))
-	for _, n := range names {
+func (u urls) schemas() string { return u.project + "/schemas" }
+
+// apiType is the API type of an object type in this version.
+func (u urls) apiType(typ string) string {
+	if u.v1() && typ == typeStack {
+		return v1StackType
+	}
+	return typ
+}
+
+// schemaOf returns the schema of an object type.
+func (u urls) schemaOf(typ string) *schemaDef { return u.set.lookup(u.apiType(typ)) }
+
+func (u urls) collectionOf(d *schemaDef) string {
+	if d.id == typeProject {
+		return u.base + "/" + u.version + "/projects"
+	}
+	return u.project + "/" + lower(d.plural)
+}
+
+func (u urls) collection(typ string) string { return u.collectionOf(u.schemaOf(typ)) }
+
+// id is an object's id in this version (v1 stacks are "environments",
+// whose ids are 1e<n>).
+func (u urls) id(typ, id string) string {
+	if u.v1() && typ == typeStack {
+		return v1StackID(id)
+	}
+	return id
+}
+
+func (u urls) self(typ, id string) string { return u.collection(typ) + "/" + u.id(typ, id) }
+
+// actions returns the action links of an object in a state.
+func (u urls) actions(typ, id, state string) map[string]any {
+	d := u.schemaOf(typ)
+	out := map[string]any{}
+	if d == nil {
+		return out
+	}
+	for _, n := range availableActions(d, typ, state) {
 		out[n] = u.self(typ, id) + "/?action=" + n
 	}
 	return out
 }
 
-func pluralOf(typ string) string {
-	switch typ {
-	case "subscribe":
-		return "subscribe"
-	case "schema":
-		return "schemas"
-	}
-	return typ + "s"
-}
-
 // envelope returns the fields every resource has.
-func envelope(u urls, typ, id string, links map[string]any, actions map[string]any) map[string]any {
+func envelope(u urls, typ, id, state string, links map[string]any) map[string]any {
 	if links == nil {
 		links = map[string]any{}
 	}
 	links["self"] = u.self(typ, id)
-	return map[string]any{"id": id, "type": typ, "links": links, "actions": actions}
+	return map[string]any{"id": u.id(typ, id), "type": u.apiType(typ), "links": links,
+		"actions": u.actions(typ, id, state)}
 }
 
 // transitioning renders Cattle's transitioning field.
@@ -68,53 +104,26 @@ func transitioning(state string) string {
 	return "no"
 }
 
-// containerActions are the actions available in a state.
-// UNCONFIRMED: Cattle's exact per-state sets; these follow the process
-// table (start from stopped, stop from running, remove from stopped...).
-func containerActions(state string) []string {
-	switch state {
-	case "running":
-		return []string{"stop", "restart", "update", "execute", "logs", "proxy", "console", "remove"}
-	case "stopped":
-		return []string{"start", "remove", "update", "console", "logs"}
-	case "error":
-		return []string{"remove", "update"}
-	case "removed":
-		return []string{"purge"}
-	case "starting", "restarting", "creating", "requested":
-		return []string{"stop", "update"}
+// put copies fields into a resource.
+func put(r map[string]any, fields map[string]any) map[string]any {
+	for k, v := range fields {
+		r[k] = v
 	}
-	return []string{"update"}
-}
-
-func serviceActions(state string) []string {
-	switch state {
-	case "active":
-		return []string{"upgrade", "restart", "deactivate", "remove", "update",
-			"addservicelink", "removeservicelink", "setservicelinks"}
-	case "inactive":
-		return []string{"activate", "upgrade", "remove", "update",
-			"addservicelink", "removeservicelink", "setservicelinks"}
-	case "upgraded":
-		return []string{"finishupgrade", "rollback", "remove", "update"}
-	case "upgrading":
-		return []string{"cancelupgrade", "remove", "update"}
-	case "canceled-upgrade":
-		return []string{"continueupgrade", "rollback", "finishupgrade", "remove", "update"}
-	case "removed":
-		return []string{}
-	}
-	return []string{"remove", "update"}
+	return r
 }
 
 // labelsLocked returns a container's labels: the service's launch config
-// labels plus Cattle's io.rancher.* labels (DeploymentUnit.getLabels).
+// labels plus Cattle's io.rancher.* labels (DeploymentUnit.getLabels),
+// unless the service asks for none.
 func (s *Sim) labelsLocked(c *container) map[string]string {
 	out := map[string]string{}
 	svc, st := s.services[c.serviceID], s.stacks[c.stackID]
 	if svc != nil {
-		for k, v := range svc.labels {
+		for k, v := range svc.labelsFor(c) {
 			out[k] = v
+		}
+		if svc.noSystemLabels {
+			return out
 		}
 	}
 	if svc != nil && st != nil {
@@ -144,15 +153,17 @@ func healthCheckJSON(hc *HealthCheck) any {
 	}
 }
 
-// renderContainer renders a container as GET /containers/<id> does.
+// renderContainer renders a container as GET /containers/<id> does, in
+// the payload shape asked for (Options.Shape; the v1 API has no service
+// references on containers).
 func (s *Sim) renderContainer(u urls, c *container) map[string]any {
 	links := map[string]any{
 		"services": u.self(typeContainer, c.id) + "/services",
 		"hosts":    u.self(typeContainer, c.id) + "/hosts",
 		"account":  u.self(typeProject, s.projectID),
 	}
-	r := envelope(u, typeContainer, c.id, links, u.actions(typeContainer, c.id, containerActions(c.state)...))
-	var svc *service = s.services[c.serviceID]
+	r := envelope(u, typeContainer, c.id, c.state, links)
+	svc := s.services[c.serviceID]
 	serviceIDs := []string{}
 	var hc *HealthCheck
 	env := map[string]any{}
@@ -161,27 +172,38 @@ func (s *Sim) renderContainer(u urls, c *container) map[string]any {
 		hc = svc.health
 		env = copyLabels(svc.env)
 	}
-	// UNCONFIRMED: whether Cattle fills serviceId/stackId for service
-	// containers. Chosen: filled (the columns exist and the CLI filters on
-	// stackId); consumers should still use serviceIds and labels.
-	for k, v := range map[string]any{
+	var labels any = copyLabels(s.labelsLocked(c))
+	if m := labels.(map[string]any); len(m) == 0 && s.opts.Shape.NullLabels {
+		labels = nil
+	}
+	put(r, map[string]any{
 		"name": c.name, "state": c.state, "healthState": nullable(c.healthState),
 		"uuid": c.uuid, "kind": "container", "baseType": "instance", "accountId": s.projectID,
 		"created": formatTime(c.created), "createdTS": millis(c.created),
-		"removed": formatTime(c.removed), "removeTime": nil,
+		"removed": formatTime(c.removed), "removeTime": formatTime(c.removeTime),
 		"transitioning": transitioning(c.state), "transitioningMessage": nullable(c.transitioningMsg),
 		"transitioningProgress": nil,
-		"primaryIpAddress":      c.ip, "primaryNetworkId": "1n1", "networkMode": "managed",
-		"hostId": c.hostID, "requestedHostId": nil, "serviceIds": serviceIDs,
-		"serviceId": nullable(c.serviceID), "stackId": nullable(c.stackID),
-		"labels": copyLabels(s.labelsLocked(c)), "createIndex": c.createIndex, "startCount": c.startCount,
+		"primaryIpAddress":      nullable(c.ip), "primaryNetworkId": "1n1", "networkMode": "managed",
+		"hostId": nullable(c.hostID), "requestedHostId": nil,
+		"labels": labels, "createIndex": c.createIndex, "startCount": c.startCount,
 		"externalId": c.externalID, "deploymentUnitUuid": c.deploymentUnit, "version": c.version,
-		"imageUuid": "docker:drover/sim:latest", "hostname": nil, "firstRunning": formatTime(c.firstRunning),
+		"imageUuid": c.image, "hostname": nil, "firstRunning": formatTime(c.firstRunning),
 		"system": false, "nativeContainer": false, "startOnCreate": true, "healthCheck": healthCheckJSON(hc),
 		"environment": env, "dns": []string{"169.254.169.250"}, "dnsSearch": s.dnsSearchLocked(c),
-		"ports": []string{}, "restartPolicy": nil, "instanceTriggeredStop": "stop", "description": nil,
-	} {
-		r[k] = v
+		"ports": []string{}, "restartPolicy": nil, "instanceTriggeredStop": "stop",
+		"description": nullable(c.description),
+	})
+	// UNCONFIRMED: whether Cattle fills serviceId/stackId for service
+	// containers. Chosen: filled in v2-beta (the columns exist and the CLI
+	// filters on stackId); Shape.NoContainerServiceRefs and the v1 API
+	// render the older shape without them.
+	if !s.opts.Shape.NoContainerServiceRefs && !u.v1() {
+		put(r, map[string]any{"serviceIds": serviceIDs, "serviceId": nullable(c.serviceID),
+			"stackId": nullable(c.stackID)})
+	}
+	if s.opts.Shape.NullHealthState && hc == nil {
+		put(r, map[string]any{"healthState": nil, "healthCheck": nil, "hostname": nil,
+			"transitioning": "no", "transitioningMessage": nil, "transitioningProgress": nil})
 	}
 	return r
 }
@@ -204,7 +226,7 @@ func (s *Sim) dnsSearchLocked(c *container) []string {
 func (s *Sim) instanceIDsLocked(svc *service) []string {
 	var cs []*container
 	for _, c := range s.containers {
-		if c.serviceID == svc.id && c.state != "removed" {
+		if c.serviceID == svc.id && c.removed.IsZero() {
 			cs = append(cs, c)
 		}
 	}
@@ -216,109 +238,145 @@ func (s *Sim) instanceIDsLocked(svc *service) []string {
 	return ids
 }
 
+// launchConfigJSON renders a service's launch config.
+func launchConfigJSON(svc *service) map[string]any {
+	return map[string]any{
+		"type": "launchConfig", "imageUuid": svc.image, "labels": copyLabels(svc.labels),
+		"environment": copyLabels(svc.env), "healthCheck": healthCheckJSON(svc.health),
+		"version": svc.version, "networkMode": "managed", "startOnCreate": true, "kind": "container",
+	}
+}
+
 // renderService renders a service as GET /services/<id> does.
 func (s *Sim) renderService(u urls, svc *service) map[string]any {
+	stackRef := "stackId"
+	if u.v1() {
+		stackRef = "environmentId"
+	}
 	links := map[string]any{
 		// UNCONFIRMED: the name of the link to a service's containers.
 		"instances": u.self(typeService, svc.id) + "/instances",
-		"stack":     u.self(typeStack, svc.stackID),
 		"account":   u.self(typeProject, s.projectID),
 	}
-	r := envelope(u, typeService, svc.id, links, u.actions(typeService, svc.id, serviceActions(svc.state)...))
-	launch := map[string]any{
-		"type": "launchConfig", "imageUuid": "docker:drover/sim:latest", "labels": copyLabels(svc.labels),
-		"environment": copyLabels(svc.env), "healthCheck": healthCheckJSON(svc.health),
-		"version": svc.version, "networkMode": "managed", "startOnCreate": true,
-	}
+	links[strings.TrimSuffix(stackRef, "Id")] = u.self(typeStack, svc.stackID)
+	r := envelope(u, typeService, svc.id, svc.state, links)
 	var upgrade any
 	if svc.upgrade != nil {
 		upgrade = svc.upgrade
 	}
-	for k, v := range map[string]any{
+	linked := map[string]any{}
+	for name, id := range svc.links {
+		linked[name] = id
+	}
+	trans, msg := transitioning(svc.state), nullable(svc.errMsg)
+	if svc.errMsg != "" {
+		trans = "error"
+	}
+	put(r, map[string]any{
 		"name": svc.name, "state": svc.state, "healthState": nullable(svc.healthState),
 		"uuid": svc.uuid, "kind": "service", "baseType": "service", "accountId": s.projectID,
-		"stackId": svc.stackID, "scale": svc.scale, "currentScale": svc.currentScale,
+		stackRef: u.id(typeStack, svc.stackID), "scale": svc.scale, "currentScale": svc.currentScale,
 		"createIndex": svc.createIndex, "instanceIds": s.instanceIDsLocked(svc),
-		"launchConfig": launch, "secondaryLaunchConfigs": []any{}, "upgrade": upgrade,
+		"launchConfig": launchConfigJSON(svc), "secondaryLaunchConfigs": []any{}, "upgrade": upgrade,
 		"created": formatTime(svc.created), "createdTS": millis(svc.created),
-		"removed": formatTime(svc.removed), "removeTime": nil,
-		"transitioning": transitioning(svc.state), "transitioningMessage": nil, "transitioningProgress": nil,
-		"startOnCreate": true, "system": false, "fqdn": nil, "vip": nil, "metadata": nil,
-		"linkedServices": nil, "publicEndpoints": nil, "selectorContainer": nil, "selectorLink": nil,
-		"description": nil, "externalId": nil, "assignServiceIpAddress": false, "retainIp": false,
-		"scalePolicy": nil, "lbConfig": nil, "data": nil,
-	} {
-		r[k] = v
+		"removed": formatTime(svc.removed), "removeTime": formatTime(svc.removeTime),
+		"transitioning": trans, "transitioningMessage": msg, "transitioningProgress": nil,
+		"startOnCreate": svc.startOnCreate, "system": false, "fqdn": nil, "vip": nil, "metadata": nil,
+		"linkedServices": linked, "publicEndpoints": nil, "selectorContainer": nil, "selectorLink": nil,
+		"description": nullable(svc.description), "externalId": nil, "assignServiceIpAddress": false,
+		"retainIp": false, "scalePolicy": nil, "lbConfig": nil, "data": nil,
+	})
+	if s.opts.Shape.NoServiceInstanceIDs {
+		delete(r, "instanceIds")
 	}
 	return r
 }
 
-// renderStack renders a stack as GET /stacks/<id> does.
+// stackHealthLocked is the stack's healthState from its services.
+// UNCONFIRMED: Cattle's exact rule; chosen: healthy when every service is
+// healthy (or has no health), degraded otherwise.
+func (s *Sim) stackHealthLocked(st *stack) string {
+	health := "healthy"
+	for _, svc := range s.servicesOfLocked(st) {
+		if svc.healthState != "healthy" && svc.healthState != "" {
+			health = "degraded"
+		}
+	}
+	return health
+}
+
+// renderStack renders a stack as GET /stacks/<id> does (an environment in
+// the v1 API).
 func (s *Sim) renderStack(u urls, st *stack) map[string]any {
 	links := map[string]any{"services": u.self(typeStack, st.id) + "/services",
 		"account": u.self(typeProject, s.projectID)}
-	acts := []string{"update", "remove", "exportconfig", "upgrade", "activateservices", "deactivateservices"}
-	if st.state == "removed" {
-		acts = []string{}
+	r := envelope(u, typeStack, st.id, st.state, links)
+	ids := []string{}
+	for _, svc := range s.servicesOfLocked(st) {
+		ids = append(ids, svc.id)
 	}
-	r := envelope(u, typeStack, st.id, links, u.actions(typeStack, st.id, acts...))
-	var ids []string
-	health := "healthy"
-	for _, svc := range s.sortedServicesLocked() {
-		if svc.stackID == st.id && svc.state != "removed" {
-			ids = append(ids, svc.id)
-			if svc.healthState != "healthy" && svc.healthState != "" {
-				health = "degraded"
-			}
-		}
+	trans := transitioning(st.state)
+	if st.transMsg != "" && st.state == "error" {
+		trans = "error"
 	}
-	for k, v := range map[string]any{
-		"name": st.name, "state": st.state, "healthState": health, "uuid": st.uuid,
+	return put(r, map[string]any{
+		"name": st.name, "state": st.state, "healthState": s.stackHealthLocked(st), "uuid": st.uuid,
 		"kind": "stack", "baseType": "stack", "accountId": s.projectID, "serviceIds": ids,
-		"system": false, "startOnCreate": true, "created": formatTime(st.created),
-		"createdTS": millis(st.created), "removed": formatTime(st.removed), "removeTime": nil,
-		"transitioning": transitioning(st.state), "transitioningMessage": nil, "transitioningProgress": nil,
-		"description": nil, "externalId": nil, "group": nil, "dockerCompose": nil, "rancherCompose": nil,
-		"environment": nil, "answers": nil, "outputs": nil, "templates": nil, "binding": nil,
-		"previousEnvironment": nil, "previousExternalId": nil,
-	} {
-		r[k] = v
+		"system": false, "startOnCreate": st.startOnCreate, "created": formatTime(st.created),
+		"createdTS": millis(st.created), "removed": formatTime(st.removed), "removeTime": formatTime(st.removeTime),
+		"transitioning": trans, "transitioningMessage": nullable(st.transMsg), "transitioningProgress": nil,
+		"description": nullable(st.description), "externalId": nullable(st.externalID), "group": nullable(st.group),
+		"dockerCompose": nullable(st.dockerCompose), "rancherCompose": nullable(st.rancherCompose),
+		"environment": stringsOrNil(st.environment), "answers": nil, "outputs": stringsOrNil(st.outputs),
+		"templates": nil, "binding": nil, "previousEnvironment": nil, "previousExternalId": nil,
+	})
+}
+
+// stringsOrNil renders a string map, or null when empty.
+func stringsOrNil(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
 	}
-	return r
+	return copyLabels(m)
 }
 
 // renderHost renders a host as GET /hosts/<id> does.
 func (s *Sim) renderHost(u urls, h *host) map[string]any {
 	links := map[string]any{"instances": u.self(typeHost, h.id) + "/instances"}
-	r := envelope(u, typeHost, h.id, links, u.actions(typeHost, h.id, "update", "deactivate", "evacuate"))
-	var ids []string
+	r := envelope(u, typeHost, h.id, h.state, links)
+	ids := []string{}
 	for _, c := range s.sortedContainersLocked() {
-		if c.hostID == h.id && c.state != "removed" {
+		if c.hostID == h.id && c.removed.IsZero() {
 			ids = append(ids, c.id)
 		}
 	}
-	for k, v := range map[string]any{
-		"name": h.name, "hostname": h.name, "state": "active", "agentState": "active",
+	var agentState any = "active"
+	if h.state == "removed" {
+		agentState = nil
+	}
+	return put(r, map[string]any{
+		"name": h.name, "hostname": h.name, "state": h.state, "agentState": agentState,
 		"agentIpAddress": h.agentIP, "labels": copyLabels(h.labels), "instanceIds": ids,
 		"uuid": h.uuid, "kind": "docker", "baseType": "host", "accountId": s.projectID,
 		"memory": int64(8 << 30), "milliCpu": int64(4000), "localStorageMb": int64(100000),
-		"created": formatTime(h.created), "createdTS": millis(h.created), "removed": nil, "removeTime": nil,
-		"transitioning": "no", "transitioningMessage": nil, "transitioningProgress": nil,
-		"info": nil, "stackId": nil, "publicEndpoints": []any{}, "description": nil,
-	} {
-		r[k] = v
-	}
-	return r
+		"created": formatTime(h.created), "createdTS": millis(h.created), "removed": formatTime(h.removed),
+		"removeTime": formatTime(h.removeTime), "transitioning": transitioning(h.state),
+		"transitioningMessage": nil, "transitioningProgress": nil,
+		"info": nil, "stackId": nil, "publicEndpoints": []any{}, "description": nullable(h.description),
+	})
 }
 
-// renderProject renders the one project (environment).
+// renderProject renders the one project (environment). A project
+// member's key reads it only (project-auth.json: "project": "r"), so it
+// offers no actions.
 func (s *Sim) renderProject(u urls) map[string]any {
-	links := map[string]any{"schemas": u.project + "/schemas"}
-	for _, t := range []string{typeStack, typeService, typeContainer, "instance", typeHost} {
-		links[pluralOf(t)] = u.collection(t)
+	links := map[string]any{"schemas": u.schemas()}
+	for _, t := range []string{typeStack, typeService, typeContainer, typeInstance, typeHost} {
+		links[lower(u.schemaOf(t).plural)] = u.collection(t)
 	}
-	r := envelope(u, typeProject, s.projectID, links, u.actions(typeProject, s.projectID, "update", "deactivate"))
-	for k, v := range map[string]any{
+	r := envelope(u, typeProject, s.projectID, "active", links)
+	r["actions"] = map[string]any{}
+	return put(r, map[string]any{
 		"name": s.projectName, "state": "active", "uuid": s.projectUUID, "kind": "project",
 		"healthState": "healthy", "orchestration": "cattle", "description": nil,
 		"created": formatTime(s.created), "createdTS": millis(s.created), "removed": nil,
@@ -326,10 +384,24 @@ func (s *Sim) renderProject(u urls) map[string]any {
 		"defaultNetworkId": "1n1", "projectTemplateId": "1pt1", "hostRemoveDelaySeconds": nil,
 		"servicesPortRange": nil, "projectLinks": []any{}, "version": "2", "data": nil,
 		"transitioning": "no", "transitioningMessage": nil, "transitioningProgress": nil,
-	} {
-		r[k] = v
-	}
-	return r
+	})
+}
+
+// settingValues are the settings an environment key can read: the
+// public ones Cattle's UI and CLI ask for.
+var settingValues = []struct{ name, value string }{
+	{"rancher.server.version", ServerVersion},
+	{"api.host", ""},
+	{"api.ui.url", ""},
+	{"telemetry.opt", "out"},
+}
+
+// renderSetting renders a setting (its id is its name).
+func renderSetting(u urls, name, value string) map[string]any {
+	r := envelope(u, typeSetting, name, "", nil)
+	r["actions"] = map[string]any{}
+	return put(r, map[string]any{"name": name, "value": nullable(value), "activeValue": nullable(value),
+		"inDb": false, "source": "Code", "baseType": "setting"})
 }
 
 func (s *Sim) sortedServicesLocked() []*service {
@@ -338,6 +410,17 @@ func (s *Sim) sortedServicesLocked() []*service {
 		out = append(out, svc)
 	}
 	sort.Slice(out, func(i, j int) bool { return dbID(out[i].id) < dbID(out[j].id) })
+	return out
+}
+
+// servicesOfLocked returns a stack's non-removed services by id.
+func (s *Sim) servicesOfLocked(st *stack) []*service {
+	var out []*service
+	for _, svc := range s.sortedServicesLocked() {
+		if svc.stackID == st.id && svc.removed.IsZero() {
+			out = append(out, svc)
+		}
+	}
 	return out
 }
 
@@ -350,10 +433,11 @@ func (s *Sim) sortedContainersLocked() []*container {
 	return out
 }
 
-// renderLocked renders any object by type and id; nil when unknown.
+// renderLocked renders any object by type and internal id; nil when
+// unknown.
 func (s *Sim) renderLocked(u urls, typ, id string) map[string]any {
 	switch typ {
-	case typeContainer, "instance":
+	case typeContainer, typeInstance:
 		if c := s.containers[id]; c != nil {
 			return s.renderContainer(u, c)
 		}
@@ -373,6 +457,17 @@ func (s *Sim) renderLocked(u urls, typ, id string) map[string]any {
 		if id == s.projectID {
 			return s.renderProject(u)
 		}
+	case typeSetting:
+		for _, st := range settingValues {
+			if st.name == id {
+				return renderSetting(u, st.name, st.value)
+			}
+		}
 	}
 	return nil
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
 }

@@ -21,8 +21,12 @@ import (
 // TestMain lets the test binary play a container's process for
 // ExecRuntime: an HTTP agent on CONTAINER_IP:4001.
 func TestMain(m *testing.M) {
-	if os.Getenv("RANCHERTEST_HELPER") == "agent" {
+	switch os.Getenv("RANCHERTEST_HELPER") {
+	case "agent":
 		runAgent()
+		return
+	case "tls-client":
+		runTLSClient()
 		return
 	}
 	os.Exit(m.Run())

@@ -22,62 +22,45 @@ type ContainerView struct {
 	ServiceID   string `json:"serviceId"`
 }
 
-// CreateStack creates an active stack and returns its id. Creating a stack
-// whose name exists returns the existing id.
+// CreateStack creates a stack and returns its id (it is activating,
+// then active a step later). Creating a stack whose name exists returns
+// the existing id.
 func (s *Sim) CreateStack(name string) (string, error) {
-	if !namePattern.MatchString(name) {
-		return "", invalidInput("InvalidFormat", fmt.Sprintf("stack name %q is not valid", name))
+	if !validName(name) {
+		return "", invalidInput("InvalidFormat", fmt.Sprintf("stack name %q is not valid", truncate(name, 64)))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.stackByNameLocked(name); st != nil {
 		return st.id, nil
 	}
-	st := &stack{id: s.newIDLocked(typeStack), name: name, uuid: newUUID(), state: "active", created: time.Now()}
-	s.stacks[st.id] = st
-	s.publishLocked(typeStack, st.id)
-	return st.id, nil
+	return s.newStackLocked(name).id, nil
 }
 
 // CreateService creates a service in a stack and returns its id. With
 // StartOnCreate it is activated and brought to scale; otherwise it stays
 // inactive until activated.
 func (s *Sim) CreateService(stackName string, spec ServiceSpec) (string, error) {
-	if errs := spec.problems(); len(errs) > 0 {
-		return "", invalidInput("InvalidOption", fmt.Sprintf("service %q: %v", spec.Name, errs[0]))
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stackByNameLocked(stackName)
 	if st == nil {
 		return "", notFound("stack " + stackName)
 	}
-	if s.serviceByNameLocked(st, spec.Name) != nil {
-		return "", invalidInput("NotUnique", fmt.Sprintf("service %s/%s exists", stackName, spec.Name))
+	return s.createServiceLocked(st, spec)
+}
+
+// imageOrDefault returns image, or DefaultImage when empty.
+func imageOrDefault(image string) string {
+	if image == "" {
+		return DefaultImage
 	}
-	svc := &service{
-		id: s.newIDLocked(typeService), name: spec.Name, uuid: newUUID(), stackID: st.id,
-		scale: int64(spec.Scale), labels: spec.Labels, env: spec.Environment,
-		version: "0", created: time.Now(), state: "inactive",
-	}
-	if spec.HealthCheck != nil {
-		hc := spec.HealthCheck.withDefaults()
-		svc.health = &hc
-	}
-	s.services[svc.id] = svc
-	s.publishLocked(typeService, svc.id)
-	s.publishLocked(typeStack, st.id)
-	if spec.StartOnCreate {
-		if err := s.activateLocked(svc); err != nil {
-			return "", err
-		}
-	}
-	return svc.id, nil
+	return image
 }
 
 func (s *Sim) stackByNameLocked(name string) *stack {
 	for _, st := range s.stacks {
-		if st.name == name && st.state != "removed" {
+		if st.name == name && st.removed.IsZero() && st.state != "removing" {
 			return st
 		}
 	}
@@ -86,7 +69,7 @@ func (s *Sim) stackByNameLocked(name string) *stack {
 
 func (s *Sim) serviceByNameLocked(st *stack, name string) *service {
 	for _, svc := range s.services {
-		if svc.stackID == st.id && svc.name == name && svc.state != "removed" {
+		if svc.stackID == st.id && svc.name == name && svc.removed.IsZero() && svc.state != "removing" {
 			return svc
 		}
 	}

@@ -2,6 +2,7 @@ package ranchersim
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -29,7 +30,7 @@ func StartLocal(opts Options) (*Sim, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := listenAll("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")
+	l, err := listenAll("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", s.opts.TLS)
 	if err != nil {
 		s.Close()
 		return nil, nil, err
@@ -63,7 +64,7 @@ func StartLocal(opts Options) (*Sim, func(), error) {
 // runtime and returns. Ports may be 0; URL, MetadataAddr and DNSAddr tell
 // the bound addresses once Ready is closed.
 func (s *Sim) Serve(ctx context.Context, apiAddr, metadataAddr, dnsAddr string) error {
-	l, err := listenAll(apiAddr, metadataAddr, dnsAddr)
+	l, err := listenAll(apiAddr, metadataAddr, dnsAddr, s.opts.TLS)
 	if err != nil {
 		return err
 	}
@@ -114,13 +115,25 @@ type listeners struct {
 	api, meta net.Listener
 	dnsUDP    net.PacketConn
 	dnsTCP    net.Listener
+	tls       bool // the API listener speaks TLS
 }
 
-func listenAll(apiAddr, metadataAddr, dnsAddr string) (*listeners, error) {
+// listenAll opens every listener; with tlsConf the API one speaks TLS
+// (HTTP/1.1 only: the websocket upgrade needs it).
+func listenAll(apiAddr, metadataAddr, dnsAddr string, tlsConf *tls.Config) (*listeners, error) {
 	l := &listeners{}
 	var err error
 	if l.api, err = net.Listen("tcp", apiAddr); err != nil {
 		return nil, fmt.Errorf("api listener: %w", err)
+	}
+	if tlsConf != nil {
+		if len(tlsConf.Certificates) == 0 && tlsConf.GetCertificate == nil {
+			_ = l.api.Close()
+			return nil, errors.New("api listener: the TLS configuration holds no certificate")
+		}
+		c := tlsConf.Clone()
+		c.NextProtos = []string{"http/1.1"}
+		l.api, l.tls = tls.NewListener(l.api, c), true
 	}
 	if metadataAddr != "" {
 		if l.meta, err = net.Listen("tcp", metadataAddr); err != nil {
@@ -180,7 +193,11 @@ func isNilCloser(c interface{ Close() error }) bool {
 }
 
 func (l *listeners) addresses() addresses {
-	a := addresses{api: "http://" + l.api.Addr().String()}
+	scheme := "http://"
+	if l.tls {
+		scheme = "https://"
+	}
+	a := addresses{api: scheme + l.api.Addr().String()}
 	if l.meta != nil {
 		a.metadata = l.meta.Addr().String()
 	}
@@ -198,8 +215,8 @@ func (s *Sim) markReady() {
 // Ready is closed once Serve listens on every address.
 func (s *Sim) Ready() <-chan struct{} { return s.ready }
 
-// URL returns the API base URL, e.g. http://127.0.0.1:34567 (after
-// NewServer, or once Serve is Ready).
+// URL returns the API base URL, e.g. http://127.0.0.1:34567, or
+// https://... with Options.TLS (after StartLocal, or once Serve is Ready).
 func (s *Sim) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -15,6 +15,8 @@ type Sim struct {
 	log       *slog.Logger
 	runtime   Runtime
 	faults    *Faults
+	schemas   *schemaSet // v2-beta
+	schemasV1 *schemaSet
 	ctx       context.Context // lifetime of lifecycle work and subscriptions
 	cancel    context.CancelFunc
 	started   chan struct{} // closed when serving begins; lifecycle waits for it
@@ -54,15 +56,26 @@ type addresses struct {
 // runs until NewServer, Serve or Handler is called; the fixture's services
 // are then brought up to scale.
 func New(opts Options) (*Sim, error) {
+	fx := &Fixture{}
+	if opts.Fixture != nil {
+		fx = ptr(*opts.Fixture) // defaults go into a copy
+	}
+	fx.applyDefaults()
+	d, err := fx.durations()
+	if err != nil {
+		return nil, fmt.Errorf("invalid fixture: %w", err)
+	}
+	if opts.RemoveDelay == 0 {
+		opts.RemoveDelay = d.removeDelay
+	}
+	if opts.PurgeInterval == 0 {
+		opts.PurgeInterval = d.purgeInterval
+	}
+	opts.Shape = opts.Shape.or(fx.Shape)
 	opts = opts.withDefaults()
 	ips, err := newIPPool(opts.IPRange)
 	if err != nil {
 		return nil, err
-	}
-	fx := opts.Fixture
-	if fx == nil {
-		fx = &Fixture{}
-		fx.applyDefaults()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sim{
@@ -76,13 +89,15 @@ func New(opts Options) (*Sim, error) {
 		metaVersion: "0", requests: map[string]int{},
 	}
 	s.faults = newFaults(s)
+	s.schemas, s.schemasV1 = newSchemaSet(false), newSchemaSet(true)
 	s.bus.init()
 	if err := s.loadFixture(fx); err != nil {
 		cancel()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.publishLoop()
+	go s.purgeLoop()
 	return s, nil
 }
 
@@ -95,7 +110,7 @@ func (s *Sim) loadFixture(fx *Fixture) error {
 	for _, h := range fx.Hosts {
 		id := s.newIDLocked(typeHost)
 		n := len(s.hosts) + 1
-		s.hosts[id] = &host{id: id, name: h.Name, uuid: newUUID(), labels: h.Labels,
+		s.hosts[id] = &host{id: id, name: h.Name, uuid: newUUID(), labels: h.Labels, state: "active",
 			agentIP: fmt.Sprintf("192.168.42.%d", n), created: time.Now()}
 	}
 	s.mu.Unlock()
@@ -112,6 +127,8 @@ func (s *Sim) loadFixture(fx *Fixture) error {
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // start lets lifecycle work run; called once serving begins.
 func (s *Sim) start() {
@@ -131,7 +148,7 @@ func (s *Sim) Close() {
 	s.closed = true
 	var running []*container
 	for _, c := range s.containers {
-		if c.state != "removed" && c.state != "stopped" && c.state != "error" {
+		if c.removed.IsZero() && c.state != "stopped" && c.state != "error" {
 			running = append(running, c)
 			c.gen++
 			if c.stopHealth != nil {
@@ -271,6 +288,11 @@ func (s *Sim) settledLocked() bool {
 	}
 	for _, svc := range s.services {
 		if transitioningStates[svc.state] {
+			return false
+		}
+	}
+	for _, st := range s.stacks {
+		if transitioningStates[st.state] {
 			return false
 		}
 	}

@@ -571,8 +571,8 @@ func TestUnreachableLeaverDoesNotHoldUpPeers(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("RunOnce = %v", err)
 	}
-	if !nodes.fakeNodes.managed(name("hello", 3)).Equal(nil) {
-		t.Errorf("node 3 still manages %v after its leave", nodes.fakeNodes.managed(name("hello", 3)))
+	if !nodes.managed(name("hello", 3)).Equal(nil) {
+		t.Errorf("node 3 still manages %v after its leave", nodes.managed(name("hello", 3)))
 	}
 }
 

@@ -223,7 +223,7 @@ func (f *fakeNodes) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStat
 }
 
 // checkRevision applies the agent's rules; noop is an idempotent retry.
-func checkRevision(node *fakeNode, rev uint64, same bool) (noop bool, err error) {
+func checkRevision(node *fakeNode, rev uint64, same bool) (bool, error) {
 	switch {
 	case rev < node.revision, rev == node.revision && !same:
 		return false, fmt.Errorf("revision %d after %d: %w", rev, node.revision, ErrStaleRevision)

@@ -46,7 +46,7 @@ func (f freshReads) add(ds []announce.Decision) {
 // re-list). touched names the clusters a read changed; stale reports a
 // read older than freshFor that the observer still does not show. snap is
 // not modified.
-func (f freshReads) overlay(snap mesh.Snapshot, relistedAt, now time.Time) (out mesh.Snapshot, touched map[string]bool, stale bool) {
+func (f freshReads) overlay(snap mesh.Snapshot, relistedAt, now time.Time) (mesh.Snapshot, map[string]bool, bool) {
 	for ip, r := range f {
 		if !relistedAt.IsZero() && r.ReadAt.Before(relistedAt) {
 			delete(f, ip)
@@ -56,7 +56,8 @@ func (f freshReads) overlay(snap mesh.Snapshot, relistedAt, now time.Time) (out 
 		return snap, nil, false
 	}
 	at := positionsOf(snap, f)
-	touched = map[string]bool{}
+	touched := map[string]bool{}
+	stale := false
 	var edits []edit
 	for _, ip := range slices.Sorted(maps.Keys(f)) {
 		r := f[ip]

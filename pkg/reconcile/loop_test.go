@@ -106,7 +106,7 @@ func (f *fakeNodes) statusReads() int {
 	return f.statuses
 }
 
-func (f *fakeObserver) counts() (calls, relists int) {
+func (f *fakeObserver) counts() (int, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls, f.relists

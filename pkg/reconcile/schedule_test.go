@@ -93,7 +93,9 @@ func runSchedule(t *testing.T, s *scheduler, steps []scheduleStep) {
 				o.HeldDrop = true
 			case "backoff-until":
 				var at float64
-				fmt.Sscan(f[2], &at)
+				if _, err := fmt.Sscan(f[2], &at); err != nil {
+					t.Fatalf("backoff-until %q: %v", f[2], err)
+				}
 				o.WakeAt = schedT0.Add(sec(at))
 			case "stale":
 				o.StaleReads = true

@@ -5,7 +5,8 @@
 // one in-memory mesh, so that every agent's connected list is consistent
 // and a stopped, crashed or isolated container vanishes from its peers'
 // views. It announces "up" and "stopping" to the controller when an
-// announce URL is set.
+// announce URL is set. Each agent runs on nodeapi's hardened Server (the
+// protocol's connection caps and deadlines), over HTTPS with Options.TLS.
 //
 // It stands in for real BEAM nodes in fast tests and in large benchmarks
 // (thousands of containers in one process). It must not talk to anything

@@ -12,14 +12,11 @@ import (
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
-// readHeaderTimeout bounds slow clients of an agent.
-const readHeaderTimeout = 10 * time.Second
-
 // node is one running container.
 type node struct {
 	id, name, ip string
 	agent        *nodeapi.Agent
-	srv          *http.Server
+	srv          *nodeapi.Server
 	exited       func(error)
 	served       chan struct{} // closed when Serve has returned and closed the listener
 
@@ -39,7 +36,11 @@ func (r *Runtime) newNode(c Container, name string, exited func(error)) (*node, 
 		return nil, fmt.Errorf("container %s: %w", c.ID, err)
 	}
 	n.agent = agent
-	n.srv = &http.Server{Handler: n.handler(), ReadHeaderTimeout: readHeaderTimeout}
+	n.srv, err = nodeapi.NewServer(nodeapi.ServerOptions{Handler: n.handler(), TLS: r.tls, Limits: r.opts.Limits,
+		Logger: r.log.WithValues("container", c.ID)})
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.ID, err)
+	}
 	return n, nil
 }
 

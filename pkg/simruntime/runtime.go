@@ -2,6 +2,7 @@ package simruntime
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -52,6 +53,16 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Flags are reported in every agent's status.
 	Flags nodeapi.Flags
+	// TLS, when CertFile is set, makes every agent serve HTTPS with this
+	// certificate (one for all, as one service certificate with a DNS
+	// name serves every container), and require client certificates when
+	// ClientCAFile is set. URL then returns https:// URLs.
+	TLS nodeapi.TLSFiles
+	// AnnounceTLS verifies an https:// AnnounceURL (nil: the system pool).
+	AnnounceTLS *tls.Config
+	// Limits are every agent's connection limits; zero fields take the
+	// protocol's defaults.
+	Limits nodeapi.Limits
 	// Logger receives container lifecycle logs. Default: discard.
 	Logger logr.Logger
 }
@@ -59,6 +70,7 @@ type Options struct {
 // Runtime runs one Go agent per started container. Safe for concurrent use.
 type Runtime struct {
 	opts     Options
+	tls      *tls.Config // nil: plain HTTP
 	mesh     *nodeapi.MemoryMesh
 	announce *nodeapi.Announcer
 	log      logr.Logger
@@ -82,10 +94,19 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Mesh == nil {
 		opts.Mesh = nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})
 	}
+	var tlsConfig *tls.Config
+	if !opts.TLS.IsZero() {
+		c, err := nodeapi.ServerTLSConfig(opts.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("simruntime TLS: %w", err)
+		}
+		tlsConfig = c
+	}
 	return &Runtime{
 		opts:     opts,
+		tls:      tlsConfig,
 		mesh:     opts.Mesh,
-		announce: nodeapi.NewAnnouncer(opts.AnnounceURL, opts.AnnounceToken, opts.Logger),
+		announce: nodeapi.NewTLSAnnouncer(opts.AnnounceURL, opts.AnnounceToken, opts.AnnounceTLS, opts.Logger),
 		log:      opts.Logger,
 		nodes:    map[string]*node{},
 	}, nil
@@ -113,9 +134,13 @@ func (r *Runtime) Node(id string) (string, bool) {
 }
 
 // URL returns the agent base URL of a container, e.g.
-// "http://127.42.0.7:4001".
+// "http://127.42.0.7:4001" ("https://..." with TLS).
 func (r *Runtime) URL(ip string) string {
-	return "http://" + net.JoinHostPort(ip, strconv.Itoa(r.opts.Port))
+	scheme := "http"
+	if r.tls != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(ip, strconv.Itoa(r.opts.Port))
 }
 
 // StartContainer starts c's agent and returns once it listens. exited is

@@ -2,11 +2,13 @@ package simruntime_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,4 +215,41 @@ func TestNewNeedsToken(t *testing.T) {
 	if _, err := simruntime.New(simruntime.Options{}); err == nil {
 		t.Error("New without a token: want an error")
 	}
+}
+
+// TestRuntimeAgentsServeTLS runs two agents on HTTPS with client
+// certificates required, pushes to them over TLS and runs the conformance
+// suite over TLS.
+func TestRuntimeAgentsServeTLS(t *testing.T) {
+	pki := nodeapitest.NewPKI(t, "agents")
+	cert, key := pki.Issue(t, "hello", "hello.drover.internal")
+	rt, err := simruntime.New(simruntime.Options{Token: token, Port: freePort(t), Logger: testr.New(t),
+		TLS: nodeapi.TLSFiles{CertFile: cert, KeyFile: key, ClientCAFile: pki.CAFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	var eps []mesh.Endpoint
+	for i := 1; i <= 2; i++ {
+		c := simruntime.Container{ID: "1i" + strconv.Itoa(i), Name: "demo-hello-" + strconv.Itoa(i),
+			IP: "127.42.250." + strconv.Itoa(i), Stack: "demo", Service: "hello"}
+		if err := rt.StartContainer(t.Context(), c, nil); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, mesh.Endpoint{Cluster: "demo", Node: mesh.NodeName(rt.NodeName(c)), URL: rt.URL(c.IP)})
+	}
+	if !strings.HasPrefix(eps[0].URL, "https://") {
+		t.Fatalf("URL %s, want https", eps[0].URL)
+	}
+	clientTLS := &tls.Config{RootCAs: pki.Pool, ServerName: "hello.drover.internal", Certificates: []tls.Certificate{pki.KeyPair(t, "controller")}}
+	client, err := nodeapi.NewClient(nodeapi.ClientOptions{Tokens: func(string) string { return token },
+		TLS: map[string]*tls.Config{"demo": clientTLS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := client.SetPeers(t.Context(), eps[0], 1, mesh.NewPeerSet(eps[1].Node))
+	if err != nil || !st.Connected.Contains(eps[1].Node) {
+		t.Fatalf("push over TLS: %v, status %+v", err, st)
+	}
+	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: eps[0].URL, Token: token, TLS: clientTLS})
 }

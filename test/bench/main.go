@@ -35,6 +35,7 @@ type options struct {
 	skipNoAnnounce bool
 	healthInterval time.Duration
 	recipe         bool
+	replot         string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -55,8 +56,12 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.healthInterval, "health-interval", 2*time.Second, "the services' health check interval (Rancher's default 2s; healthy after 2 passes, unhealthy after 3 failures)")
 	fs.BoolVar(&o.recipe, "recipe", true, "run the DNS recipe's side of the real-node part")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
+	fs.StringVar(&o.replot, "replot", "", "only draw -plot again from this raw results file (raw.md, or docs/benchmarks.md's raw numbers)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.replot != "" && o.plot == "" {
+		return o, errors.New("-replot needs -plot FILE")
 	}
 	if o.nodes < 3 || o.joins < 1 || o.losses < 1 {
 		return o, errors.New("-nodes must be at least 3, -joins and -losses at least 1")
@@ -76,6 +81,13 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 2
+	}
+	if o.replot != "" {
+		if err := replot(o.replot, o.plot); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if o.workDir == "" {
 		if o.workDir, err = os.MkdirTemp("", "drover-bench-"); err != nil {

@@ -29,7 +29,6 @@ var observerSource []byte
 // nodeView is what the observer knows of one VM.
 type nodeView struct {
 	readyAt time.Time            // the hello application was running
-	lateObs bool                 // the watcher attached after it was ready
 	peers   map[string]bool      // nodes() now
 	upAt    map[string]time.Time // last nodeup of each peer
 	downAt  map[string]time.Time // last nodedown of each peer

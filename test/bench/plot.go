@@ -1,13 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
+	"io"
 	"math"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // plotRow is one series of the plot.
@@ -16,113 +25,217 @@ type plotRow struct {
 	baseline      bool
 }
 
-// plotRows are the series drawn, drover's above the recipe's.
+// plotRows are the series drawn, top to bottom, drover's above the
+// recipe's.
 func plotRows() []plotRow {
 	return []plotRow{
-		{"join", "JOIN AFTER MEMBER: DROVER", false},
-		{"noannounce_join", "  SAME, ANNOUNCEMENTS OFF", false},
-		{"baseline_join", "  RECIPE (PUBLISHED IN DNS)", true},
-		{"join_ready", "JOIN FROM VM READY: DROVER (RUNNING)", false},
-		{"baseline_join_ready", "  RECIPE (RESOLVES AT BOOT)", true},
-		{"leave_clean", "CLEAN LEAVE (SIGTERM): DROVER", false},
-		{"baseline_leave_clean", "  RECIPE", true},
-		{"leave_silent", "SILENT LOSS (HOST CUT OFF): DROVER", false},
-		{"baseline_leave_silent", "  RECIPE", true},
+		{"join", "join after member: drover", false},
+		{"noannounce_join", "same, announcements off", false},
+		{"baseline_join", "DNS recipe (published in DNS)", true},
+		{"join_ready", "join from VM ready: drover (running)", false},
+		{"baseline_join_ready", "DNS recipe (resolves at boot)", true},
+		{"leave_clean", "clean leave (SIGTERM): drover", false},
+		{"baseline_leave_clean", "DNS recipe", true},
+		{"leave_silent", "silent loss (host cut off): drover", false},
+		{"baseline_leave_silent", "DNS recipe", true},
 	}
 }
 
-// Plot geometry: a log time axis from 1 ms to 100 s.
+// The time axis, in milliseconds on a log scale. Samples below plotMinMS
+// (a joiner listed before it is ready) are drawn at plotMinMS.
 const (
-	plotW, plotH   = 1200, 520
-	plotLeft       = 470
-	plotRight      = 1170
-	plotTop        = 60
-	rowH           = 44
-	plotMinMS      = 1.0
-	plotMaxMS      = 100000.0
-	plotFontScale  = 2
-	plotSmallScale = 1
+	plotMinMS = 1.0
+	plotMaxMS = 100000.0
+	boxHalf   = 0.28 // half the height of a box, in rows
 )
 
-func xOf(d time.Duration) int {
-	ms := math.Max(float64(d)/float64(time.Millisecond), plotMinMS)
-	ms = math.Min(ms, plotMaxMS)
-	f := math.Log10(ms/plotMinMS) / math.Log10(plotMaxMS/plotMinMS)
-	return plotLeft + int(f*float64(plotRight-plotLeft))
+func plotColor(baseline bool) color.RGBA {
+	if baseline {
+		return color.RGBA{R: 0xe6, G: 0x7e, B: 0x22, A: 0xff}
+	}
+	return color.RGBA{R: 0x29, G: 0x6f, B: 0xc9, A: 0xff}
+}
+
+// msOf returns d in milliseconds, clamped to the axis.
+func msOf(d time.Duration) float64 {
+	return math.Min(math.Max(float64(d)/float64(time.Millisecond), plotMinMS), plotMaxMS)
+}
+
+// timeTicks labels the decades of the time axis.
+func timeTicks() plot.ConstantTicks {
+	var ticks plot.ConstantTicks
+	labels := map[float64]string{1: "1 ms", 10: "10 ms", 100: "100 ms", 1000: "1 s", 10000: "10 s", 100000: "100 s"}
+	for decade := plotMinMS; decade <= plotMaxMS; decade *= 10 {
+		ticks = append(ticks, plot.Tick{Value: decade, Label: labels[decade]})
+		for k := 2.0; k < 10 && decade*k < plotMaxMS; k++ {
+			ticks = append(ticks, plot.Tick{Value: decade * k})
+		}
+	}
+	return ticks
 }
 
 // writePlot draws, per series, the range min..max as a thin line, the
-// p50..p90 box and a mark at p99, on a log time axis.
+// p50..p90 box and a bar at p99, on a log time axis, with gonum/plot.
 func (r *results) writePlot(path string) error {
-	img := image.NewRGBA(image.Rect(0, 0, plotW, plotH))
-	fillRect(img, 0, 0, plotW, plotH, color.White)
-	font := glyphs()
-	black := color.RGBA{0x20, 0x20, 0x20, 0xff}
-	grey := color.RGBA{0xd8, 0xd8, 0xd8, 0xff}
-	drawText(img, font, 20, 16, plotFontScale,
-		"DROVER VS THE PER-NODE DNS RECIPE, 20 HELLO NODES (LOG TIME AXIS)", black)
-	rows := plotRows()
-	bottom := plotTop + rowH*len(rows)
-	for _, tick := range []struct {
-		d     time.Duration
-		label string
-	}{{time.Millisecond, "1MS"}, {10 * time.Millisecond, "10MS"}, {100 * time.Millisecond, "100MS"},
-		{time.Second, "1S"}, {10 * time.Second, "10S"}, {100 * time.Second, "100S"}} {
-		x := xOf(tick.d)
-		fillRect(img, x, plotTop-6, 1, bottom-plotTop+6, grey)
-		drawText(img, font, x-len(tick.label)*6, bottom+8, plotFontScale, tick.label, black)
-	}
-	for i, row := range rows {
-		y := plotTop + i*rowH + rowH/2
-		drawText(img, font, 12, y-7, plotFontScale, row.label, black)
-		r.drawRow(img, font, row, y)
-	}
-	legendY := bottom + 40
-	fillRect(img, 12, legendY, 24, 14, rowColor(false))
-	drawText(img, font, 44, legendY, plotFontScale, "DROVER", black)
-	fillRect(img, 150, legendY, 24, 14, rowColor(true))
-	drawText(img, font, 182, legendY, plotFontScale, "DNS RECIPE", black)
-	drawText(img, font, 360, legendY, plotFontScale, "LINE MIN-MAX, BOX P50-P90, BAR P99 (BELOW 1MS DRAWN AT 1MS)", black)
-	f, err := os.Create(path)
+	p, err := r.plot()
 	if err != nil {
 		return err
 	}
-	if err := png.Encode(f, img); err != nil {
-		_ = f.Close()
+	return p.Save(13*vg.Inch, 6.5*vg.Inch, path)
+}
+
+func (r *results) plot() (*plot.Plot, error) {
+	p := plot.New()
+	// The key goes into the title: gonum/plot narrows the data area for a
+	// long axis label.
+	p.Title.Text = "drover vs the per-node DNS recipe, 20 hello nodes\n" +
+		"box p50-p90, line min-max, black bar p99 (below 1 ms drawn at 1 ms)"
+	p.Title.TextStyle.Font.Size = 15
+	p.Title.Padding = 6
+	p.X.Label.Text = "time (log scale)"
+	p.X.Label.TextStyle.Font.Size = 12
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = timeTicks()
+	p.X.Tick.Label.Font.Size = 12
+	p.X.Min, p.X.Max = plotMinMS, plotMaxMS
+	p.Y.Tick.Label.Font.Size = 12
+	p.Add(plotter.NewGrid())
+
+	rows := plotRows()
+	names := make([]string, len(rows))
+	for i, row := range rows {
+		names[len(rows)-1-i] = row.label
+	}
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.6, float64(len(rows))-0.4
+	for i, row := range rows {
+		if err := r.plotRow(p, row, float64(len(rows)-1-i)); err != nil {
+			return nil, fmt.Errorf("series %s: %w", row.series, err)
+		}
+	}
+	for _, b := range []bool{false, true} {
+		thumb, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}})
+		if err != nil {
+			return nil, err
+		}
+		thumb.Color = plotColor(b)
+		thumb.Width = 0
+		p.Legend.Add(map[bool]string{false: "drover", true: "DNS recipe (poll every 5 s)"}[b], thumb)
+	}
+	p.Legend.Top = true
+	p.Legend.TextStyle.Font.Size = 13
+	p.Legend.XOffs = -8
+	return p, nil
+}
+
+// plotRow adds one series at height y, or "no samples".
+func (r *results) plotRow(p *plot.Plot, row plotRow, y float64) error {
+	s := r.samples(row.series)
+	if len(s) == 0 {
+		return addLabel(p, 2*plotMinMS, y, "no samples", draw.XLeft)
+	}
+	c := plotColor(row.baseline)
+	lo, hi := msOf(s[0]), msOf(s[len(s)-1])
+	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
+	if err != nil {
 		return err
 	}
-	return f.Close()
-}
-
-func rowColor(baseline bool) color.RGBA {
-	if baseline {
-		return color.RGBA{0xe6, 0x7e, 0x22, 0xff}
+	line.LineStyle = draw.LineStyle{Color: c, Width: vg.Points(2)}
+	p50, p90, p99 := msOf(percentile(s, 50)), msOf(percentile(s, 90)), msOf(percentile(s, 99))
+	// A box at least 5% of a decade wide, so a tight series stays visible.
+	p90 = math.Max(p90, p50*1.12)
+	box, err := plotter.NewPolygon(plotter.XYs{{X: p50, Y: y - boxHalf}, {X: p90, Y: y - boxHalf},
+		{X: p90, Y: y + boxHalf}, {X: p50, Y: y + boxHalf}})
+	if err != nil {
+		return err
 	}
-	return color.RGBA{0x29, 0x6f, 0xc9, 0xff}
-}
-
-// drawRow draws one series, or "NO SAMPLES".
-func (r *results) drawRow(img *image.RGBA, font map[rune][7]string, row plotRow, y int) {
-	s := r.samples(row.series)
-	black := color.RGBA{0x20, 0x20, 0x20, 0xff}
-	if len(s) == 0 {
-		drawText(img, font, plotLeft+8, y-7, plotFontScale, "NO SAMPLES", black)
-		return
+	box.Color = c
+	box.Width = 0
+	bar, err := plotter.NewLine(plotter.XYs{{X: p99, Y: y - boxHalf - 0.08}, {X: p99, Y: y + boxHalf + 0.08}})
+	if err != nil {
+		return err
 	}
-	c := rowColor(row.baseline)
-	lo, hi := xOf(s[0]), xOf(s[len(s)-1])
-	fillRect(img, lo, y-1, max(hi-lo, 1), 3, c)
-	p50, p90, p99 := xOf(percentile(s, 50)), xOf(percentile(s, 90)), xOf(percentile(s, 99))
-	fillRect(img, p50, y-10, max(p90-p50, 3), 21, c)
-	fillRect(img, p99-1, y-13, 3, 27, black)
-	label := fmt.Sprintf("P50 %s", shortDur(percentile(s, 50)))
-	drawText(img, font, min(hi+10, plotRight-len(label)*6), y-16, plotSmallScale, label, black)
+	bar.LineStyle = draw.LineStyle{Color: color.Black, Width: vg.Points(2.5)}
+	p.Add(line, box, bar)
+	label := "p50 " + shortDur(percentile(s, 50))
+	if hi < plotMaxMS/20 {
+		return addLabel(p, hi*1.25, y, label, draw.XLeft)
+	}
+	return addLabel(p, lo/1.25, y, label, draw.XRight)
 }
 
-// shortDur renders a duration for a label (e.g. 12MS, 1.3S).
+// addLabel writes text at (x, y), vertically centred.
+func addLabel(p *plot.Plot, x, y float64, s string, align text.XAlignment) error {
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: y}}, Labels: []string{s}})
+	if err != nil {
+		return err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = 11
+		l.TextStyle[i].XAlign = align
+		l.TextStyle[i].YAlign = draw.YCenter
+	}
+	p.Add(l)
+	return nil
+}
+
+// shortDur renders a duration for a label (e.g. 12 ms, 1.3 s).
 func shortDur(d time.Duration) string {
 	if d < time.Second {
-		return fmt.Sprintf("%.0fMS", float64(d)/float64(time.Millisecond))
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 	}
-	return fmt.Sprintf("%.1fS", d.Seconds())
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// rawSampleLine matches a series line of the raw file (results.raw):
+// "- `join` (30): 32.0 32.1 ...", in milliseconds.
+var rawSampleLine = regexp.MustCompile("^- `([a-z0-9_]+)` \\((\\d+)\\): (.*)$")
+
+// readRawSamples reads the series of a raw results file (raw.md of a run,
+// or the "Raw numbers" section pasted into docs/benchmarks.md), so a plot
+// can be drawn again without running the benchmark.
+func readRawSamples(rd io.Reader) (*results, error) {
+	res := newResults()
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	found := 0
+	for sc.Scan() {
+		m := rawSampleLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		fields := strings.Fields(m[3])
+		if want, _ := strconv.Atoi(m[2]); want != len(fields) {
+			return nil, fmt.Errorf("series %s: %d samples, the line says %d", m[1], len(fields), want)
+		}
+		for _, f := range fields {
+			ms, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				return nil, fmt.Errorf("series %s: sample %q: %w", m[1], f, err)
+			}
+			res.add(m[1], time.Duration(ms*float64(time.Millisecond)))
+		}
+		found++
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("no raw sample lines (- `series` (n): ms ...)")
+	}
+	return res, nil
+}
+
+// replot draws the plot again from a raw results file.
+func replot(rawPath, plotPath string) error {
+	f, err := os.Open(rawPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := readRawSamples(f)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", rawPath, err)
+	}
+	return res.writePlot(plotPath)
 }

@@ -450,7 +450,7 @@ func checkLeaveFirst(t *testing.T, log, node string) {
 		case leave < 0 && strings.Contains(l, `msg="told node to leave"`) && strings.Contains(l, "node="+node+" "):
 			leave = i
 		case push < 0 && strings.Contains(l, `msg="pushed peers"`) && strings.Contains(l, "removed=") &&
-			strings.Contains(l[strings.Index(l, "removed="):], node):
+			strings.Contains(l[strings.Index(l, "removed=")+len("removed="):], node):
 			push = i
 		}
 	}

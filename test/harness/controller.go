@@ -149,7 +149,7 @@ func StartController(ctx context.Context, b *Build, sim *Sim, o ControllerOption
 	c := &Controller{proc: proc, OpsURL: "http://" + o.OpsAddr, ConfigPath: path}
 	err = Eventually(ctx, controllerStartTimeout, 0, func(context.Context) error {
 		if exited, werr := proc.Exited(); exited {
-			return Permanent(fmt.Errorf("controller exited (%v): %s", werr, tail(proc.Log(), 2000)))
+			return Permanent(fmt.Errorf("controller exited (%v): %s", werr, tail(proc.Log(), 2000))) //nolint:errorlint // werr is nil on exit status 0
 		}
 		if !strings.Contains(proc.Log(), "controller started") {
 			return errors.New("no \"controller started\" in its log yet")

@@ -188,7 +188,7 @@ func FreeAddr(host string) (string, error) {
 func (s *Sim) waitAPI(ctx context.Context) error {
 	err := Eventually(ctx, simStartTimeout, 0, func(ctx context.Context) error {
 		if exited, werr := s.proc.Exited(); exited {
-			return Permanent(fmt.Errorf("ranchersim exited (%v): %s", werr, tail(s.proc.Log(), 2000)))
+			return Permanent(fmt.Errorf("ranchersim exited (%v): %s", werr, tail(s.proc.Log(), 2000))) //nolint:errorlint // werr is nil on exit status 0
 		}
 		_, err := s.State(ctx)
 		return err

@@ -126,7 +126,10 @@ func (r *runner) waitState(ctx context.Context, ref harness.ServiceRef, state st
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s is %q, not %s, after %s (%v)", ref.Service, got, state, r.o.settle, err)
+			if err != nil {
+				return fmt.Errorf("%s is not %s after %s: %w", ref.Service, state, r.o.settle, err)
+			}
+			return fmt.Errorf("%s is %q, not %s, after %s", ref.Service, got, state, r.o.settle)
 		}
 		if err := sleepFor(ctx, pollEvery); err != nil {
 			return err

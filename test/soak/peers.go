@@ -169,8 +169,10 @@ func matchMesh(r *round) []mismatch {
 	return out
 }
 
-// diffSorted returns what want has and got lacks, and the reverse.
-func diffSorted(want, got []string) (missing, extra []string) {
+// diffSorted returns what want has and got lacks (missing), and the
+// reverse (extra).
+func diffSorted(want, got []string) ([]string, []string) {
+	var missing, extra []string
 	for _, w := range want {
 		if !slices.Contains(got, w) {
 			missing = append(missing, w)

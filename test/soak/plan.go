@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
@@ -275,14 +274,4 @@ func (p *planner) innerStep(s *step, d draws, chance float64) {
 	}
 	s.inner = &in
 	s.innerAfter = time.Duration(d[17] * 0.8 * float64(s.fault)).Round(100 * time.Millisecond)
-}
-
-// kindsDone returns the kinds planned so far, sorted.
-func (p *planner) kindsDone() []kind {
-	var out []kind
-	for k := range p.done {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

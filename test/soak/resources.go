@@ -280,7 +280,7 @@ func isAlive(pid int) bool {
 
 // procFigures returns a process's resident set in MiB (from
 // /proc/PID/statm) and its number of open fds.
-func procFigures(pid int) (rssMiB, fds float64, err error) {
+func procFigures(pid int) (float64, float64, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading the memory of %d: %w", pid, err)

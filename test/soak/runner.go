@@ -92,44 +92,52 @@ func (r *runner) run(ctx context.Context) error {
 	r.res.start(r.t0)
 	wg.Go(func() { r.statusLoop(bg) })
 	r.printf("[%s] run begins: %s\n", clock(0), scalesString(r.plan.scales, r.topo))
-	interrupted, err := r.steps(ctx)
+	err := r.steps(ctx)
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		err = nil
+	}
 	r.summary(interrupted || err != nil).write(r.out)
 	return err
 }
 
-// steps runs steps until the duration has passed; true when interrupted.
-// It stops with an error when the mesh did not recover from a step or the
-// simulator died.
-func (r *runner) steps(ctx context.Context) (bool, error) {
+// steps runs steps until the duration has passed. It returns ctx's error
+// when interrupted, and an error when the mesh did not recover from a step
+// or the simulator died.
+func (r *runner) steps(ctx context.Context) error {
 	for i := 1; ; i++ {
 		el := r.elapsed()
 		if el >= r.o.duration {
-			return false, nil
+			return nil
 		}
 		if exited, err := r.env.sim.Process().Exited(); exited {
-			return false, fmt.Errorf("the simulator exited (%v): %s", err, tailString(r.env.sim.Process().Log(), 1500))
+			log := tailString(r.env.sim.Process().Log(), 1500)
+			if err != nil {
+				return fmt.Errorf("the simulator exited: %w: %s", err, log)
+			}
+			return fmt.Errorf("the simulator exited: %s", log)
 		}
 		r.checkController(ctx)
 		s := r.plan.next(i, float64(el)/float64(r.o.duration))
 		r.setCurrent(fmt.Sprintf("#%d %s %s", s.n, s.kind, s))
 		begin := time.Now()
-		from, note, err := r.execute(ctx, s)
+		from, note, actErr := r.execute(ctx, s)
 		if ctx.Err() != nil {
-			return true, nil
+			return ctx.Err()
 		}
-		if err != nil {
-			r.printf("[%s] #%d %s: the action failed: %v\n", clock(r.elapsed()), s.n, s.kind, err)
+		if actErr != nil {
+			r.printf("[%s] #%d %s: the action failed: %v\n", clock(r.elapsed()), s.n, s.kind, actErr)
 		}
 		conv := r.converge(ctx, from, r.o.converge)
 		if ctx.Err() != nil {
-			return true, nil
+			return ctx.Err()
 		}
 		st := r.stats[s.kind]
 		if st == nil {
 			st = &stepStats{}
 			r.stats[s.kind] = st
 		}
-		st.record(conv.took, time.Since(begin), conv.inTime, err != nil)
+		st.record(conv.took, time.Since(begin), conv.inTime, actErr != nil)
 		verdict := "converged in " + secs(conv.took)
 		if !conv.inTime {
 			verdict = "DID NOT CONVERGE in time"
@@ -141,10 +149,10 @@ func (r *runner) steps(ctx context.Context) (bool, error) {
 			secs(time.Since(begin)), scalesString(r.plan.scales, r.topo))
 		r.setCurrent("")
 		if !conv.recovered {
-			return false, fmt.Errorf("the mesh did not recover within %s of step #%d; stopping", r.o.settle, s.n)
+			return fmt.Errorf("the mesh did not recover within %s of step #%d; stopping", r.o.settle, s.n)
 		}
 		if err := sleepFor(ctx, s.pause); err != nil {
-			return true, nil
+			return err
 		}
 	}
 }
@@ -216,11 +224,11 @@ func newTracker(from time.Time, bound time.Duration) *tracker {
 	return &tracker{bound: bound, changeAt: from}
 }
 
-// observe takes the next round. converged: the simulator is settled and
-// the mesh matches its truth (took is then the convergence time);
-// becameLate: the truth has been stable for bound and the mesh still does
-// not match (reported once).
-func (t *tracker) observe(rd *round, now time.Time) (converged bool, took time.Duration, becameLate bool) {
+// observe takes the next round and returns, in order: converged (the
+// simulator is settled and the mesh matches its truth), the convergence
+// time when it did, and becameLate (the truth has been stable for bound
+// and the mesh still does not match; reported once).
+func (t *tracker) observe(rd *round, now time.Time) (bool, time.Duration, bool) {
 	if t.prev != nil && !sameMembers(*t.prev, rd.before) {
 		t.changeAt = maxTime(t.changeAt, t.prev.at)
 		t.matchedAt = time.Time{} // that match was against the old truth

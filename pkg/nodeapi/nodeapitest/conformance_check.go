@@ -3,6 +3,7 @@ package nodeapitest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,7 +65,8 @@ func (c conformer) expectRefusal(t *testing.T, tc conformanceCase) {
 	dec.DisallowUnknownFields()
 	var e nodeapi.Error
 	if err := dec.Decode(&e); err != nil {
-		t.Fatalf("%s %s: error body %.200q is not {\"code\",\"message\"}: %v", tc.method, tc.path, b, err)
+		t.Errorf("%s %s: error body %.200q is not {\"code\",\"message\"}: %v", tc.method, tc.path, b, err)
+		return
 	}
 	if e.Code != tc.wantCode || e.Message == "" {
 		t.Errorf("%s %s: error %+v, want code %q and a message", tc.method, tc.path, e, tc.wantCode)
@@ -72,22 +74,59 @@ func (c conformer) expectRefusal(t *testing.T, tc conformanceCase) {
 	if strings.Contains(string(b), c.tg.Token) {
 		t.Errorf("%s %s: error body echoes the token", tc.method, tc.path)
 	}
+	if tc.echo != 0 {
+		expectNoEcho(t, b, tc.echo)
+	}
+}
+
+// expectNoEcho fails when b holds more than nodeapi.MaxQuoteBytes of c in
+// a row: the answer echoes a long input.
+func expectNoEcho(t *testing.T, b []byte, c byte) {
+	t.Helper()
+	if run := strings.Repeat(string(c), nodeapi.MaxQuoteBytes+1); strings.Contains(string(b), run) {
+		t.Errorf("the answer (%d bytes) quotes more than %d bytes of the input: %.200s", len(b), nodeapi.MaxQuoteBytes, b)
+	}
 }
 
 // expectUnchanged checks that the agent still answers and that its state
-// is before's.
-func (c conformer) expectUnchanged(t *testing.T, before nodeapi.Status) {
+// is the baseline's. A change is reported once, then undone (the baseline's
+// managed set pushed at the next revision) and the baseline moved, so that
+// one missing rule does not fail every later check.
+func (c conformer) expectUnchanged(t *testing.T) {
 	t.Helper()
 	c.expectHealth(t)
+	before := *c.base
 	now := c.status(t)
 	if now.Node != before.Node || now.Revision != before.Revision || now.Leaving != before.Leaving ||
 		!sameSet(now.Managed, before.Managed) {
-		t.Errorf("state changed: before node=%s revision=%d leaving=%v managed=%v; now node=%s revision=%d leaving=%v managed=%v",
-			before.Node, before.Revision, before.Leaving, before.Managed, now.Node, now.Revision, now.Leaving, now.Managed)
+		t.Errorf("state changed: before node=%s revision=%d leaving=%v managed=%s; now node=%s revision=%d leaving=%v managed=%s",
+			before.Node, before.Revision, before.Leaving, summary(before.Managed), now.Node, now.Revision, now.Leaving, summary(now.Managed))
+		c.restore(t, now)
+		return
 	}
 	if !c.tg.IgnoreConnected && !sameSet(now.Connected, before.Connected) {
-		t.Errorf("connected changed: before %v, now %v", before.Connected, now.Connected)
+		t.Errorf("connected changed: before %s, now %s", summary(before.Connected), summary(now.Connected))
 	}
+}
+
+// restore pushes the baseline's managed set at the revision after now's
+// and makes the result the new baseline.
+func (c conformer) restore(t *testing.T, now nodeapi.Status) {
+	t.Helper()
+	resp, b := c.do(t, http.MethodPut, nodeapi.PathPeers, "Bearer "+c.tg.Token, peersJSON(now.Revision+1, c.base.Managed))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("restoring the managed set: status %d, body %.200s", resp.StatusCode, b)
+	}
+	*c.base = c.status(t)
+	t.Logf("restored the managed set %s at revision %d for the checks that follow", summary(c.base.Managed), c.base.Revision)
+}
+
+// summary prints a list of names, shortened when long.
+func summary(names []string) string {
+	if len(names) <= 8 {
+		return fmt.Sprint(names)
+	}
+	return fmt.Sprintf("%v ... (%d in all)", names[:5], len(names))
 }
 
 // wantStatus is the HTTP status docs/nodeapi.md gives each code.
@@ -97,8 +136,14 @@ func wantStatus(code string) int {
 		return http.StatusUnauthorized
 	case nodeapi.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case nodeapi.CodeBadRequest, nodeapi.CodeBadNodeName:
+	case nodeapi.CodeBadRequest, nodeapi.CodeBadNodeName, nodeapi.CodeTooManyPeers:
 		return http.StatusBadRequest
+	case nodeapi.CodeURITooLong:
+		return http.StatusRequestURITooLong
+	case nodeapi.CodeHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge
+	case nodeapi.CodeAtomBudgetExhausted:
+		return http.StatusServiceUnavailable
 	case nodeapi.CodeStaleRevision:
 		return http.StatusConflict
 	case nodeapi.CodeNotFound:

@@ -10,8 +10,12 @@
 // or Restart it with a fresh state.
 //
 // RunConformance checks any agent, Go or BEAM, against the refusal rules
-// of docs/nodeapi.md: 401, 404, 405, 413, 400 and 409 with JSON error
-// bodies, and an untouched state after each.
+// and limits of docs/nodeapi.md: 401, 404, 405, 413, 400, 409, 414 and
+// 431 with JSON error bodies quoting at most 64 bytes of the input, peer
+// and connection caps, the head deadline, and an untouched state after
+// each.
+//
+// PKI is a throwaway certificate authority for TLS tests.
 //
 // It must only be imported from tests and test tooling.
 package nodeapitest

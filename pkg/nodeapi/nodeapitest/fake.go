@@ -1,8 +1,8 @@
 package nodeapitest
 
 import (
+	"crypto/tls"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"time"
 
@@ -56,6 +56,12 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Flags are reported in the node's status.
 	Flags nodeapi.Flags
+	// TLS, when set, makes the node serve HTTPS with it (its URL is then
+	// https://...).
+	TLS *tls.Config
+	// Limits are the node's connection limits; zero fields take the
+	// protocol's defaults.
+	Limits nodeapi.Limits
 }
 
 // Fault is how a fake node misbehaves.
@@ -87,11 +93,13 @@ type Call struct {
 	StatusCode int
 }
 
-// Node is a recording fake node: the Go agent behind an httptest server.
+// Node is a recording fake node: the Go agent behind its hardened server
+// on a loopback port.
 type Node struct {
 	name  string
 	opts  Options
-	srv   *httptest.Server
+	srv   *nodeapi.Server
+	url   string
 	conn  nodeapi.Connector
 	mu    sync.Mutex
 	agent *nodeapi.Agent

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -33,13 +33,35 @@ func StartNode(t testing.TB, opts Options) *Node {
 	if err := n.newAgent(); err != nil {
 		t.Fatalf("starting fake node: %v", err)
 	}
-	n.srv = httptest.NewServer(http.HandlerFunc(n.serve))
+	if err := n.listen(); err != nil {
+		t.Fatalf("starting fake node: %v", err)
+	}
 	t.Cleanup(func() {
 		n.SetFault(FaultNone) // releases hanging requests
-		n.srv.Close()
+		_ = n.srv.Close()
 		opts.Network.mesh.Remove(opts.Node)
 	})
 	return n
+}
+
+// listen serves the node on a free loopback port.
+func (n *Node) listen() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv, err := nodeapi.NewServer(nodeapi.ServerOptions{Handler: http.HandlerFunc(n.serve), TLS: n.opts.TLS, Limits: n.opts.Limits})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	scheme := "http"
+	if n.opts.TLS != nil {
+		scheme = "https"
+	}
+	n.srv, n.url = srv, scheme+"://"+ln.Addr().String()
+	go func() { _ = srv.Serve(ln) }()
+	return nil
 }
 
 // StartNodes starts count fake nodes on one network (opts.Network, or a
@@ -78,14 +100,14 @@ func (n *Node) newAgent() error {
 func (n *Node) Name() string { return n.name }
 
 // URL returns the agent's base URL.
-func (n *Node) URL() string { return n.srv.URL }
+func (n *Node) URL() string { return n.url }
 
 // Token returns the agent's token.
 func (n *Node) Token() string { return n.opts.Token }
 
 // Endpoint returns where the controller reaches the node.
 func (n *Node) Endpoint() mesh.Endpoint {
-	return mesh.Endpoint{Cluster: n.opts.Cluster, Node: mesh.NodeName(n.name), ContainerID: "fake-" + n.name, URL: n.srv.URL}
+	return mesh.Endpoint{Cluster: n.opts.Cluster, Node: mesh.NodeName(n.name), ContainerID: "fake-" + n.name, URL: n.url}
 }
 
 // Connected returns the node's links, sorted.
