@@ -47,6 +47,16 @@ demo: ## The demo: simulator + real BEAM nodes (root; else Go agents) + controll
 	$(GO) build -o $(BIN)/drover-demo ./cmd/drover-demo
 	$(BIN)/drover-demo $(DEMO_FLAGS)
 
+.PHONY: soak
+soak: ## Soak run: 20 min of random changes, kills and Rancher faults on Go agents, checking links, convergence, resources (not in test; docs/soak.md)
+	$(GO) build -o $(BIN)/soak ./test/soak
+	$(BIN)/soak $(SOAK_FLAGS)
+
+.PHONY: soak-beam
+soak-beam: ## The soak on real BEAM nodes for 10 min (root; waits for /tmp/drover-netns.lock)
+	$(GO) build -o $(BIN)/soak ./test/soak
+	flock /tmp/drover-netns.lock $(BIN)/soak -runtime exec $(SOAK_FLAGS)
+
 .PHONY: check-artifacts
 check-artifacts: ## Compose files (docker-compose config, rancher-compose keys), promtool check/test rules, Grafana dashboard
 	hack/check-artifacts.sh

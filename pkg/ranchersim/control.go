@@ -15,6 +15,7 @@ import (
 //	GET  /_sim/state                       stacks, services, containers
 //	GET  /_sim/containers?stack=&service=  []ContainerView
 //	GET  /_sim/requests                    API request counts
+//	GET  /_sim/process                     the simulator process's ProcessStats
 //	POST /_sim/stacks         {"name"}
 //	POST /_sim/services       {"stack", "name", "scale", "labels", "environment", "healthCheck", "startOnCreate"}
 //	POST /_sim/scale          {"stack", "service", "scale"}
@@ -88,6 +89,8 @@ func (s *Sim) serveControlGet(w http.ResponseWriter, r *http.Request, name strin
 		writeJSON(w, http.StatusOK, nonNilViews(s.Containers(q.Get("stack"), q.Get("service"))))
 	case "requests":
 		writeJSON(w, http.StatusOK, s.Requests())
+	case "process":
+		writeJSON(w, http.StatusOK, s.Process())
 	default:
 		writeError(w, http.StatusNotFound, "NotFound", "no control endpoint "+name)
 	}

@@ -19,6 +19,31 @@ func (s *Sim) State(ctx context.Context) (map[string]any, error) {
 	return st, err
 }
 
+// StateView is GET /_sim/state, typed.
+type StateView struct {
+	ProjectID string `json:"projectId"`
+	// Stacks are the services of every stack by stack name.
+	Stacks map[string][]ServiceView `json:"stacks"`
+}
+
+// ServiceView is one service of StateView, with its containers in every
+// state (removed ones too), sorted by create index.
+type ServiceView struct {
+	ID          string                     `json:"id"`
+	Name        string                     `json:"name"`
+	State       string                     `json:"state"`
+	HealthState string                     `json:"healthState"`
+	Scale       int64                      `json:"scale"`
+	Containers  []ranchersim.ContainerView `json:"containers"`
+}
+
+// StateView returns GET /_sim/state decoded into a StateView.
+func (s *Sim) StateView(ctx context.Context) (StateView, error) {
+	var st StateView
+	err := s.do(ctx, http.MethodGet, "/_sim/state", nil, &st)
+	return st, err
+}
+
 // Containers returns the containers of a service (every state), sorted by
 // create index: the truth.
 func (s *Sim) Containers(ctx context.Context, stack, service string) ([]ranchersim.ContainerView, error) {
@@ -33,6 +58,14 @@ func (s *Sim) Requests(ctx context.Context) (map[string]int, error) {
 	var counts map[string]int
 	err := s.do(ctx, http.MethodGet, "/_sim/requests", nil, &counts)
 	return counts, err
+}
+
+// ProcessStats returns GET /_sim/process: the simulator process's
+// goroutines and heap (it hosts the Go agents of the go runtime).
+func (s *Sim) ProcessStats(ctx context.Context) (ranchersim.ProcessStats, error) {
+	var st ranchersim.ProcessStats
+	err := s.do(ctx, http.MethodGet, "/_sim/process", nil, &st)
+	return st, err
 }
 
 // ServiceRef names a service.

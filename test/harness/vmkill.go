@@ -24,24 +24,33 @@ func isNodeVM(pid int, ip string) bool {
 	return strings.Contains(args, NodeName(ip)) && !strings.Contains(args, "rpc")
 }
 
+// NodeVMPIDs returns the PIDs of the Erlang VM (beam.smp) of the node
+// in the namespace of ip (one, unless it is being replaced).
+func NodeVMPIDs(ctx context.Context, ip string) ([]int, error) {
+	out, err := Run(ctx, "", nil, "ip", "netns", "pids", NamespaceName(ip))
+	if err != nil {
+		return nil, fmt.Errorf("listing the processes of %s: %w", ip, err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(out) {
+		if pid, err := strconv.Atoi(f); err == nil && isNodeVM(pid, ip) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
 // KillVM sends SIGKILL to the Erlang VM (beam.smp) in the namespace of ip,
 // as a crash of the node would: the container's main process (sim-node.sh)
 // then exits and the simulator sees the container die. It returns the
 // killed PIDs.
 func KillVM(ctx context.Context, ip string) ([]int, error) {
-	out, err := Run(ctx, "", nil, "ip", "netns", "pids", NamespaceName(ip))
+	pids, err := NodeVMPIDs(ctx, ip)
 	if err != nil {
-		return nil, fmt.Errorf("listing the processes of %s: %w", ip, err)
+		return nil, err
 	}
 	var killed []int
-	for _, f := range strings.Fields(out) {
-		pid, err := strconv.Atoi(f)
-		if err != nil {
-			continue
-		}
-		if !isNodeVM(pid, ip) {
-			continue
-		}
+	for _, pid := range pids {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
 			killed = append(killed, pid)
 		}
