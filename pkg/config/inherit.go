@@ -16,6 +16,8 @@ type Defaults struct {
 	Membership Membership `json:"membership"`
 	// Topology is the shape of the mesh.
 	Topology string `json:"topology"`
+	// Degree is the boundedDegree topology's degree.
+	Degree *int `json:"degree"`
 	// Policy is "sync" or "add-only".
 	Policy string `json:"policy"`
 	// MaxDropPercent is the sudden-drop threshold.
@@ -52,6 +54,10 @@ func (d Defaults) applyTo(c *Cluster) {
 	}
 	if c.Topology == "" {
 		c.Topology = d.Topology
+		if c.Degree == nil && d.Degree != nil {
+			v := *d.Degree
+			c.Degree = &v
+		}
 	}
 	if c.Policy == "" {
 		c.Policy = d.Policy

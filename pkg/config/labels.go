@@ -34,6 +34,10 @@ const (
 	LabelPolicy = "io.drover.policy"
 	// LabelMaxDropPercent is maxDropPercent.
 	LabelMaxDropPercent = "io.drover.max_drop_percent"
+	// LabelTopology and LabelDegree are topology (fullMesh or
+	// boundedDegree) and degree.
+	LabelTopology = "io.drover.topology"
+	LabelDegree   = "io.drover.degree"
 	// LabelPaused=true is policy add-only: peers are only ever added (the
 	// etcd operator's io.rancher.operator paused flag, for incidents).
 	LabelPaused = "io.drover.paused"
@@ -70,6 +74,8 @@ type labelSettings struct {
 	healthStates []string
 	policy       string
 	maxDrop      *int
+	topology     string
+	degree       *int
 }
 
 // parseLabels reads the drover labels of a service: the cluster it names
@@ -142,6 +148,19 @@ func parseLabels(svc LabelledService) (string, labelSettings, []error) {
 				continue
 			}
 			s.maxDrop = &n
+		case LabelTopology:
+			if v != TopologyFullMesh && v != TopologyBoundedDegree {
+				bad(key, "must be %q or %q, got %s", TopologyFullMesh, TopologyBoundedDegree, quote(raw))
+				continue
+			}
+			s.topology = v
+		case LabelDegree:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < MinDegree || n > MaxDegree || v != strconv.Itoa(n) {
+				bad(key, "%s must be a whole number between %d and %d", quote(raw), MinDegree, MaxDegree)
+				continue
+			}
+			s.degree = &n
 		case LabelPaused:
 			switch v {
 			case "true":
@@ -159,6 +178,10 @@ func parseLabels(svc LabelledService) (string, labelSettings, []error) {
 			bad(LabelPaused, "true contradicts %s=%s: remove one of them", LabelPolicy, PolicySync)
 		}
 		s.policy = PolicyAddOnly
+	}
+	if s.degree != nil && s.topology != TopologyBoundedDegree {
+		bad(LabelDegree, "is set without %s=%s: the degree bounds only that topology", LabelTopology, TopologyBoundedDegree)
+		s.degree = nil
 	}
 	if cluster == "" && !clusterBad {
 		bad(LabelCluster, "is required with the other %s labels: name the cluster the service joins", LabelPrefix+"*")
@@ -220,6 +243,14 @@ func (s labelSettings) apply(c *Cluster) {
 		v := *s.maxDrop
 		c.MaxDropPercent = &v
 	}
+	if s.topology != "" {
+		c.Topology = s.topology
+		c.Degree = nil
+	}
+	if s.degree != nil {
+		v := *s.degree
+		c.Degree = &v
+	}
 }
 
 // tunables are the settings labels can set, each read from a defaulted
@@ -244,6 +275,8 @@ func tunables() []struct {
 			}
 			return strconv.Itoa(*c.MaxDropPercent)
 		}},
+		{LabelTopology, func(c Cluster) string { return c.Topology }},
+		{LabelDegree, func(c Cluster) string { return strconv.Itoa(c.DegreeOf()) }},
 	}
 }
 
@@ -270,7 +303,7 @@ func labelList(states []string) string {
 
 func knownLabels() []string {
 	return []string{LabelCluster, LabelNodeName, LabelAdminPort, LabelAdminScheme, LabelStates, LabelHealthStates,
-		LabelPolicy, LabelMaxDropPercent, LabelPaused}
+		LabelPolicy, LabelMaxDropPercent, LabelTopology, LabelDegree, LabelPaused}
 }
 
 // quote quotes at most maxQuoted bytes of s.
