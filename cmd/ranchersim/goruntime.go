@@ -14,7 +14,7 @@ import (
 )
 
 // goRuntime builds the runtime of --runtime go: an in-process Go agent
-// (pkg/nodeapi) per container, listening on the container's IP (use a
+// (pkg/nodeagent) per container, listening on the container's IP (use a
 // loopback range: --ip-range 127.42.0.0/16), all on one in-memory mesh.
 // It needs no root and no Erlang. The agents' token is DROVER_NODE_TOKEN;
 // DROVER_ANNOUNCE_URL and DROVER_ANNOUNCE_TOKEN turn announcements on; the

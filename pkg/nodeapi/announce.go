@@ -119,7 +119,7 @@ type AnnounceOptions struct {
 // NewAnnounceServer returns a Server for AnnounceHandler(opts), over TLS
 // when opts.TLS names a certificate.
 func NewAnnounceServer(opts AnnounceOptions) (*Server, error) {
-	cfg, err := optionalServerTLS(opts.TLS)
+	cfg, err := OptionalServerTLS(opts.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("announce endpoint TLS: %w", err)
 	}
@@ -143,7 +143,7 @@ func newAnnounceHandler(opts AnnounceOptions, now func() time.Time) http.Handler
 		on:        opts.OnAnnounce,
 		log:       opts.Logger,
 	}
-	return recoverer(opts.Logger, h)
+	return Recoverer(opts.Logger, h)
 }
 
 type announceHandler struct {
@@ -158,16 +158,16 @@ type announceHandler struct {
 func (h *announceHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := h.check(w, r); e != nil {
 		h.log.V(1).Info("announcement refused", "code", e.Code, "reason", e.Message, "remote", r.RemoteAddr)
-		writeError(w, e)
+		WriteError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+	WriteJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
 }
 
 // check validates r and dispatches the announcement, or returns why not.
 func (h *announceHandler) check(w http.ResponseWriter, r *http.Request) *Error {
 	switch {
-	case !h.hasToken || !authorized(r, h.tokenHash):
+	case !h.hasToken || !Authorized(r, h.tokenHash):
 		return &Error{Code: CodeUnauthorized, Message: "missing or wrong bearer token"}
 	case r.URL.Path != PathAnnounce:
 		return &Error{Code: CodeNotFound, Message: "no such path: agents announce on " + PathAnnounce}
@@ -177,7 +177,7 @@ func (h *announceHandler) check(w http.ResponseWriter, r *http.Request) *Error {
 	case !h.bucket.allow():
 		return &Error{Code: CodeRateLimited, Message: "too many announcements; the controller resyncs anyway"}
 	}
-	b, e := readBody(w, r)
+	b, e := ReadBody(w, r)
 	if e != nil {
 		return e
 	}

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
 func benchAgent(b *testing.B) (*nodeapi.Client, mesh.Endpoint) {
 	b.Helper()
-	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{Node: "a@127.0.0.1", Token: secret})
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{Node: "a@127.0.0.1", Token: secret})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr/testr"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
@@ -25,7 +26,7 @@ func newClient(t *testing.T, token string) *nodeapi.Client {
 
 // serveAgent serves a on its own Server on a loopback port until the test
 // ends and returns its base URL.
-func serveAgent(t testing.TB, a *nodeapi.Agent) string {
+func serveAgent(t testing.TB, a *nodeagent.Agent) string {
 	t.Helper()
 	srv, err := a.Server()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 )
@@ -25,7 +26,7 @@ import (
 // returns its address.
 func startServer(t *testing.T, limits nodeapi.Limits, cfg *tls.Config) string {
 	t.Helper()
-	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{Node: "a@127.0.0.1", Token: secret, Logger: testr.New(t)})
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{Node: "a@127.0.0.1", Token: secret, Logger: testr.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,9 +398,9 @@ func TestAnnounceServerTLS(t *testing.T) {
 // agent's mesh is untouched. The latencies are printed, not asserted.
 func TestAgentUnderConnectionFlood(t *testing.T) {
 	const flood = 20000
-	m := nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})
+	m := nodeagent.NewMemoryMesh(nodeagent.MemoryMeshOptions{})
 	m.Connector("b@127.0.0.2")
-	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{Node: "a@127.0.0.1", Token: secret, Connector: m.Connector("a@127.0.0.1")})
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{Node: "a@127.0.0.1", Token: secret, Connector: m.Connector("a@127.0.0.1")})
 	if err != nil {
 		t.Fatal(err)
 	}

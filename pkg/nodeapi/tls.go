@@ -50,9 +50,9 @@ func ServerTLSConfig(f TLSFiles) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// optionalServerTLS is ServerTLSConfig, or no configuration (plain HTTP)
+// OptionalServerTLS is ServerTLSConfig, or no configuration (plain HTTP)
 // when f names no file.
-func optionalServerTLS(f TLSFiles) (*tls.Config, error) {
+func OptionalServerTLS(f TLSFiles) (*tls.Config, error) {
 	if f.IsZero() {
 		return nil, nil
 	}

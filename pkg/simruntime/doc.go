@@ -1,5 +1,5 @@
 // Package simruntime is a simulator runtime that runs an in-process Go
-// agent (pkg/nodeapi) per simulated container: the agent listens on the
+// agent (pkg/nodeagent) per simulated container: the agent listens on the
 // container's IP (the simulator hands out 127.42.0.0/16, which is
 // loopback), names itself from a node-name template, and all agents share
 // one in-memory mesh, so that every agent's connected list is consistent

@@ -9,13 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
 // node is one running container.
 type node struct {
 	id, name, ip string
-	agent        *nodeapi.Agent
+	agent        *nodeagent.Agent
 	srv          *nodeapi.Server
 	exited       func(error)
 	served       chan struct{} // closed when Serve has returned and closed the listener
@@ -27,7 +28,7 @@ type node struct {
 
 func (r *Runtime) newNode(c Container, name string, exited func(error)) (*node, error) {
 	n := &node{id: c.ID, name: name, ip: c.IP, exited: exited, served: make(chan struct{})}
-	agent, err := nodeapi.NewAgent(nodeapi.AgentOptions{
+	agent, err := nodeagent.NewAgent(nodeagent.AgentOptions{
 		Node: name, Token: r.opts.Token, Connector: r.mesh.Connector(name),
 		ConnectTimeout: r.opts.ConnectTimeout, Flags: r.opts.Flags,
 		Logger: r.log.WithValues("container", c.ID),

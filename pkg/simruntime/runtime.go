@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/drover-mesh/drover/pkg/config"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
@@ -43,13 +44,13 @@ type Options struct {
 	NodeName string
 	// Mesh is shared by all agents. Default: a new, strict mesh (connecting
 	// to a node that is not running fails).
-	Mesh *nodeapi.MemoryMesh
+	Mesh *nodeagent.MemoryMesh
 	// AnnounceURL is the controller's node-facing base URL; "" disables
 	// announcements. AnnounceToken authenticates them.
 	AnnounceURL   string
 	AnnounceToken string
 	// ConnectTimeout is each agent's connect timeout. Default
-	// nodeapi.DefaultConnectTimeout.
+	// nodeagent.DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// Flags are reported in every agent's status.
 	Flags nodeapi.Flags
@@ -71,7 +72,7 @@ type Options struct {
 type Runtime struct {
 	opts     Options
 	tls      *tls.Config // nil: plain HTTP
-	mesh     *nodeapi.MemoryMesh
+	mesh     *nodeagent.MemoryMesh
 	announce *nodeapi.Announcer
 	log      logr.Logger
 
@@ -92,7 +93,7 @@ func New(opts Options) (*Runtime, error) {
 		opts.NodeName = DefaultNodeName
 	}
 	if opts.Mesh == nil {
-		opts.Mesh = nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})
+		opts.Mesh = nodeagent.NewMemoryMesh(nodeagent.MemoryMeshOptions{})
 	}
 	var tlsConfig *tls.Config
 	if !opts.TLS.IsZero() {
@@ -113,7 +114,7 @@ func New(opts Options) (*Runtime, error) {
 }
 
 // Mesh returns the mesh all agents share.
-func (r *Runtime) Mesh() *nodeapi.MemoryMesh { return r.mesh }
+func (r *Runtime) Mesh() *nodeagent.MemoryMesh { return r.mesh }
 
 // NodeName returns the node name the template gives c.
 func (r *Runtime) NodeName(c Container) string {

@@ -1,7 +1,7 @@
 // Package nodeapitest provides recording fake nodes for tests and the
 // protocol's conformance suite.
 //
-// StartNode and StartNodes run the Go agent (pkg/nodeapi) behind httptest
+// StartNode and StartNodes run the Go agent (pkg/nodeagent) behind httptest
 // servers. Nodes started on one Network share an in-memory mesh: a link
 // shows on both ends, as with Erlang distribution, and a node that is down
 // disappears from every other node's view. Each node records the peer-set

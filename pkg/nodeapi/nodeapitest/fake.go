@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
@@ -20,18 +21,18 @@ const DefaultCluster = "test"
 // in both nodes' Connected, and a node that is down disappears from every
 // other node's view.
 type Network struct {
-	mesh *nodeapi.MemoryMesh
+	mesh *nodeagent.MemoryMesh
 	mu   sync.Mutex
 	seq  int
 }
 
 // NewNetwork returns an empty network.
 func NewNetwork() *Network {
-	return &Network{mesh: nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})}
+	return &Network{mesh: nodeagent.NewMemoryMesh(nodeagent.MemoryMeshOptions{})}
 }
 
 // Mesh returns the network's links.
-func (n *Network) Mesh() *nodeapi.MemoryMesh { return n.mesh }
+func (n *Network) Mesh() *nodeagent.MemoryMesh { return n.mesh }
 
 func (n *Network) nextName() string {
 	n.mu.Lock()
@@ -52,7 +53,7 @@ type Options struct {
 	// Network is the mesh the node joins. Default: a network of its own.
 	Network *Network
 	// ConnectTimeout is the agent's connect timeout. Default
-	// nodeapi.DefaultConnectTimeout.
+	// nodeagent.DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// Flags are reported in the node's status.
 	Flags nodeapi.Flags
@@ -100,11 +101,11 @@ type Node struct {
 	opts  Options
 	srv   *nodeapi.Server
 	url   string
-	conn  nodeapi.Connector
+	conn  nodeagent.Connector
 	mu    sync.Mutex
-	agent *nodeapi.Agent
+	agent *nodeagent.Agent
 	fault Fault
 	wake  chan struct{} // closed and replaced whenever the fault changes
 	calls []Call
-	chgs  []nodeapi.Change
+	chgs  []nodeagent.Change
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
@@ -82,10 +83,10 @@ func StartNodes(t testing.TB, count int, opts Options) ([]*Node, []mesh.Endpoint
 }
 
 func (n *Node) newAgent() error {
-	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{
 		Node: n.opts.Node, Token: n.opts.Token, Connector: n.conn,
 		ConnectTimeout: n.opts.ConnectTimeout, Flags: n.opts.Flags,
-		OnChange: func(c nodeapi.Change) { n.mu.Lock(); n.chgs = append(n.chgs, c); n.mu.Unlock() },
+		OnChange: func(c nodeagent.Change) { n.mu.Lock(); n.chgs = append(n.chgs, c); n.mu.Unlock() },
 	})
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func (n *Node) Calls() []Call {
 
 // Changes returns every applied peer set and leave (no-op repeats and
 // refused requests excluded).
-func (n *Node) Changes() []nodeapi.Change {
+func (n *Node) Changes() []nodeagent.Change {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.chgs)

@@ -1,4 +1,4 @@
-package nodeapi
+package nodeagent
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/go-logr/logr"
 )
 
@@ -34,10 +35,10 @@ type Connector interface {
 const DefaultConnectTimeout = 1500 * time.Millisecond
 
 // maxParallelConnects bounds concurrent connects of one request. It is
-// MaxPeers: every peer of a set is dialled at once, so even a set of
+// nodeapi.MaxPeers: every peer of a set is dialled at once, so even a set of
 // unreachable peers is answered after one connect timeout (1.5 s), within
 // the client's 2 s.
-const maxParallelConnects = MaxPeers
+const maxParallelConnects = nodeapi.MaxPeers
 
 // AgentOptions configures an Agent.
 type AgentOptions struct {
@@ -54,17 +55,17 @@ type AgentOptions struct {
 	// OTPRelease is reported in the status. Default "go".
 	OTPRelease string
 	// Flags are reported in the status as they are.
-	Flags Flags
+	Flags nodeapi.Flags
 	// OnChange, when set, is called after every applied peer set or leave
 	// (not after a no-op repeat), while the next request waits.
 	OnChange func(Change)
 	// TLS, when CertFile is set, makes the agent's Server speak HTTPS
 	// with this certificate, and require client certificates signed by
 	// ClientCAFile when that is set too. Default: plain HTTP.
-	TLS TLSFiles
+	TLS nodeapi.TLSFiles
 	// Limits are the Server's connection limits; zero fields take the
 	// protocol's defaults.
-	Limits Limits
+	Limits nodeapi.Limits
 	// Logger receives V(1) request logs and errors. Default: discard.
 	Logger logr.Logger
 }
@@ -77,7 +78,7 @@ type Change struct {
 	// Peers is the new managed set (empty after a leave), sorted.
 	Peers []string
 	// Failed are the peers that could not be connected.
-	Failed []PeerError
+	Failed []nodeapi.PeerError
 }
 
 // Agent serves the node admin protocol for one node. Create it with
@@ -88,10 +89,10 @@ type Agent struct {
 	conn      Connector
 	timeout   time.Duration
 	release   string
-	flags     Flags
+	flags     nodeapi.Flags
 	onChange  func(Change)
 	tls       *tls.Config // nil: plain HTTP
-	limits    Limits
+	limits    nodeapi.Limits
 	log       logr.Logger
 
 	applyMu sync.Mutex // serialises peer-set and leave requests
@@ -101,7 +102,7 @@ type Agent struct {
 
 // NewAgent checks opts, applies defaults and returns an Agent.
 func NewAgent(opts AgentOptions) (*Agent, error) {
-	if err := CheckNodeName(opts.Node); err != nil {
+	if err := nodeapi.CheckNodeName(opts.Node); err != nil {
 		return nil, fmt.Errorf("agent node: %w", err)
 	}
 	if opts.Token == "" {
@@ -116,7 +117,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if opts.OTPRelease == "" {
 		opts.OTPRelease = "go"
 	}
-	tlsConfig, err := optionalServerTLS(opts.TLS)
+	tlsConfig, err := nodeapi.OptionalServerTLS(opts.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("agent TLS: %w", err)
 	}
@@ -139,14 +140,14 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 func (a *Agent) Node() string { return a.node }
 
 // Status returns the node's current status.
-func (a *Agent) Status() Status {
+func (a *Agent) Status() nodeapi.Status {
 	a.mu.Lock()
 	st := a.st
 	a.mu.Unlock()
-	return Status{
+	return nodeapi.Status{
 		Node:       a.node,
 		Connected:  normalize(a.conn.Connected(), a.node),
-		Managed:    nonNil(st.managed),
+		Managed:    st.managed,
 		Revision:   st.revision,
 		Leaving:    st.leaving,
 		OTPRelease: a.release,
@@ -157,7 +158,7 @@ func (a *Agent) Status() Status {
 
 // Execute applies a peer-set or leave command under the revision rules and
 // returns the status after it, or a protocol error (stale_revision).
-func (a *Agent) execute(ctx context.Context, c command) (Status, *Error) {
+func (a *Agent) execute(ctx context.Context, c command) (nodeapi.Status, *nodeapi.Error) {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
 	a.mu.Lock()
@@ -166,7 +167,7 @@ func (a *Agent) execute(ctx context.Context, c command) (Status, *Error) {
 
 	v, reason := decide(cur, c)
 	if v == stale {
-		return Status{}, &Error{Code: CodeStaleRevision, Message: reason}
+		return nodeapi.Status{}, &nodeapi.Error{Code: nodeapi.CodeStaleRevision, Message: reason}
 	}
 	connect, disconnect := plan(cur, c, v, a.conn.Connected())
 	for _, p := range disconnect {
@@ -194,7 +195,7 @@ func (a *Agent) execute(ctx context.Context, c command) (Status, *Error) {
 
 // connectAll connects peers in parallel, each bounded by the connect
 // timeout, and returns the failures sorted by node.
-func (a *Agent) connectAll(ctx context.Context, peers []string) []PeerError {
+func (a *Agent) connectAll(ctx context.Context, peers []string) []nodeapi.PeerError {
 	errs := make([]error, len(peers))
 	sem := make(chan struct{}, maxParallelConnects)
 	var wg sync.WaitGroup
@@ -208,10 +209,10 @@ func (a *Agent) connectAll(ctx context.Context, peers []string) []PeerError {
 		}()
 	}
 	wg.Wait()
-	var failed []PeerError
+	var failed []nodeapi.PeerError
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, PeerError{Node: peers[i], Reason: err.Error()})
+			failed = append(failed, nodeapi.PeerError{Node: peers[i], Reason: err.Error()})
 		}
 	}
 	return failed
@@ -230,11 +231,11 @@ func (a *Agent) connectOne(ctx context.Context, peer string) (err error) {
 }
 
 // Handler returns the http.Handler that serves the whole protocol. Serve
-// it with NewServer (or the agent's Server), which adds the protocol's
+// it with nodeapi.NewServer (or the agent's Server), which adds the protocol's
 // connection limits and transport-level answers; a plain http.Server
 // lacks them.
 func (a *Agent) Handler() http.Handler {
-	return recoverer(a.log, http.HandlerFunc(a.route))
+	return nodeapi.Recoverer(a.log, http.HandlerFunc(a.route))
 }
 
 // Server returns a Server for the agent's handler, with the agent's TLS
@@ -244,6 +245,6 @@ func (a *Agent) Handler() http.Handler {
 //	...
 //	go srv.Serve(ln)
 //	defer srv.Shutdown(ctx)
-func (a *Agent) Server() (*Server, error) {
-	return NewServer(ServerOptions{Handler: a.Handler(), TLS: a.tls, Limits: a.limits, Logger: a.log})
+func (a *Agent) Server() (*nodeapi.Server, error) {
+	return nodeapi.NewServer(nodeapi.ServerOptions{Handler: a.Handler(), TLS: a.tls, Limits: a.limits, Logger: a.log})
 }

@@ -1,8 +1,10 @@
-package nodeapi
+package nodeagent
 
 import (
 	"slices"
 	"testing"
+
+	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
 func TestDecide(t *testing.T) {
@@ -103,8 +105,8 @@ func TestCheckNodeName(t *testing.T) {
 		{"a\u00e9@h", false},
 	}
 	for _, tt := range tests {
-		if err := CheckNodeName(tt.name); (err == nil) != tt.ok {
-			t.Errorf("CheckNodeName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+		if err := nodeapi.CheckNodeName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("nodeapi.CheckNodeName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
 		}
 	}
 }

@@ -1,8 +1,10 @@
-package nodeapi
+package nodeagent
 
 import (
 	"fmt"
 	"slices"
+
+	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
 // nodeState is what an agent remembers between requests.
@@ -10,7 +12,7 @@ type nodeState struct {
 	revision uint64
 	managed  []string // sorted, duplicate-free
 	leaving  bool
-	failed   []PeerError
+	failed   []nodeapi.PeerError
 }
 
 // command is a peer-set or leave request after decoding and validation.

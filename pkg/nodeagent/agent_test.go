@@ -1,4 +1,4 @@
-package nodeapi_test
+package nodeagent_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr/testr"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 )
@@ -23,10 +24,10 @@ import (
 // TestGoAgentConformance runs the shared refusal suite against the Go
 // agent holding two live links.
 func TestGoAgentConformance(t *testing.T) {
-	m := nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})
+	m := nodeagent.NewMemoryMesh(nodeagent.MemoryMeshOptions{})
 	m.Connector("b@127.0.0.2")
 	m.Connector("c@127.0.0.3")
-	a, err := nodeapi.NewAgent(nodeapi.AgentOptions{
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{
 		Node: "a@127.0.0.1", Token: "s3cret-token", Connector: m.Connector("a@127.0.0.1"), Logger: testr.New(t),
 	})
 	if err != nil {
@@ -46,17 +47,17 @@ func TestGoAgentConformance(t *testing.T) {
 // agentFixture is a Go agent "a@127.0.0.1" on a shared mesh with live nodes
 // b, c and d, served over HTTP.
 type agentFixture struct {
-	mesh    *nodeapi.MemoryMesh
+	mesh    *nodeagent.MemoryMesh
 	url     string
 	ep      mesh.Endpoint
 	client  *nodeapi.Client
 	mu      sync.Mutex
-	changes []nodeapi.Change
+	changes []nodeagent.Change
 }
 
-func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
+func newAgentFixture(t *testing.T, opts nodeagent.AgentOptions) *agentFixture {
 	t.Helper()
-	f := &agentFixture{mesh: nodeapi.NewMemoryMesh(nodeapi.MemoryMeshOptions{})}
+	f := &agentFixture{mesh: nodeagent.NewMemoryMesh(nodeagent.MemoryMeshOptions{})}
 	for _, n := range []string{"b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4"} {
 		f.mesh.Connector(n)
 	}
@@ -64,8 +65,8 @@ func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
 	if opts.Connector == nil {
 		opts.Connector = f.mesh.Connector(opts.Node)
 	}
-	opts.OnChange = func(c nodeapi.Change) { f.mu.Lock(); f.changes = append(f.changes, c); f.mu.Unlock() }
-	a, err := nodeapi.NewAgent(opts)
+	opts.OnChange = func(c nodeagent.Change) { f.mu.Lock(); f.changes = append(f.changes, c); f.mu.Unlock() }
+	a, err := nodeagent.NewAgent(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func newAgentFixture(t *testing.T, opts nodeapi.AgentOptions) *agentFixture {
 func (f *agentFixture) changeCount() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.changes) }
 
 func TestAgentIdempotentPush(t *testing.T) {
-	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	f := newAgentFixture(t, nodeagent.AgentOptions{})
 	set := peerSet("b@127.0.0.2", "c@127.0.0.3")
 	for range 3 {
 		st, err := f.client.SetPeers(t.Context(), f.ep, 1, set)
@@ -102,7 +103,7 @@ func TestAgentIdempotentPush(t *testing.T) {
 }
 
 func TestAgentDisconnectsOnlyManaged(t *testing.T) {
-	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	f := newAgentFixture(t, nodeagent.AgentOptions{})
 	if err := f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1"); err != nil {
 		t.Fatal(err) // d links to a on its own, like a remote shell
 	}
@@ -122,7 +123,7 @@ func TestAgentDisconnectsOnlyManaged(t *testing.T) {
 }
 
 func TestAgentLeave(t *testing.T) {
-	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	f := newAgentFixture(t, nodeagent.AgentOptions{})
 	_ = f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1")
 	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
@@ -201,7 +202,7 @@ func (b *barrierConnector) Connected() []string {
 
 func TestAgentConnectsInParallel(t *testing.T) {
 	conn := &barrierConnector{n: 3, all: make(chan struct{}), links: map[string]bool{}}
-	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn, ConnectTimeout: 30 * time.Second})
+	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn, ConnectTimeout: 30 * time.Second})
 	want := peerSet("b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4")
 	st, err := f.client.SetPeers(t.Context(), f.ep, 1, want)
 	if err != nil {
@@ -214,7 +215,7 @@ func TestAgentConnectsInParallel(t *testing.T) {
 
 func TestAgentConnectTimeout(t *testing.T) {
 	conn := &barrierConnector{n: 1, all: make(chan struct{}), links: map[string]bool{}}
-	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn, ConnectTimeout: 50 * time.Millisecond})
+	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn, ConnectTimeout: 50 * time.Millisecond})
 	st, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "slow@127.0.0.9"))
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +239,7 @@ func (panicConnector) Disconnect(string) error               { panic("disconnect
 func (panicConnector) Connected() []string                   { panic("connected") }
 
 func TestAgentSurvivesPanics(t *testing.T) {
-	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: panicConnector{}})
+	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: panicConnector{}})
 	_, err := f.client.Status(t.Context(), f.ep)
 	var apiErr *nodeapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 || apiErr.Code != nodeapi.CodeInternal {
@@ -250,7 +251,7 @@ func TestAgentSurvivesPanics(t *testing.T) {
 }
 
 func TestAgentChunkedOversizedBody(t *testing.T) {
-	f := newAgentFixture(t, nodeapi.AgentOptions{})
+	f := newAgentFixture(t, nodeagent.AgentOptions{})
 	body := io.MultiReader(strings.NewReader(`{"revision":1,"peers":[],"x":"`), strings.NewReader(strings.Repeat("x", nodeapi.MaxBodyBytes)))
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+nodeapi.PathPeers, io.NopCloser(body))
 	req.Header.Set("Authorization", "Bearer "+secret)
@@ -265,8 +266,8 @@ func TestAgentChunkedOversizedBody(t *testing.T) {
 }
 
 func TestNewAgentChecksOptions(t *testing.T) {
-	for _, o := range []nodeapi.AgentOptions{{Token: "x"}, {Node: "bad", Token: "x"}, {Node: "a@1"}} {
-		if _, err := nodeapi.NewAgent(o); err == nil {
+	for _, o := range []nodeagent.AgentOptions{{Token: "x"}, {Node: "bad", Token: "x"}, {Node: "a@1"}} {
+		if _, err := nodeagent.NewAgent(o); err == nil {
 			t.Errorf("NewAgent(%+v): want an error", o)
 		}
 	}
@@ -300,7 +301,7 @@ func manyNames(n int) mesh.PeerSet {
 // too_many_peers, no connect, nothing applied.
 func TestAgentRefusesOversizedPeerSetsWithoutConnecting(t *testing.T) {
 	conn := &countingConnector{}
-	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn})
+	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn})
 	for _, n := range []int{nodeapi.MaxPeers + 1, 10000} {
 		body, _ := json.Marshal(nodeapi.SetPeersRequest{Revision: 1, Peers: manyNames(n).Strings()})
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+nodeapi.PathPeers, bytes.NewReader(body))
@@ -331,7 +332,7 @@ func TestAgentRefusesOversizedPeerSetsWithoutConnecting(t *testing.T) {
 // 1000 are in flight together.
 func TestAgentConnectsAThousandPeersAtOnce(t *testing.T) {
 	conn := &barrierConnector{n: nodeapi.MaxPeers, all: make(chan struct{}), links: map[string]bool{}}
-	f := newAgentFixture(t, nodeapi.AgentOptions{Connector: conn})
+	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn})
 	want := manyNames(nodeapi.MaxPeers)
 	start := time.Now()
 	st, err := f.client.SetPeers(t.Context(), f.ep, 1, want)

@@ -1,0 +1,56 @@
+package nodeagent_test
+
+import (
+	"net"
+	"testing"
+
+	"github.com/go-logr/logr/testr"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
+	"github.com/drover-mesh/drover/pkg/nodeapi"
+)
+
+// secret is the bearer token of the agents the tests start.
+const secret = "tok-4f9a1c"
+
+func newClient(t *testing.T, token string) *nodeapi.Client {
+	t.Helper()
+	c, err := nodeapi.NewClient(nodeapi.ClientOptions{
+		Tokens: func(string) string { return token }, Logger: testr.New(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serveAgent serves a on its own Server on a loopback port until the test
+// ends and returns its base URL.
+func serveAgent(t testing.TB, a *nodeagent.Agent) string {
+	t.Helper()
+	srv, err := a.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+func endpoint(url, node string) mesh.Endpoint {
+	return mesh.Endpoint{Cluster: "test", Node: mesh.NodeName(node), URL: url}
+}
+
+func peerSet(names ...string) mesh.PeerSet {
+	ns := make([]mesh.NodeName, len(names))
+	for i, n := range names {
+		ns[i] = mesh.NodeName(n)
+	}
+	return mesh.NewPeerSet(ns...)
+}
