@@ -167,6 +167,11 @@ func TestRenderNodeName(t *testing.T) {
 		{"{{service}}@{{primaryIP}}", "hello@10.42.3.7"},
 		{"app-{{stack}}@{{primaryIP}}", "app-demo@10.42.3.7"},
 		{"{{ name }}@{{primaryIP}}", "demo-hello-1@10.42.3.7"},
+		{"unknown placeholder stays: {{ip}}@{{primaryIP}}", "unknown placeholder stays: {{ip}}@10.42.3.7"},
+		{"{{{service}}}@{{primaryIP}}", "{hello}@10.42.3.7"},
+		{"unclosed {{service@{{primaryIP}}", "unclosed {{service@10.42.3.7"},
+		{"no placeholder", "no placeholder"},
+		{"", ""},
 	}
 	for _, tt := range tests {
 		got := RenderNodeName(tt.tmpl, NodeVars{Service: "hello", Stack: "demo", PrimaryIP: "10.42.3.7", Name: "demo-hello-1"})
@@ -252,5 +257,64 @@ spec:
 	w := f.Warnings()
 	if len(w) != 1 || !strings.Contains(w[0], "inline") || strings.Contains(w[0], "sekrit") {
 		t.Errorf("Warnings = %q", w)
+	}
+}
+
+// TestNodeNameTemplateRendersAcceptedNames checks that validation renders
+// a sample name from the template (longest overlay IP, the cluster's stack
+// and services, a Rancher-style container name) and runs the protocol's
+// name rule on it.
+func TestNodeNameTemplateRendersAcceptedNames(t *testing.T) {
+	long := strings.Repeat("n", 250)
+	tests := []struct {
+		name, tmpl, stack, service string
+		want                       string // "" for valid
+	}{
+		{"default template", DefaultNodeName, "demo", "hello", ""},
+		{"container name", "{{name}}@{{primaryIP}}", "demo", "hello", ""},
+		{"stack with a dot before '@'", "{{stack}}@{{primaryIP}}", "my.stack", "hello",
+			`renders "my.stack@10.42.255.255" for a container of service hello in stack my.stack, which agents refuse: node name "my.stack@10.42.255.255": character '.' not allowed before '@'`},
+		{"too long once the IP is in", long + "@{{primaryIP}}", "demo", "hello", "is longer than 255 bytes"},
+		{"space in the literal", "my app@{{primaryIP}}", "demo", "hello", "character ' ' not allowed before '@'"},
+		{"port in the host", "hello@{{primaryIP}}:4369", "demo", "hello", "character ':' not allowed after '@'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkRenderedNodeName(tt.tmpl, tt.stack, tt.service)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateRendersClusterNodeNames checks that a cluster whose template
+// renders names agents refuse is rejected with the field's path, and that
+// spec.defaults' template is rendered too.
+func TestValidateRendersClusterNodeNames(t *testing.T) {
+	const doc = `apiVersion: drover.io/v1alpha1
+kind: ClusteredServices
+metadata: {name: t}
+spec:
+  defaults:
+    nodeName: "a b@{{primaryIP}}"
+  clusters:
+  - name: hello
+    stack: my.stack
+    services: [hello]
+    nodeName: "{{stack}}@{{primaryIP}}"
+    admin: {token: {value: x}}
+`
+	_, err := Load([]byte(doc))
+	for _, want := range []string{
+		`spec.clusters[0].nodeName: "{{stack}}@{{primaryIP}}" renders "my.stack@10.42.255.255"`,
+		`spec.defaults.nodeName: "a b@{{primaryIP}}" renders "a b@10.42.255.255"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
 	}
 }

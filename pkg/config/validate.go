@@ -120,6 +120,14 @@ func (c Cluster) validate(v *validator, p string) {
 			seen[s] = i
 		}
 	}
+	if checkNodeName(c.NodeName) == nil && c.Stack != "" {
+		for _, s := range c.Services {
+			if err := checkRenderedNodeName(c.NodeName, c.Stack, s); s != "" && err != nil {
+				v.add(p+".nodeName", "%v", err)
+				break
+			}
+		}
+	}
 	if c.Admin.Token.IsZero() {
 		v.add(p+".admin.token", "is required: set fromEnv or fromFile here or in spec.defaults.admin.token (agents refuse calls without a token)")
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/go-logr/logr"
 )
@@ -102,7 +103,7 @@ type Agent struct {
 
 // NewAgent checks opts, applies defaults and returns an Agent.
 func NewAgent(opts AgentOptions) (*Agent, error) {
-	if err := nodeapi.CheckNodeName(opts.Node); err != nil {
+	if err := mesh.CheckNodeName(opts.Node); err != nil {
 		return nil, fmt.Errorf("agent node: %w", err)
 	}
 	if opts.Token == "" {

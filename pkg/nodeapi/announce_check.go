@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // checkAnnouncement validates an announcement's fields (pure).
@@ -11,7 +13,7 @@ func checkAnnouncement(a Announcement) *Error {
 	if a.Event != EventUp && a.Event != EventStopping {
 		return &Error{Code: CodeBadRequest, Message: `"event" must be "up" or "stopping"`}
 	}
-	if err := CheckNodeName(a.Node); err != nil {
+	if err := mesh.CheckNodeName(a.Node); err != nil {
 		return &Error{Code: CodeBadNodeName, Message: err.Error()}
 	}
 	if _, err := netip.ParseAddr(a.IP); err != nil {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // This file holds the protocol's body decoders. encoding/json matches
@@ -146,7 +148,7 @@ func decodePeerNames(raw json.RawMessage) ([]string, *Error) {
 		return nil, &Error{Code: CodeTooManyPeers, Message: fmt.Sprintf("a peer set holds at most %d peers, this one has %d", MaxPeers, n)}
 	}
 	for _, s := range names {
-		if err := CheckNodeName(s); err != nil {
+		if err := mesh.CheckNodeName(s); err != nil {
 			return nil, &Error{Code: CodeBadNodeName, Message: err.Error()}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // The fuzz targets run their seeds (f.Add and testdata/fuzz/<target>) on
@@ -40,7 +42,7 @@ func FuzzDecodeSetPeersRequest(f *testing.F) {
 			t.Fatalf("%d peers accepted", len(req.Peers))
 		}
 		for _, p := range req.Peers {
-			if err := CheckNodeName(p); err != nil {
+			if err := mesh.CheckNodeName(p); err != nil {
 				t.Fatalf("accepted a bad name: %v", err)
 			}
 		}
@@ -78,7 +80,7 @@ func FuzzDecodeAnnouncement(f *testing.F) {
 			checkProtocolError(t, e, CodeBadRequest, CodeBadNodeName)
 			return
 		}
-		if a.Event != EventUp && a.Event != EventStopping || CheckNodeName(a.Node) != nil {
+		if a.Event != EventUp && a.Event != EventStopping || mesh.CheckNodeName(a.Node) != nil {
 			t.Fatalf("accepted %+v", a)
 		}
 		if _, err := netip.ParseAddr(a.IP); err != nil {

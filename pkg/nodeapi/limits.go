@@ -1,9 +1,10 @@
 package nodeapi
 
 import (
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // Protocol limits (docs/nodeapi.md, "Limits"). Every agent, Go or BEAM,
@@ -15,7 +16,7 @@ const (
 	MaxPeers = 1000
 	// MaxQuoteBytes is the longest prefix of any input that an error
 	// message quotes, so that no answer echoes a long input back.
-	MaxQuoteBytes = 64
+	MaxQuoteBytes = mesh.MaxQuoteBytes
 	// MaxLineBytes caps the request line (414 beyond) and each header
 	// line (431 beyond), CR LF not counted.
 	MaxLineBytes = 8 << 10
@@ -89,14 +90,8 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// quote returns s quoted for an error message, cut to its first
-// MaxQuoteBytes bytes ("..." marks the cut).
-func quote(s string) string {
-	if len(s) <= MaxQuoteBytes {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:MaxQuoteBytes]) + "..."
-}
+// quote is mesh.Quote: at most MaxQuoteBytes of s, quoted.
+func quote(s string) string { return mesh.Quote(s) }
 
 // cut returns a message from elsewhere (a JSON decoder's, say, which may
 // hold a literal of the input) cut to MaxQuoteBytes bytes.

@@ -112,6 +112,12 @@ func desireCluster(cc config.Cluster, obs mesh.Cluster) DesiredCluster {
 				continue // not reachable, and not nameable: nothing to do with it
 			}
 			n := DesiredNode{Endpoint: endpointFor(cc, obs.Stack, m), Container: m}
+			if mesh.CheckNodeName(string(n.Endpoint.Node)) != nil {
+				// Agents refuse a peer set naming it, so it would break its
+				// peers' pushes: it is not nameable (config validation
+				// renders a sample, but {{name}} comes from Rancher).
+				continue
+			}
 			if IsMember(cc.Membership, m) {
 				members[n.Endpoint.Node] = n
 			} else {

@@ -59,6 +59,17 @@ func TestDesire(t *testing.T) {
 		snap:      snapOf(up("hello", 1), mesh.Member{ContainerID: "1i9", Service: "hello", State: "starting"}),
 		wantPeers: map[mesh.NodeName]mesh.PeerSet{name("hello", 1): {}},
 	}, {
+		name: "a container whose rendered name agents refuse is skipped: its peers' pushes stay valid",
+		cluster: func() config.Cluster {
+			c := testCluster("hello", "hello")
+			c.NodeName = "{{name}}@{{primaryIP}}"
+			return c
+		}(),
+		snap: snapOf(
+			mesh.Member{ContainerID: "1i1", Service: "hello", Name: "demo-hello-1", IP: "10.42.0.1", State: "running", HealthState: "healthy"},
+			mesh.Member{ContainerID: "1i2", Service: "hello", Name: "demo.hello 2", IP: "10.42.0.2", State: "running", HealthState: "healthy"}),
+		wantPeers: map[mesh.NodeName]mesh.PeerSet{"demo-hello-1@10.42.0.1": {}},
+	}, {
 		name:    "a member wins an IP still held by a stopped container",
 		cluster: testCluster("hello", "hello"),
 		snap: snapOf(ctr("hello", 1, "stopped", ""), up("hello", 2),

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/drover-mesh/drover/pkg/config"
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
@@ -148,7 +149,7 @@ func (r *Runtime) URL(ip string) string {
 // called once if the container dies by itself (its server fails, or Crash).
 func (r *Runtime) StartContainer(ctx context.Context, c Container, exited func(error)) error {
 	name := r.NodeName(c)
-	if err := nodeapi.CheckNodeName(name); err != nil {
+	if err := mesh.CheckNodeName(name); err != nil {
 		return fmt.Errorf("container %s: %w", c.ID, err)
 	}
 	r.mu.Lock()
