@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
 // Announcement events, as agents send them.
 const (
-	EventUp       = "up"
-	EventStopping = "stopping"
+	EventUp       = mesh.EventUp
+	EventStopping = mesh.EventStopping
 )
 
 // Defaults of Plan. Each carries the reason for its value.

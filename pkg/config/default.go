@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/drover-mesh/drover/pkg/mesh"
+)
 
 // Defaults. Each carries the reason for its value.
 const (
@@ -22,14 +26,11 @@ const (
 	// HTTP request, so 32 keeps a pass over 2,000 nodes short without
 	// opening thousands of sockets.
 	DefaultParallelism = 32
-	// DefaultAnnounceRate caps node announcements per second; a whole
-	// 1,000-node service restarting at once stays within a few seconds.
-	DefaultAnnounceRate = 200
-	// DefaultAdminPort is the agent's default port.
-	DefaultAdminPort = 4001
-	// DefaultAdminTimeout bounds one admin call; a healthy agent answers in
-	// about a millisecond, and a connect to a dead IP must not hold a worker.
-	DefaultAdminTimeout = 2 * time.Second
+	// DefaultAnnounceRate, DefaultAdminPort and DefaultAdminTimeout are
+	// the protocol's (pkg/mesh/defaults.go carries their reasons).
+	DefaultAnnounceRate = mesh.DefaultAnnounceRate
+	DefaultAdminPort    = mesh.DefaultAdminPort
+	DefaultAdminTimeout = mesh.DefaultAdminTimeout
 	// DefaultNodeName is the recipe's naming: basename@primary IP.
 	DefaultNodeName = "{{service}}@{{primaryIP}}"
 	// DefaultMaxDropPercent: losing more than half a cluster at once is more

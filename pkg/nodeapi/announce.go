@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/go-logr/logr"
 )
 
@@ -87,10 +88,6 @@ func (a *Announcer) Announce(ctx context.Context, event, node, ip string) error 
 	return fmt.Errorf("announcing %s: %w", event, e)
 }
 
-// DefaultAnnounceRate is the default cap on accepted announcements per
-// second: a whole 2,000-node environment restarting in 10 s.
-const DefaultAnnounceRate = 200
-
 // minInFlight is the least number of OnAnnounce calls allowed to run at
 // once, so that a low rate does not turn short handler latency into 429s.
 const minInFlight = 64
@@ -101,7 +98,7 @@ type AnnounceOptions struct {
 	// gets 401.
 	Token string
 	// RatePerSecond caps accepted announcements (a token bucket with a
-	// burst of the same size). Default DefaultAnnounceRate.
+	// burst of the same size). Default mesh.DefaultAnnounceRate.
 	RatePerSecond int
 	// OnAnnounce is called with every accepted announcement, in its own
 	// goroutine, after the 202 is decided; at most 2*RatePerSecond (and at
@@ -133,7 +130,7 @@ func AnnounceHandler(opts AnnounceOptions) http.Handler {
 
 func newAnnounceHandler(opts AnnounceOptions, now func() time.Time) http.Handler {
 	if opts.RatePerSecond <= 0 {
-		opts.RatePerSecond = DefaultAnnounceRate
+		opts.RatePerSecond = mesh.DefaultAnnounceRate
 	}
 	h := &announceHandler{
 		hasToken:  opts.Token != "",

@@ -1,5 +1,7 @@
 package nodeapi
 
+import "github.com/drover-mesh/drover/pkg/mesh"
+
 // This file is the node admin protocol, version 1: every path, header,
 // request and response type that the controller, the Go agent and the BEAM
 // agent (agent/) share. docs/nodeapi.md describes it for humans; keep both
@@ -99,8 +101,8 @@ type LeaveRequest struct {
 
 // Announcement events.
 const (
-	EventUp       = "up"
-	EventStopping = "stopping"
+	EventUp       = mesh.EventUp
+	EventStopping = mesh.EventStopping
 )
 
 // Announcement is what an agent tells the controller when it comes up and

@@ -21,7 +21,7 @@ import (
 // Defaults.
 const (
 	// DefaultPort is the agent's admin port, as in the config's default.
-	DefaultPort = 4001
+	DefaultPort = mesh.DefaultAdminPort
 	// DefaultNodeName is the node-name template, as in the config's default.
 	DefaultNodeName = "{{service}}@{{primaryIP}}"
 )

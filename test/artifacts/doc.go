@@ -8,7 +8,9 @@
 // go-rancher's InstanceHealthCheck and InServiceUpgradeStrategy), that the
 // compose secrets are readable by the images' users, and that the rules and
 // the dashboard query only metrics the controller exports (gathered from
-// pkg/ops' real registry) and cover every drover metric.
+// pkg/ops' real registry) and cover every drover metric; and that the
+// default timeouts of the controller, the Go agent and the BEAM agent nest
+// and agree (TestTimeoutsNest reads agent/src/drover_agent.erl).
 //
 // hack/check-artifacts.sh runs the parsers themselves (docker-compose
 // config, promtool check rules and promtool test rules).

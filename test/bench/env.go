@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
@@ -138,7 +139,7 @@ func fixture(interval time.Duration) *ranchersim.Fixture {
 				Environment: map[string]string{"HELLO_MODE": "agent", "RELEASE_COOKIE": droverCook,
 					"DROVER_NODE_TOKEN": harness.NodeToken, "DROVER_ANNOUNCE_URL": announce,
 					"DROVER_ANNOUNCE_TOKEN": harness.AnnounceToken},
-				HealthCheck: hc(4001, "GET /v1/health HTTP/1.0")}}},
+				HealthCheck: hc(mesh.DefaultAdminPort, "GET /v1/health HTTP/1.0")}}},
 			{Name: baseStack, Services: []ranchersim.ServiceSpec{{Name: serviceName, Scale: 0,
 				Environment: map[string]string{"HELLO_MODE": "dns", "RELEASE_COOKIE": baseCookie},
 				HealthCheck: hc(4369, "")}}},

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
@@ -21,7 +22,7 @@ const (
 	// DefaultCookie is the hello release's distribution cookie.
 	DefaultCookie = "drover-hello-cookie"
 	// AgentPort is the drover agent's port in a hello node.
-	AgentPort = 4001
+	AgentPort = mesh.DefaultAdminPort
 	// rpcTimeout bounds one `bin/hello rpc` (it boots a VM).
 	rpcTimeout = 60 * time.Second
 	// statusTimeout bounds one agent status read.
