@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
@@ -111,7 +112,7 @@ func newLiveWorld(t *testing.T, services []ranchersim.ServiceSpec, cfg string, f
 			t.Logf("controller log:\n%s", tailString(w.stderr.String(), 8000))
 		}
 	})
-	waitFor(t, "the controller's first pass", func() bool { return w.status().Passes > 0 })
+	testwait.Eventually(t, 0, "the controller's first pass", func() bool { return w.status().Passes > 0 })
 	return w
 }
 
@@ -195,7 +196,7 @@ func TestLabelledServiceJoinsWithoutRestart(t *testing.T) {
 	if err := w.sim.Scale("demo", "worker", 3); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the labelled service's 3 containers meshed", func() bool { return w.meshed("worker", 3) })
+	testwait.Eventually(t, 0, "the labelled service's 3 containers meshed", func() bool { return w.meshed("worker", 3) })
 	st := w.status()
 	c, ok := st.Cluster("demo/work")
 	if !ok || c.Source != reconcile.SourceLabels || c.Members != 3 {
@@ -222,16 +223,16 @@ spec:
 
 func TestReloadAppliesGoodFilesAndKeepsTheLastGoodOne(t *testing.T) {
 	w := newLiveWorld(t, []ranchersim.ServiceSpec{{Name: "hello", Scale: 2}, {Name: "other", Scale: 2}}, twoClustersConfig)
-	waitFor(t, "hello meshed", func() bool { return w.meshed("hello", 2) })
+	testwait.Eventually(t, 0, "hello meshed", func() bool { return w.meshed("hello", 2) })
 	if w.meshed("other", 2) {
 		t.Fatal("a cluster that is not configured is meshed")
 	}
 
 	w.write(twoClustersConfig + "  - {name: other, stack: demo, services: [other]}\n")
-	waitFor(t, "the added cluster meshed without a restart", func() bool { return w.meshed("other", 2) })
+	testwait.Eventually(t, 0, "the added cluster meshed without a restart", func() bool { return w.meshed("other", 2) })
 
 	w.write("apiVersion: drover.io/v1alpha1\nkind: ClusteredServices\nmetadata: {name: live}\nspec:\n  clusters:\n  - {name: hello, stack: demo, services: [hello], admin: {port: 99999}}\n")
-	waitFor(t, "ConfigInvalid", func() bool {
+	testwait.Eventually(t, 0, "ConfigInvalid", func() bool {
 		c, _ := reconcile.FindCondition(w.status().Conditions, reconcile.ConditionConfigInvalid)
 		return c.Status == reconcile.ConditionTrue
 	})
@@ -260,7 +261,7 @@ func TestReloadAppliesGoodFilesAndKeepsTheLastGoodOne(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	waitFor(t, "/readyz: ready, with the failed reload noted", func() bool {
+	testwait.Eventually(t, 0, "/readyz: ready, with the failed reload noted", func() bool {
 		code, body := get(w.base + "/readyz")
 		return code == http.StatusOK && strings.Contains(body, "config: the last reload failed")
 	})
@@ -270,7 +271,7 @@ func TestReloadAppliesGoodFilesAndKeepsTheLastGoodOne(t *testing.T) {
 
 	// A good file without "other": it is left as it is, unmanaged.
 	w.write(twoClustersConfig)
-	waitFor(t, "other unmanaged", func() bool { c, _ := w.status().Cluster("other"); return c.Unmanaged })
+	testwait.Eventually(t, 0, "other unmanaged", func() bool { c, _ := w.status().Cluster("other"); return c.Unmanaged })
 	if c, _ := reconcile.FindCondition(w.status().Conditions, reconcile.ConditionConfigInvalid); c.Status != reconcile.ConditionFalse {
 		t.Errorf("a good file left ConfigInvalid %+v", c)
 	}
@@ -342,17 +343,17 @@ func TestStandbyPushesNothingThenTakesOver(t *testing.T) {
 		HealthCheck: &ranchersim.HealthCheck{Port: 4001, Interval: 100, ResponseTimeout: 100, HealthyThreshold: 1, UnhealthyThreshold: 1, Strategy: "none"}}
 	w := newLiveWorld(t, []ranchersim.ServiceSpec{{Name: "hello", Scale: 2}, ctlService}, helloConfig,
 		"--leader-election", "rancher", "--self-container", "demo/drover/demo-drover-2")
-	waitFor(t, "a standby", func() bool {
+	testwait.Eventually(t, 0, "a standby", func() bool {
 		return w.status().Leadership.Role == reconcile.RoleStandby && w.status().Leadership.Holder != ""
 	})
-	waitFor(t, "the standby's plan", func() bool {
+	testwait.Eventually(t, 0, "the standby's plan", func() bool {
 		c, ok := w.status().Cluster("hello")
 		return ok && len(c.Nodes) == 2 && c.Nodes[0].Plan != nil && c.Nodes[0].Plan.NotSentBecause == reconcile.RoleStandby
 	})
 	if got := w.connections("hello"); len(got) != 2 || got[w.nodeOf("hello", 0)] != 0 {
 		t.Fatalf("the standby changed nodes: %v", got)
 	}
-	waitFor(t, "/readyz of the standby: ready, as standby", func() bool {
+	testwait.Eventually(t, 0, "/readyz of the standby: ready, as standby", func() bool {
 		code, body := get(w.base + "/readyz")
 		return code == http.StatusOK && strings.Contains(body, "standby: demo-drover-1 leads")
 	})
@@ -365,8 +366,8 @@ func TestStandbyPushesNothingThenTakesOver(t *testing.T) {
 	if err := w.sim.FailHealth(leader.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the takeover", func() bool { return w.status().Leadership.Role == reconcile.RoleLeader })
-	waitFor(t, "hello meshed by the new leader", func() bool { return w.meshed("hello", 2) })
+	testwait.Eventually(t, 0, "the takeover", func() bool { return w.status().Leadership.Role == reconcile.RoleLeader })
+	testwait.Eventually(t, 0, "hello meshed by the new leader", func() bool { return w.meshed("hello", 2) })
 	t.Logf("takeover: leader and mesh converged %s after the leader turned unhealthy", time.Since(start))
 	if l := w.status().Leadership; l.Holder != "demo-drover-2" || !strings.Contains(l.Reason, "lowest createIndex") {
 		t.Errorf("leadership after the takeover %+v", l)
@@ -374,7 +375,7 @@ func TestStandbyPushesNothingThenTakesOver(t *testing.T) {
 	if err := w.sim.FailHealth(leader.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "standing by again once the lower createIndex is healthy", func() bool { return w.status().Leadership.Role == reconcile.RoleStandby })
+	testwait.Eventually(t, 0, "standing by again once the lower createIndex is healthy", func() bool { return w.status().Leadership.Role == reconcile.RoleStandby })
 }
 
 // nodeOf is the node name of a service's i-th container.
@@ -389,10 +390,10 @@ func (w *liveWorld) nodeOf(service string, i int) string {
 
 func TestExplainCommandAgainstARunningController(t *testing.T) {
 	w := newLiveWorld(t, []ranchersim.ServiceSpec{{Name: "hello", Scale: 2}}, helloConfig)
-	waitFor(t, "hello meshed", func() bool { return w.meshed("hello", 2) })
+	testwait.Eventually(t, 0, "hello meshed", func() bool { return w.meshed("hello", 2) })
 	ip := w.sim.Containers("demo", "hello")[0].IP
 	var out bytes.Buffer
-	waitFor(t, "explain of a converged member", func() bool {
+	testwait.Eventually(t, 0, "explain of a converged member", func() bool {
 		out.Reset()
 		return run([]string{"explain", ip, "--addr", w.base}, w.vars, &out, &out) == exitOK &&
 			strings.Contains(out.String(), "missing links (desired, not connected): none")

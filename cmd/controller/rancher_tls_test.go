@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ops"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/pkg/simruntime"
@@ -100,11 +101,11 @@ func TestControllerOverTLSFollowsEvents(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.run(ctx, o, m, nil, log) }()
-	waitFor(t, "the wss event stream", func() bool { return w.rancher.StreamConnected() })
+	testwait.Eventually(t, 0, "the wss event stream", func() bool { return w.rancher.StreamConnected() })
 	if err := sim.Scale("demo", "hello", 3); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three nodes meshed after the scale-up", func() bool {
+	testwait.Eventually(t, 0, "three nodes meshed after the scale-up", func() bool {
 		cs := sim.Containers("demo", "hello")
 		if len(cs) != 3 {
 			return false

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
@@ -59,7 +60,7 @@ func TestStandbyRelaysAnnouncementsToTheLeader(t *testing.T) {
 	defer cancel()
 	go relay.run(ctx)
 	relay.take(an)
-	waitFor(t, "the relayed announcement at the leader", func() bool { return leaderGot.len() == 1 })
+	testwait.Eventually(t, 0, "the relayed announcement at the leader", func() bool { return leaderGot.len() == 1 })
 	if here.len() != 0 {
 		t.Errorf("the standby took a relayed announcement too")
 	}
@@ -86,7 +87,7 @@ func TestStandbyRelaysAnnouncementsToTheLeader(t *testing.T) {
 	if err := nodeapi.NewAnnouncer(srv.URL, token, logr.Discard()).Announce(ctx, an.Event, an.Node, an.IP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the announcement from a controller", func() bool { return fromController.len() == 1 })
+	testwait.Eventually(t, 0, "the announcement from a controller", func() bool { return fromController.len() == 1 })
 	time.Sleep(50 * time.Millisecond) // nothing else may arrive; not a threshold
 	if fromNode.len() != 0 {
 		t.Errorf("an announcement from a controller went to the relaying handler")

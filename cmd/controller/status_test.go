@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ops"
 )
 
@@ -60,17 +61,6 @@ func meshView(t *testing.T, url string) (string, bool) {
 	return dom, true
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The controller serves its ops endpoints on --listen; "controller status"
 // prints the converged cluster; no endpoint shows a key or token; once the
 // controller stops, "controller status" exits 1 with a clear message.
@@ -93,9 +83,9 @@ func TestOpsServerAndStatusCommand(t *testing.T) {
 		<-done
 	}()
 
-	waitFor(t, "/readyz 200", func() bool { code, _ := get(base + "/readyz"); return code == http.StatusOK })
+	testwait.Eventually(t, 0, "/readyz 200", func() bool { code, _ := get(base + "/readyz"); return code == http.StatusOK })
 	var out bytes.Buffer
-	waitFor(t, "a converged cluster in controller status", func() bool {
+	testwait.Eventually(t, 0, "a converged cluster in controller status", func() bool {
 		out.Reset()
 		code := run([]string{"status", "--addr", base}, vars, &out, &out)
 		return code == exitOK && strings.Contains(out.String(), "Converged=True")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -51,7 +52,7 @@ func TestStandaloneMetadataHonoursXForwardedForOnlyWithXFF(t *testing.T) {
 		s := startSim(t, args...)
 		s.settle(t)
 		var ip string
-		eventuallyStandalone(t, func() bool {
+		testwait.Eventually(t, 0, "the condition", func() bool {
 			code, body := metadataGet(t, s, "/latest/containers/0/primary_ip", nil)
 			ip = body
 			return code == http.StatusOK && body != ""
@@ -79,16 +80,4 @@ func metadataGet(t *testing.T, s *sim, path string, h http.Header) (int, string)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// eventuallyStandalone polls cond for up to 30 s.
-func eventuallyStandalone(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

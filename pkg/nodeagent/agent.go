@@ -98,7 +98,7 @@ type Agent struct {
 
 	applyMu sync.Mutex // serialises peer-set and leave requests
 	mu      sync.Mutex // guards st
-	st      nodeState
+	st      State
 }
 
 // NewAgent checks opts, applies defaults and returns an Agent.
@@ -133,7 +133,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		tls:       tlsConfig,
 		limits:    opts.Limits,
 		log:       opts.Logger,
-		st:        nodeState{managed: []string{}},
+		st:        State{Managed: []string{}},
 	}, nil
 }
 
@@ -148,47 +148,47 @@ func (a *Agent) Status() nodeapi.Status {
 	return nodeapi.Status{
 		Node:       a.node,
 		Connected:  normalize(a.conn.Connected(), a.node),
-		Managed:    st.managed,
-		Revision:   st.revision,
-		Leaving:    st.leaving,
+		Managed:    st.Managed,
+		Revision:   st.Revision,
+		Leaving:    st.Leaving,
 		OTPRelease: a.release,
 		Flags:      a.flags,
-		Failed:     st.failed,
+		Failed:     st.Failed,
 	}
 }
 
 // Execute applies a peer-set or leave command under the revision rules and
 // returns the status after it, or a protocol error (stale_revision).
-func (a *Agent) execute(ctx context.Context, c command) (nodeapi.Status, *nodeapi.Error) {
+func (a *Agent) execute(ctx context.Context, c Command) (nodeapi.Status, *nodeapi.Error) {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
 	a.mu.Lock()
 	cur := a.st
 	a.mu.Unlock()
 
-	v, reason := decide(cur, c)
-	if v == stale {
+	v, reason := Decide(cur, c)
+	if v == Stale {
 		return nodeapi.Status{}, &nodeapi.Error{Code: nodeapi.CodeStaleRevision, Message: reason}
 	}
-	connect, disconnect := plan(cur, c, v, a.conn.Connected())
+	connect, disconnect := Plan(cur, c, v, a.conn.Connected())
 	for _, p := range disconnect {
 		if err := a.conn.Disconnect(p); err != nil {
 			a.log.Error(err, "disconnect failed", "node", a.node, "peer", p)
 		}
 	}
 	failed := a.connectAll(ctx, connect)
-	next := nodeState{revision: c.revision, managed: c.peers, leaving: c.leave, failed: failed}
-	if c.leave {
-		next.managed = []string{}
+	next := State{Revision: c.Revision, Managed: c.Peers, Leaving: c.Leave, Failed: failed}
+	if c.Leave {
+		next.Managed = []string{}
 	}
 	a.mu.Lock()
 	a.st = next
 	a.mu.Unlock()
-	if v == apply {
-		a.log.V(1).Info("peer set applied", "node", a.node, "revision", c.revision, "leave", c.leave,
-			"peers", len(next.managed), "connected", len(connect)-len(failed), "disconnected", len(disconnect), "failed", len(failed))
+	if v == Apply {
+		a.log.V(1).Info("peer set applied", "node", a.node, "revision", c.Revision, "leave", c.Leave,
+			"peers", len(next.Managed), "connected", len(connect)-len(failed), "disconnected", len(disconnect), "failed", len(failed))
 		if a.onChange != nil {
-			a.onChange(Change{Leave: c.leave, Revision: c.revision, Peers: next.managed, Failed: failed})
+			a.onChange(Change{Leave: c.Leave, Revision: c.Revision, Peers: next.Managed, Failed: failed})
 		}
 	}
 	return a.Status(), nil

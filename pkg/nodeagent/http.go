@@ -44,7 +44,7 @@ func (a *Agent) servePeers(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		var req nodeapi.SetPeersRequest
 		if req, e = nodeapi.DecodeSetPeersRequest(b); e == nil {
-			a.serveCommand(w, r, command{revision: req.Revision, peers: normalize(req.Peers, a.node)})
+			a.serveCommand(w, r, Command{Revision: req.Revision, Peers: normalize(req.Peers, a.node)})
 			return
 		}
 	}
@@ -57,7 +57,7 @@ func (a *Agent) serveLeave(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		var req nodeapi.LeaveRequest
 		if req, e = nodeapi.DecodeLeaveRequest(b); e == nil {
-			a.serveCommand(w, r, command{leave: true, revision: req.Revision, peers: []string{}})
+			a.serveCommand(w, r, Command{Leave: true, Revision: req.Revision, Peers: []string{}})
 			return
 		}
 	}
@@ -65,7 +65,7 @@ func (a *Agent) serveLeave(w http.ResponseWriter, r *http.Request) {
 	nodeapi.WriteError(w, e)
 }
 
-func (a *Agent) serveCommand(w http.ResponseWriter, r *http.Request, c command) {
+func (a *Agent) serveCommand(w http.ResponseWriter, r *http.Request, c Command) {
 	st, e := a.execute(r.Context(), c)
 	if e != nil {
 		a.log.V(1).Info("request refused", "code", e.Code, "path", r.URL.Path, "reason", e.Message)

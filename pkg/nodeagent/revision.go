@@ -7,35 +7,39 @@ import (
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
-// nodeState is what an agent remembers between requests.
-type nodeState struct {
-	revision uint64
-	managed  []string // sorted, duplicate-free
-	leaving  bool
-	failed   []nodeapi.PeerError
+// The revision rules of docs/nodeapi.md, pure and exported so that fakes
+// of agents elsewhere (pkg/reconcile's tests) apply these rules rather
+// than a copy of them.
+
+// State is what an agent remembers between requests.
+type State struct {
+	Revision uint64
+	Managed  []string // sorted, duplicate-free
+	Leaving  bool
+	Failed   []nodeapi.PeerError
 }
 
-// command is a peer-set or leave request after decoding and validation.
-type command struct {
-	leave    bool
-	revision uint64
-	peers    []string // sorted, duplicate-free, without the node itself
+// Command is a peer-set or leave request after decoding and validation.
+type Command struct {
+	Leave    bool
+	Revision uint64
+	Peers    []string // sorted, duplicate-free, without the node itself
 }
 
-// verdict is what an agent does with a command.
-type verdict int
+// Verdict is what an agent does with a command.
+type Verdict int
 
 const (
-	// apply: a newer revision; change the managed set.
-	apply verdict = iota
-	// noop: the same revision and the same result (a retried push); change
+	// Apply: a newer revision; change the managed set.
+	Apply Verdict = iota
+	// Noop: the same revision and the same result (a retried push); change
 	// nothing, repair missing connections.
-	noop
-	// stale: refuse with 409 stale_revision.
-	stale
+	Noop
+	// Stale: refuse with 409 stale_revision.
+	Stale
 )
 
-// decide applies the revision rules (pure):
+// Decide applies the revision rules (pure):
 //
 //	request revision | request                       | verdict
 //	lower            | any                           | stale
@@ -45,39 +49,39 @@ const (
 //	higher           | any                           | apply
 //
 // The reason explains a stale verdict.
-func decide(cur nodeState, c command) (verdict, string) {
+func Decide(cur State, c Command) (Verdict, string) {
 	switch {
-	case c.revision > cur.revision:
-		return apply, ""
-	case c.revision < cur.revision:
-		return stale, fmt.Sprintf("revision %d is lower than the applied revision %d", c.revision, cur.revision)
-	case c.leave && cur.leaving:
-		return noop, ""
-	case !c.leave && !cur.leaving && slices.Equal(c.peers, cur.managed):
-		return noop, ""
-	case c.leave:
-		return stale, fmt.Sprintf("revision %d was already applied as a peer set, not a leave", c.revision)
-	case cur.leaving:
-		return stale, fmt.Sprintf("revision %d was already applied as a leave", c.revision)
+	case c.Revision > cur.Revision:
+		return Apply, ""
+	case c.Revision < cur.Revision:
+		return Stale, fmt.Sprintf("revision %d is lower than the applied revision %d", c.Revision, cur.Revision)
+	case c.Leave && cur.Leaving:
+		return Noop, ""
+	case !c.Leave && !cur.Leaving && slices.Equal(c.Peers, cur.Managed):
+		return Noop, ""
+	case c.Leave:
+		return Stale, fmt.Sprintf("revision %d was already applied as a peer set, not a leave", c.Revision)
+	case cur.Leaving:
+		return Stale, fmt.Sprintf("revision %d was already applied as a leave", c.Revision)
 	}
-	return stale, fmt.Sprintf("revision %d was already applied with a different peer set", c.revision)
+	return Stale, fmt.Sprintf("revision %d was already applied with a different peer set", c.Revision)
 }
 
-// plan returns the peers to connect and to disconnect for a command that
-// decide accepted. connected is the node's current view. Only previously
+// Plan returns the peers to connect and to disconnect for a Command that
+// Decide accepted. connected is the node's current view. Only previously
 // managed peers are disconnected by a peer set; a leave disconnects every
 // managed and every connected node.
-func plan(cur nodeState, c command, v verdict, connected []string) ([]string, []string) {
-	if c.leave {
-		if v == noop {
+func Plan(cur State, c Command, v Verdict, connected []string) ([]string, []string) {
+	if c.Leave {
+		if v == Noop {
 			return nil, nil
 		}
-		return nil, union(cur.managed, connected)
+		return nil, union(cur.Managed, connected)
 	}
-	want := c.peers
+	want := c.Peers
 	var disconnect []string
-	if v == apply {
-		disconnect = minus(cur.managed, want)
+	if v == Apply {
+		disconnect = minus(cur.Managed, want)
 	}
 	return minus(want, connected), disconnect
 }

@@ -1,10 +1,8 @@
 package nodeapi_test
 
 import (
-	"context"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr/testr"
 
@@ -59,18 +57,4 @@ func peerSet(names ...string) mesh.PeerSet {
 		ns[i] = mesh.NodeName(n)
 	}
 	return mesh.NewPeerSet(ns...)
-}
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }

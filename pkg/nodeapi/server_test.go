@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
@@ -252,7 +253,7 @@ func TestServerCapsConnectionsPerSourceAndInTotal(t *testing.T) {
 	for _, c := range append(a, b...) {
 		_ = c.Close()
 	}
-	eventually(t, "127.0.0.1 served again", func() bool { return served("127.0.0.1") })
+	testwait.Eventually(t, 0, "127.0.0.1 served again", func() bool { return served("127.0.0.1") })
 }
 
 // TestServerHeadDeadlineCoversTheWholeHead: a client that sends a header

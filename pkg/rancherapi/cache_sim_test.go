@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -32,11 +33,11 @@ func watchFor(t *testing.T, c *Client) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Watch(ctx, func() {}) }()
 	t.Cleanup(func() { cancel(); <-done })
-	eventually(t, 30*time.Second, "connected", c.StreamConnected)
+	testwait.Eventually(t, 30*time.Second, "connected", c.StreamConnected)
 	if _, err := c.Snapshot(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "complete", c.cache.complete)
+	testwait.Eventually(t, 30*time.Second, "complete", c.cache.complete)
 }
 
 // cacheMatchesFreshList waits until the cache, fed by events only, holds
@@ -47,7 +48,7 @@ func cacheMatchesFreshList(t *testing.T, sim *ranchersim.Sim, c *Client, what st
 	settle(t, sim)
 	fresh := simClient(t, sim, sim.SchemasURL())
 	var last string
-	eventually(t, 30*time.Second, what+": cache equals a fresh list", func() bool {
+	testwait.Eventually(t, 30*time.Second, what+": cache equals a fresh list", func() bool {
 		want, err := fresh.Snapshot(context.Background(), true)
 		if err != nil {
 			last = err.Error()

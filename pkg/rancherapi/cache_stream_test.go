@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -20,11 +21,11 @@ import (
 func completeCache(t *testing.T, f *fakeRancher, c *Client) {
 	t.Helper()
 	watching(t, c)
-	eventually(t, 30*time.Second, "connected", c.StreamConnected)
+	testwait.Eventually(t, 30*time.Second, "connected", c.StreamConnected)
 	if _, err := c.Snapshot(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "complete", c.cache.complete)
+	testwait.Eventually(t, 30*time.Second, "complete", c.cache.complete)
 }
 
 // sendEvent sends a frame and waits until the cache has applied it.
@@ -32,7 +33,7 @@ func sendEvent(t *testing.T, f *fakeRancher, c *Client, frame string) {
 	t.Helper()
 	want := c.cache.seq.Load() + 1
 	f.events <- frame
-	eventually(t, 30*time.Second, "event applied", func() bool {
+	testwait.Eventually(t, 30*time.Second, "event applied", func() bool {
 		c.cache.mu.Lock()
 		defer c.cache.mu.Unlock()
 		return c.cache.applied >= want
@@ -156,9 +157,9 @@ func TestEventsThatFallBehindMakeTheCacheIncomplete(t *testing.T) {
 	for range 5 {
 		f.events <- f.eventFor("containers", "1i1")
 	}
-	eventually(t, 30*time.Second, "events dropped", func() bool { return c.cache.losses.Load() >= 1 })
+	testwait.Eventually(t, 30*time.Second, "events dropped", func() bool { return c.cache.losses.Load() >= 1 })
 	c.cache.mu.Unlock()
-	eventually(t, 30*time.Second, "incomplete", func() bool { return !c.cache.complete() })
+	testwait.Eventually(t, 30*time.Second, "incomplete", func() bool { return !c.cache.complete() })
 	f.resetLog()
 	s, err := c.Snapshot(context.Background(), false)
 	if err != nil {
@@ -181,7 +182,7 @@ func TestReconnectListsBeforeUse(t *testing.T) {
 	c := f.newClient(t)
 	completeCache(t, f, c)
 	f.dropWebsockets()
-	eventually(t, 30*time.Second, "reconnected", func() bool { return f.accepted() == 2 && c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "reconnected", func() bool { return f.accepted() == 2 && c.StreamConnected() })
 	if c.cache.complete() {
 		t.Fatal("complete right after a reconnect, before any list")
 	}
@@ -209,7 +210,7 @@ func TestFailingListNeverGivesLess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Watch(ctx, func() {}) }()
-	eventually(t, 30*time.Second, "connected", c.StreamConnected)
+	testwait.Eventually(t, 30*time.Second, "connected", c.StreamConnected)
 	if _, err := c.Snapshot(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -381,17 +382,17 @@ func TestWatchedLabelMakesServiceEventsRelevant(t *testing.T) {
 				}
 			})
 			calls, _ := watching(t, c)
-			eventually(t, 30*time.Second, "connected", c.StreamConnected)
+			testwait.Eventually(t, 30*time.Second, "connected", c.StreamConnected)
 			if _, err := c.Snapshot(context.Background(), false); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 30*time.Second, "complete", c.cache.complete)
+			testwait.Eventually(t, 30*time.Second, "complete", c.cache.complete)
 			time.Sleep(100 * time.Millisecond) // let the connect's own trigger pass; not a threshold
 			before := calls.Load()
 			f.set("services", "1s2", "launchConfig", map[string]any{"labels": map[string]any{"io.drover.cluster": "chat"}})
 			sendEvent(t, f, c, f.eventFor("services", "1s2"))
 			if watch {
-				eventually(t, 30*time.Second, "a pass asked for", func() bool { return calls.Load() > before })
+				testwait.Eventually(t, 30*time.Second, "a pass asked for", func() bool { return calls.Load() > before })
 				return
 			}
 			time.Sleep(200 * time.Millisecond) // no trigger may come; not a threshold

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -333,7 +334,7 @@ func TestSnapshotOneRunningOneQueued(t *testing.T) {
 	})
 	first := make(chan error, 1)
 	go func() { _, err := c.Snapshot(context.Background(), false); first <- err }()
-	eventually(t, 30*time.Second, "first snapshot running", func() bool { return stackLists.Load() == 1 })
+	testwait.Eventually(t, 30*time.Second, "first snapshot running", func() bool { return stackLists.Load() == 1 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
@@ -347,7 +348,7 @@ func TestSnapshotOneRunningOneQueued(t *testing.T) {
 			errs <- err
 		}()
 	}
-	eventually(t, 30*time.Second, "callers queued", func() bool {
+	testwait.Eventually(t, 30*time.Second, "callers queued", func() bool {
 		c.flights.mu.Lock()
 		defer c.flights.mu.Unlock()
 		return c.flights.queued != nil && c.flights.queued.waiters == 20

@@ -382,18 +382,6 @@ func (f *fakeRancher) newClient(t *testing.T, mods ...func(*Options)) *Client {
 	return c
 }
 
-// eventually polls cond every 10ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // eventFor renders a resource.change of one stored object, as Cattle
 // does: the object as it is now.
 func (f *fakeRancher) eventFor(plural, id string) string {

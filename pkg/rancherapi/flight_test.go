@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -35,12 +36,12 @@ func TestFlightQueue(t *testing.T) {
 		return ch
 	}
 	first := start(context.Background())
-	eventually(t, 30*time.Second, "first run", func() bool { return runs.Load() == 1 })
+	testwait.Eventually(t, 30*time.Second, "first run", func() bool { return runs.Load() == 1 })
 
 	// A queued caller that gives up leaves no cancelled flight behind.
 	ctxB, cancelB := context.WithCancel(context.Background())
 	b := start(ctxB)
-	eventually(t, 30*time.Second, "b queued", func() bool {
+	testwait.Eventually(t, 30*time.Second, "b queued", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.queued != nil && q.queued.waiters == 1
@@ -51,7 +52,7 @@ func TestFlightQueue(t *testing.T) {
 	}
 	c := start(context.Background())
 	d := start(context.Background())
-	eventually(t, 30*time.Second, "c and d queued", func() bool {
+	testwait.Eventually(t, 30*time.Second, "c and d queued", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.queued != nil && q.queued.waiters == 2
@@ -82,7 +83,7 @@ func TestFlightCancelledWhenEveryWaiterLeaves(t *testing.T) {
 		})
 		errc <- err
 	}()
-	eventually(t, 30*time.Second, "running", func() bool {
+	testwait.Eventually(t, 30*time.Second, "running", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.running != nil
@@ -117,10 +118,10 @@ func TestFlightQueuedListsIfAnyCallerAsked(t *testing.T) {
 		go func() { _, _ = q.do(context.Background(), relist, fn); done <- struct{}{} }()
 	}
 	call(false)
-	eventually(t, 30*time.Second, "first run", func() bool { return runs.Load() == 1 })
+	testwait.Eventually(t, 30*time.Second, "first run", func() bool { return runs.Load() == 1 })
 	call(false)
 	call(true)
-	eventually(t, 30*time.Second, "two queued", func() bool {
+	testwait.Eventually(t, 30*time.Second, "two queued", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.queued != nil && q.queued.waiters == 2

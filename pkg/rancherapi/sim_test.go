@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
@@ -165,7 +166,7 @@ func TestSimLifecycle(t *testing.T) {
 	if err := sim.FailHealth(victim, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "unhealthy container replaced", func() bool {
+	testwait.Eventually(t, 60*time.Second, "unhealthy container replaced", func() bool {
 		for _, v := range sim.Containers("demo", "web") {
 			if v.ID == victim {
 				return v.State == "removed"
@@ -213,7 +214,7 @@ func TestSimSnapshotDuringChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, sim)
-	eventually(t, 30*time.Second, "snapshots taken", func() bool { return taken.Load() >= 5 })
+	testwait.Eventually(t, 30*time.Second, "snapshots taken", func() bool { return taken.Load() >= 5 })
 	cancel()
 	wg.Wait()
 	matchTruth(t, sim, c)
@@ -261,9 +262,9 @@ func TestSimAPIFaultsNeverShrink(t *testing.T) {
 			f.APIStatus(503, 100*time.Millisecond)
 			f.DropWebsockets()
 		}
-		eventually(t, 30*time.Second, "a failed pass", func() bool { return failed.Load() > before })
+		testwait.Eventually(t, 30*time.Second, "a failed pass", func() bool { return failed.Load() > before })
 		okBefore := ok.Load()
-		eventually(t, 30*time.Second, "a good pass after the fault", func() bool { return ok.Load() > okBefore })
+		testwait.Eventually(t, 30*time.Second, "a good pass after the fault", func() bool { return ok.Load() > okBefore })
 	}
 	cancel()
 	wg.Wait()
@@ -295,13 +296,13 @@ func TestSimWatchRecoversAndResyncs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Watch(ctx, func() { pass() }) }()
-	eventually(t, 30*time.Second, "connected and listed", func() bool { return c.StreamConnected() && c.cache.complete() })
+	testwait.Eventually(t, 30*time.Second, "connected and listed", func() bool { return c.StreamConnected() && c.cache.complete() })
 	sim.Faults().APIStatus(500, 1500*time.Millisecond)
 	sim.Faults().DropWebsockets()
-	eventually(t, 30*time.Second, "reconnected", func() bool { return c.Reconnects() >= 1 && c.StreamConnected() })
-	eventually(t, 30*time.Second, "passes failing during the outage", func() bool { return errs.Load() >= 1 })
-	eventually(t, 30*time.Second, "a good pass after the outage", pass)
-	eventually(t, 30*time.Second, "the cache complete again", c.cache.complete)
+	testwait.Eventually(t, 30*time.Second, "reconnected", func() bool { return c.Reconnects() >= 1 && c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "passes failing during the outage", func() bool { return errs.Load() >= 1 })
+	testwait.Eventually(t, 30*time.Second, "a good pass after the outage", pass)
+	testwait.Eventually(t, 30*time.Second, "the cache complete again", c.cache.complete)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Watch returned %v", err)
@@ -317,12 +318,12 @@ func TestSimWatchSeesChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = c.Watch(ctx, func() { calls.Add(1) }) }()
-	eventually(t, 30*time.Second, "connect resync", func() bool { return calls.Load() >= 1 && c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "connect resync", func() bool { return calls.Load() >= 1 && c.StreamConnected() })
 	before := calls.Load()
 	if err := sim.Scale("demo", "web", 4); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "an event-driven call", func() bool { return calls.Load() > before })
+	testwait.Eventually(t, 30*time.Second, "an event-driven call", func() bool { return calls.Load() > before })
 }
 
 func TestSim401(t *testing.T) {

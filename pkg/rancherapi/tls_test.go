@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/internal/testwait"
 )
 
 // trusting returns a TLS config whose roots hold only the fake's CA.
@@ -49,11 +51,11 @@ func TestRancherOverTLSListsAndEventStream(t *testing.T) {
 	mustEqual(t, memberIDs(snap), wantIDs(3))
 	calls, stop := watching(t, c)
 	defer stop()
-	eventually(t, 10*time.Second, "the wss event stream connected and triggered a pass", func() bool {
+	testwait.Eventually(t, 10*time.Second, "the wss event stream connected and triggered a pass", func() bool {
 		return c.StreamConnected() && calls.Load() >= 1
 	})
 	f.events <- `{"name":"resource.change","resourceType":"container","resourceId":"1i2","data":{"resource":{"labels":{"io.rancher.stack.name":"demo"}}}}`
-	eventually(t, 10*time.Second, "an event over wss triggered a pass", func() bool { return calls.Load() >= 2 })
+	testwait.Eventually(t, 10*time.Second, "an event over wss triggered a pass", func() bool { return calls.Load() >= 2 })
 }
 
 func TestUntrustedRancherCertificateIsTerminalAndNamesTheFix(t *testing.T) {
@@ -90,7 +92,7 @@ func TestEventStreamUsesOptionsTLS(t *testing.T) {
 	}
 	_, stop := watching(t, c)
 	defer stop()
-	eventually(t, 10*time.Second, "a failed wss dial", func() bool { return c.Reconnects() >= 1 })
+	testwait.Eventually(t, 10*time.Second, "a failed wss dial", func() bool { return c.Reconnects() >= 1 })
 	if c.StreamConnected() || f.accepted() != 0 {
 		t.Fatalf("the stream connected without Options.TLS (accepted %d)", f.accepted())
 	}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/internal/testwait"
 )
 
 // watching starts Watch in the background and returns the onChange count
@@ -42,11 +44,11 @@ func TestWatchResyncsOnConnectAndTriggersOnRelevantEvents(t *testing.T) {
 	f := newFakeRancher(t)
 	c := f.newClient(t)
 	calls, stop := watching(t, c)
-	eventually(t, 30*time.Second, "connect resync", func() bool { return calls.Load() >= 1 && c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "connect resync", func() bool { return calls.Load() >= 1 && c.StreamConnected() })
 	for i := int64(0); i < 3; i++ {
 		before := calls.Load()
 		f.events <- `{"name":"resource.change","resourceType":"container","resourceId":"1i1","data":{"resource":{"id":"1i1"}}}`
-		eventually(t, 30*time.Second, "a call for a container event", func() bool { return calls.Load() > before })
+		testwait.Eventually(t, 30*time.Second, "a call for a container event", func() bool { return calls.Load() > before })
 	}
 	stop()
 	if c.StreamConnected() {
@@ -58,12 +60,12 @@ func TestWatchReconnectsAndResyncsAfterDrop(t *testing.T) {
 	f := newFakeRancher(t)
 	c := f.newClient(t)
 	calls, _ := watching(t, c)
-	eventually(t, 30*time.Second, "first connection", func() bool { return f.accepted() == 1 && c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "first connection", func() bool { return f.accepted() == 1 && c.StreamConnected() })
 	for round := 1; round <= 3; round++ {
 		before := calls.Load()
 		f.dropWebsockets()
-		eventually(t, 30*time.Second, "reconnect", func() bool { return f.accepted() == round+1 && c.StreamConnected() })
-		eventually(t, 30*time.Second, "resync after reconnect", func() bool { return calls.Load() > before })
+		testwait.Eventually(t, 30*time.Second, "reconnect", func() bool { return f.accepted() == round+1 && c.StreamConnected() })
+		testwait.Eventually(t, 30*time.Second, "resync after reconnect", func() bool { return calls.Load() > before })
 	}
 	if c.Reconnects() < 3 {
 		t.Errorf("Reconnects = %d, want >= 3", c.Reconnects())
@@ -75,7 +77,7 @@ func TestWatchPingDeadline(t *testing.T) {
 	f.noPings = true // a silent server: the connection must be given up
 	c := f.newClient(t, func(o *Options) { o.PingTimeout = 100 * time.Millisecond })
 	watching(t, c)
-	eventually(t, 30*time.Second, "reconnects after silent streams", func() bool { return f.accepted() >= 3 })
+	testwait.Eventually(t, 30*time.Second, "reconnects after silent streams", func() bool { return f.accepted() >= 3 })
 }
 
 func TestWatchPingsKeepStreamAlive(t *testing.T) {
@@ -83,14 +85,14 @@ func TestWatchPingsKeepStreamAlive(t *testing.T) {
 	f.pingEvery = 20 * time.Millisecond
 	c := f.newClient(t, func(o *Options) { o.PingTimeout = 2 * time.Second })
 	calls, _ := watching(t, c)
-	eventually(t, 30*time.Second, "connected", func() bool { return c.StreamConnected() })
+	testwait.Eventually(t, 30*time.Second, "connected", func() bool { return c.StreamConnected() })
 	// Behaviour, not timing: many pings later, the stream is the same one.
 	before := f.requests()
-	eventually(t, 30*time.Second, "pings flowing", func() bool { return calls.Load() >= 1 })
+	testwait.Eventually(t, 30*time.Second, "pings flowing", func() bool { return calls.Load() >= 1 })
 	f.events <- `{"name":"ping"}`
 	f.events <- `{"name":"resource.change","resourceType":"mount","resourceId":"1m1"}`
 	f.events <- `{"name":"resource.change","resourceType":"stack","resourceId":"1st1"}`
-	eventually(t, 30*time.Second, "stack event", func() bool { return calls.Load() >= 2 })
+	testwait.Eventually(t, 30*time.Second, "stack event", func() bool { return calls.Load() >= 2 })
 	if f.accepted() != 1 || len(f.requests()) != len(before) {
 		t.Errorf("stream was re-opened: accepted=%d", f.accepted())
 	}
@@ -108,12 +110,12 @@ func TestWatchRecoversFromServerErrors(t *testing.T) {
 		return 0
 	})
 	calls, _ := watching(t, c)
-	eventually(t, 30*time.Second, "several refused attempts", func() bool { return refused.Load() >= 3 })
+	testwait.Eventually(t, 30*time.Second, "several refused attempts", func() bool { return refused.Load() >= 3 })
 	if c.StreamConnected() || calls.Load() != 0 {
 		t.Fatalf("connected=%v calls=%d while every attempt fails", c.StreamConnected(), calls.Load())
 	}
 	f.setFail(nil)
-	eventually(t, 30*time.Second, "recovered with a resync", func() bool { return c.StreamConnected() && calls.Load() >= 1 })
+	testwait.Eventually(t, 30*time.Second, "recovered with a resync", func() bool { return c.StreamConnected() && calls.Load() >= 1 })
 }
 
 func TestWatchSlowOnChangeDoesNotBlockStream(t *testing.T) {
@@ -131,13 +133,13 @@ func TestWatchSlowOnChangeDoesNotBlockStream(t *testing.T) {
 		})
 	}()
 	defer func() { cancel(); close(release); <-done }()
-	eventually(t, 30*time.Second, "first call blocked", func() bool { return calls.Load() == 1 })
+	testwait.Eventually(t, 30*time.Second, "first call blocked", func() bool { return calls.Load() == 1 })
 	for range 50 {
 		f.events <- `{"name":"resource.change","resourceType":"container","resourceId":"1i1"}`
 	}
 	// The reader keeps draining while onChange blocks: the fake's event
 	// channel empties, and the stream stays the same.
-	eventually(t, 30*time.Second, "events drained", func() bool { return len(f.events) == 0 })
+	testwait.Eventually(t, 30*time.Second, "events drained", func() bool { return len(f.events) == 0 })
 	if f.accepted() != 1 || calls.Load() != 1 {
 		t.Fatalf("accepted=%d calls=%d", f.accepted(), calls.Load())
 	}

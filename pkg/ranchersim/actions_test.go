@@ -7,6 +7,7 @@ import (
 
 	client "github.com/rancher/go-rancher/v2"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -22,7 +23,7 @@ func TestAdvertisedActionsFollowTheContainerState(t *testing.T) {
 	}
 	// The active service starts it again; to see it stopped, deactivate
 	// the service.
-	eventually(t, settleTimeout, "running again", func() bool {
+	testwait.Eventually(t, settleTimeout, "running again", func() bool {
 		_, c := call(t, s, "GET", "/containers/"+id, nil)
 		return c["state"] == "running"
 	})
@@ -80,7 +81,7 @@ func TestActionsNotSimulatedSayWhat(t *testing.T) {
 func waitServiceState(t *testing.T, c *client.RancherClient, id, state string) *client.Service {
 	t.Helper()
 	var svc *client.Service
-	eventually(t, settleTimeout, "service "+id+" "+state, func() bool {
+	testwait.Eventually(t, settleTimeout, "service "+id+" "+state, func() bool {
 		var err error
 		svc, err = c.Service.ById(id)
 		return err == nil && svc != nil && svc.State == state
@@ -114,7 +115,7 @@ func TestEveryServiceActionRuns(t *testing.T) {
 	if svc, err := c.Service.ActionUpgrade(svc, up); err != nil || svc.State != "upgrading" {
 		t.Fatalf("upgrade: %+v %v", svc, err)
 	}
-	eventually(t, settleTimeout, "first batch", func() bool {
+	testwait.Eventually(t, settleTimeout, "first batch", func() bool {
 		for _, v := range s.Containers("demo", "hello") {
 			if v.State == "running" && v.CreateIndex > 2 {
 				return true
@@ -245,7 +246,7 @@ func TestStackActionsRun(t *testing.T) {
 	if _, err := c.Stack.ActionRemove(st); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, settleTimeout, "stack removed", func() bool {
+	testwait.Eventually(t, settleTimeout, "stack removed", func() bool {
 		got, err := c.Stack.ById(st.Id)
 		return err == nil && got != nil && got.State == "removed"
 	})
@@ -323,7 +324,7 @@ func TestContainerRestartStopRemoveAndPurgeTrails(t *testing.T) {
 	}
 	settle(t, s)
 	want := "running/ restarting/ stopping/ starting/ running/"
-	eventually(t, settleTimeout, "restart trail", func() bool {
+	testwait.Eventually(t, settleTimeout, "restart trail", func() bool {
 		return "running/ "+strings.Join(containerTrail(t, rec.all())[ct.Id], " ") == want
 	})
 	rec.reset()
@@ -333,7 +334,7 @@ func TestContainerRestartStopRemoveAndPurgeTrails(t *testing.T) {
 	}
 	settle(t, s)
 	// (A late "running/" of the restart may still arrive first.)
-	eventually(t, settleTimeout, "stop with remove trail", func() bool {
+	testwait.Eventually(t, settleTimeout, "stop with remove trail", func() bool {
 		tr := strings.TrimPrefix(strings.Join(containerTrail(t, rec.all())[ct.Id], " "), "running/ ")
 		return tr == "stopping/ removing/ removed/"
 	})
@@ -344,7 +345,7 @@ func TestContainerRestartStopRemoveAndPurgeTrails(t *testing.T) {
 	if _, err := c.Container.ActionPurge(ct); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, settleTimeout, "purged", func() bool {
+	testwait.Eventually(t, settleTimeout, "purged", func() bool {
 		got, err := c.Container.ById(ct.Id)
 		return err == nil && got == nil
 	})

@@ -6,6 +6,7 @@ import (
 
 	client "github.com/rancher/go-rancher/v2"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -129,7 +130,7 @@ func TestStackUpgradeFromComposeKeepsTheImageAskedFor(t *testing.T) {
 		RancherCompose: "version: '2'\nservices:\n  web:\n    scale: 2\n    upgrade_strategy:\n      interval_millis: 10\n"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, settleTimeout, "stack upgraded", func() bool {
+	testwait.Eventually(t, settleTimeout, "stack upgraded", func() bool {
 		got, _ := c.Stack.ById(st.Id)
 		return got.State == "upgraded"
 	})
@@ -137,7 +138,7 @@ func TestStackUpgradeFromComposeKeepsTheImageAskedFor(t *testing.T) {
 	if _, err := c.Stack.ActionFinishupgrade(st); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, settleTimeout, "stack active", func() bool {
+	testwait.Eventually(t, settleTimeout, "stack active", func() bool {
 		got, _ := c.Stack.ById(st.Id)
 		return got.State == "active"
 	})

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/internal/testwait"
 )
 
 // query builds a DNS query for name and type.
@@ -130,7 +132,7 @@ func TestDNSOverTCPServesAtMostMaxConnsAtOnce(t *testing.T) {
 	}
 	// A freed slot serves the next connection.
 	_ = held[0].Close()
-	eventuallyInternal(t, func() bool {
+	testwait.Eventually(t, 0, "the condition", func() bool {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			return false
@@ -138,16 +140,4 @@ func TestDNSOverTCPServesAtMostMaxConnsAtOnce(t *testing.T) {
 		defer c.Close()
 		return ask(c) == nil
 	})
-}
-
-// eventuallyInternal polls cond for up to 30 s.
-func eventuallyInternal(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 30s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

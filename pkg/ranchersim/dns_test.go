@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -64,7 +65,7 @@ func TestDNSAnswersRunningHealthyContainers(t *testing.T) {
 	if err := s.FailHealth(hc.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "unhealthy container out of DNS", func() bool {
+	testwait.Eventually(t, 30*time.Second, "unhealthy container out of DNS", func() bool {
 		got, err := lookup(t, r, "hello.demo.")
 		if err != nil {
 			return false

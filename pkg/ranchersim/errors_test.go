@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -68,7 +69,7 @@ func TestFailingStartShowsOnTheContainerAndTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ct map[string]any
-	eventually(t, settleTimeout, "the error state", func() bool {
+	testwait.Eventually(t, settleTimeout, "the error state", func() bool {
 		_, body := call(t, s, "GET", "/containers?state=error", nil)
 		if list := data(body); len(list) == 1 {
 			ct = list[0]

@@ -10,6 +10,7 @@ import (
 
 	client "github.com/rancher/go-rancher/v2"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -98,7 +99,7 @@ func watch(t *testing.T, s *ranchersim.Sim) (*client.RancherClient, *recorder) {
 	t.Helper()
 	c := newClient(t, s, s.SchemasURL())
 	rec := subscribe(t, c)
-	eventually(t, 30*time.Second, "the first ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "the first ping", func() bool { return len(rec.all()) > 0 })
 	return c, rec
 }
 
@@ -141,7 +142,7 @@ func containerTrail(t *testing.T, evs []event) map[string][]string {
 func TestPingAtOnce(t *testing.T) {
 	s := ranchertest.NewServer(t, ranchersim.Options{})
 	rec := subscribe(t, newClient(t, s, s.SchemasURL()))
-	eventually(t, 30*time.Second, "first ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "first ping", func() bool { return len(rec.all()) > 0 })
 	ev := rec.all()[0]
 	if ev.Name != "ping" || ev.Time == 0 {
 		t.Fatalf("first frame %+v", ev)
@@ -152,12 +153,12 @@ func TestExactModeDeliversEveryTransitionInOrder(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 1, fastHealth())
 	c := newClient(t, s, s.SchemasURL())
 	rec := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
 	if err := s.Scale("demo", "hello", 2); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, s)
-	eventually(t, 30*time.Second, "healthy event", func() bool {
+	testwait.Eventually(t, 30*time.Second, "healthy event", func() bool {
 		tr := containerTrail(t, rec.all())
 		for _, v := range tr {
 			if v[len(v)-1] == "running/healthy" {
@@ -184,7 +185,7 @@ func TestCattleModeCoalescesAndSamplesAtSendTime(t *testing.T) {
 	s := demo(t, ranchersim.Options{Tick: time.Hour}, 0, fastHealth())
 	c := newClient(t, s, s.SchemasURL())
 	rec := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
 	rec.reset()
 
 	if err := s.Scale("demo", "hello", 3); err != nil {
@@ -195,7 +196,7 @@ func TestCattleModeCoalescesAndSamplesAtSendTime(t *testing.T) {
 		t.Fatalf("%d events before the tick", n)
 	}
 	s.FlushEvents()
-	eventually(t, 30*time.Second, "one tick of events", func() bool {
+	testwait.Eventually(t, 30*time.Second, "one tick of events", func() bool {
 		return len(containerTrail(t, rec.all())) == 3
 	})
 	perObject := map[string]int{}
@@ -228,7 +229,7 @@ func TestCattleModeCoalescesAndSamplesAtSendTime(t *testing.T) {
 	settle(t, s)
 	s.FlushEvents()
 	top := s.Containers("demo", "hello")[2]
-	eventually(t, 30*time.Second, "removal event", func() bool {
+	testwait.Eventually(t, 30*time.Second, "removal event", func() bool {
 		return len(containerTrail(t, rec.all())[top.ID]) == 1
 	})
 	if tr := containerTrail(t, rec.all())[top.ID]; tr[0] != "removed/healthy" {
@@ -240,16 +241,16 @@ func TestCattleModeNoReplayAfterReconnect(t *testing.T) {
 	s := demo(t, ranchersim.Options{Tick: time.Hour}, 1, nil)
 	c := newClient(t, s, s.SchemasURL())
 	first := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(first.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(first.all()) > 0 })
 	s.Faults().DropWebsockets()
-	eventually(t, 30*time.Second, "dropped socket", first.isClosed)
+	testwait.Eventually(t, 30*time.Second, "dropped socket", first.isClosed)
 	if err := s.Scale("demo", "hello", 2); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, s)
 	s.FlushEvents() // what happened while nobody listened is gone
 	second := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(second.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(second.all()) > 0 })
 	s.FlushEvents()
 	if tr := containerTrail(t, second.all()); len(tr) != 0 {
 		t.Fatalf("replayed %v", tr)
@@ -263,7 +264,7 @@ func TestCattleModeTicksByItself(t *testing.T) {
 	if err := s.Scale("demo", "hello", 3); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "running events of the new containers", func() bool {
+	testwait.Eventually(t, 30*time.Second, "running events of the new containers", func() bool {
 		n := 0
 		for _, tr := range containerTrail(t, rec.all()) {
 			if tr[len(tr)-1] == "running/" {
@@ -278,7 +279,7 @@ func TestEventFaults(t *testing.T) {
 	s := demo(t, ranchersim.Options{EventMode: ranchersim.EventsExact}, 1, nil)
 	c := newClient(t, s, s.SchemasURL())
 	rec := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
 	s.Faults().DropEvents(true)
 	if err := s.Scale("demo", "hello", 2); err != nil {
 		t.Fatal(err)
@@ -293,5 +294,5 @@ func TestEventFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, s)
-	eventually(t, 30*time.Second, "delayed events", func() bool { return len(containerTrail(t, rec.all())) == 1 })
+	testwait.Eventually(t, 30*time.Second, "delayed events", func() bool { return len(containerTrail(t, rec.all())) == 1 })
 }

@@ -8,6 +8,7 @@ import (
 
 	client "github.com/rancher/go-rancher/v2"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -22,7 +23,7 @@ func TestAPIStatusAndHangFaults(t *testing.T) {
 	}
 	// The websocket is not affected by APIStatus.
 	rec := subscribe(t, c)
-	eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
+	testwait.Eventually(t, 30*time.Second, "ping", func() bool { return len(rec.all()) > 0 })
 	s.Faults().Clear()
 	if _, err := c.Container.List(nil); err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ stacks:
 	settle(t, s)
 	victim := s.Containers("demo", "hello")[0]
 	s.Faults().CutOffHost(victim.HostID, true)
-	eventually(t, 30*time.Second, "replacement on the other host", func() bool {
+	testwait.Eventually(t, 30*time.Second, "replacement on the other host", func() bool {
 		for _, v := range s.Containers("demo", "hello") {
 			if v.CreateIndex == 3 && v.State == "running" && v.HealthState == "healthy" && v.HostID != victim.HostID {
 				return true

@@ -7,6 +7,7 @@ import (
 
 	client "github.com/rancher/go-rancher/v2"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -180,13 +181,13 @@ func TestFailingHealthCheckRecreates(t *testing.T) {
 	if err := s.FailHealth(v.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "replacement", func() bool {
+	testwait.Eventually(t, 30*time.Second, "replacement", func() bool {
 		vs := s.Containers("demo", "hello")
 		return len(vs) == 3 && vs[0].State == "removed" && vs[2].State == "running" && vs[2].HealthState == "healthy"
 	})
 	settle(t, s)
 	want := "running/updating-unhealthy running/unhealthy stopping/unhealthy removing/unhealthy removed/unhealthy"
-	eventually(t, 30*time.Second, "unhealthy trail", func() bool {
+	testwait.Eventually(t, 30*time.Second, "unhealthy trail", func() bool {
 		tr := containerTrail(t, rec.all())[v.ID]
 		got := ""
 		for i, x := range tr {
@@ -207,13 +208,13 @@ func TestHealthStrategyNoneKeepsUnhealthy(t *testing.T) {
 	if err := s.FailHealth(v.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "unhealthy", func() bool {
+	testwait.Eventually(t, 30*time.Second, "unhealthy", func() bool {
 		return s.Containers("demo", "hello")[0].HealthState == "unhealthy"
 	})
 	if err := s.FailHealth(v.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "healthy again", func() bool {
+	testwait.Eventually(t, 30*time.Second, "healthy again", func() bool {
 		return s.Containers("demo", "hello")[0].HealthState == "healthy"
 	})
 	if n := len(s.Containers("demo", "hello")); n != 1 {
@@ -236,7 +237,7 @@ func TestIPsAreNeverReusedWhileInUse(t *testing.T) {
 	}
 	// The range holds 253: the service says why it cannot reach its scale.
 	c := newClient(t, s, s.SchemasURL())
-	eventually(t, 30*time.Second, "the service's error", func() bool {
+	testwait.Eventually(t, 30*time.Second, "the service's error", func() bool {
 		svc := helloService(t, c)
 		return svc.Transitioning == "error" && strings.Contains(svc.TransitioningMessage, "no free IP address in 127.42.7.0/24")
 	})
@@ -255,7 +256,7 @@ func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
 	views := s.Containers("demo", "hello")
 	trail := func(id string) string { return strings.Join(containerTrail(t, rec.all())[id], " ") }
 	for _, v := range views {
-		eventually(t, settleTimeout, "create+start trail", func() bool {
+		testwait.Eventually(t, settleTimeout, "create+start trail", func() bool {
 			return trail(v.ID) == "requested/ creating/ starting/ running/"
 		})
 	}
@@ -265,7 +266,7 @@ func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, s)
-	eventually(t, settleTimeout, "removal trail", func() bool {
+	testwait.Eventually(t, settleTimeout, "removal trail", func() bool {
 		return trail(views[1].ID) == "stopping/ removing/ removed/"
 	})
 	// Removing a stopped one: stopped -> removing -> removed.
@@ -284,7 +285,7 @@ func TestChainedTransitionsAreNeverStoredHalfway(t *testing.T) {
 	}
 	settle(t, s)
 	// (A late "stopped/" of the deactivation may still arrive first.)
-	eventually(t, settleTimeout, "removal of a stopped container", func() bool {
+	testwait.Eventually(t, settleTimeout, "removal of a stopped container", func() bool {
 		tr := strings.TrimPrefix(trail(ct.Id), "stopped/ ")
 		return tr == "removing/ removed/"
 	})
@@ -299,7 +300,7 @@ func TestScaleDownRemovesTheHighestUnitsAllAtOnce(t *testing.T) {
 	settle(t, s)
 	// Events reach the watcher after the simulator settles: wait for the
 	// three removals before reading the order.
-	eventually(t, settleTimeout, "three removed events", func() bool {
+	testwait.Eventually(t, settleTimeout, "three removed events", func() bool {
 		n := 0
 		for _, ev := range rec.all() {
 			if ev.ResourceType == "container" && ev.container(t).State == "removed" {
@@ -348,7 +349,7 @@ func TestRemovedObjectsAreReadableUntilPurged(t *testing.T) {
 	if err != nil || got == nil || got.State != "removed" || got.RemoveTime == "" {
 		t.Fatalf("removed container by id: %+v %v", got, err)
 	}
-	eventually(t, settleTimeout, "the purge", func() bool {
+	testwait.Eventually(t, settleTimeout, "the purge", func() bool {
 		got, err := c.Container.ById(top.ID)
 		return err == nil && got == nil
 	})
@@ -370,7 +371,7 @@ func TestRestartOfAHealthyContainerReinitializes(t *testing.T) {
 	settle(t, s)
 	want := "restarting/healthy stopping/healthy starting/healthy starting/updating-reinitializing " +
 		"running/reinitializing running/updating-healthy running/healthy"
-	eventually(t, settleTimeout, "restart trail", func() bool {
+	testwait.Eventually(t, settleTimeout, "restart trail", func() bool {
 		return strings.Join(containerTrail(t, rec.all())[ct.Id], " ") == want
 	})
 }
@@ -389,12 +390,12 @@ func TestStuckInitializingIsRemovedWithoutTurningUnhealthy(t *testing.T) {
 	}
 	settle(t, s)
 	// The service was not started on create: start it with every probe failing.
-	eventually(t, settleTimeout, "inactive", func() bool { return helloService(t, c).State == "inactive" })
+	testwait.Eventually(t, settleTimeout, "inactive", func() bool { return helloService(t, c).State == "inactive" })
 	if _, err := c.Service.ActionActivate(helloService(t, c)); err != nil {
 		t.Fatal(err)
 	}
 	var first string
-	eventually(t, settleTimeout, "first container", func() bool {
+	testwait.Eventually(t, settleTimeout, "first container", func() bool {
 		vs := s.Containers("demo", "hello")
 		if len(vs) > 0 {
 			first = vs[0].ID
@@ -402,7 +403,7 @@ func TestStuckInitializingIsRemovedWithoutTurningUnhealthy(t *testing.T) {
 		}
 		return len(vs) > 0
 	})
-	eventually(t, settleTimeout, "its removal", func() bool {
+	testwait.Eventually(t, settleTimeout, "its removal", func() bool {
 		tr := containerTrail(t, rec.all())[first]
 		return len(tr) > 0 && tr[len(tr)-1] == "removed/initializing"
 	})
@@ -411,5 +412,5 @@ func TestStuckInitializingIsRemovedWithoutTurningUnhealthy(t *testing.T) {
 			t.Fatalf("a container that never became healthy went %s", step)
 		}
 	}
-	eventually(t, settleTimeout, "a replacement", func() bool { return len(s.Containers("demo", "hello")) >= 2 })
+	testwait.Eventually(t, settleTimeout, "a replacement", func() bool { return len(s.Containers("demo", "hello")) >= 2 })
 }

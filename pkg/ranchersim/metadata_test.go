@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -188,7 +189,7 @@ func TestMetadataVersionChangesAtMostOncePerReloadInterval(t *testing.T) {
 	waitMetadata(t, s)
 	elapsed := time.Since(start)
 	final := version(t, s)
-	eventually(t, settleTimeout, "the watcher to see the last version", func() bool { _, last := w.seen(); return last == final })
+	testwait.Eventually(t, settleTimeout, "the watcher to see the last version", func() bool { _, last := w.seen(); return last == final })
 	changes, _ := w.seen()
 	mu.Lock()
 	defer mu.Unlock()

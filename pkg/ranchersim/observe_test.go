@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -35,7 +36,7 @@ func TestWatchContainersReportsEachStepWithItsInstant(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, s)
-	eventually(t, 10*time.Second, "the new container seen healthy", func() bool {
+	testwait.Eventually(t, 10*time.Second, "the new container seen healthy", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range got {

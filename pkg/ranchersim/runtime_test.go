@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -85,7 +86,7 @@ func execSim(t *testing.T, scale int, env map[string]string, opts ranchersim.Opt
 func pidOf(t *testing.T, dir, id string) int {
 	t.Helper()
 	var pid int
-	eventually(t, 30*time.Second, "pid file of "+id, func() bool {
+	testwait.Eventually(t, 30*time.Second, "pid file of "+id, func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, id))
 		if err != nil {
 			return false
@@ -112,7 +113,7 @@ func TestExecRuntimeRealHealthChecksAndDeath(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "restart after death", func() bool {
+	testwait.Eventually(t, 60*time.Second, "restart after death", func() bool {
 		v := s.Containers("demo", "hello")[0]
 		return v.StartCount == 2 && v.State == "running" && v.HealthState == "healthy"
 	})
@@ -124,7 +125,7 @@ func TestExecRuntimeRealHealthChecksAndDeath(t *testing.T) {
 	if err := s.KillContainer(vs[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "killed process gone", func() bool { return !alive(second) })
+	testwait.Eventually(t, 60*time.Second, "killed process gone", func() bool { return !alive(second) })
 	settle(t, s)
 	if v := s.Containers("demo", "hello")[1]; v.StartCount != 2 || v.HealthState != "healthy" {
 		t.Fatalf("after KillContainer %+v", v)
@@ -136,7 +137,7 @@ func TestExecRuntimeUnhealthyNodeIsRecreated(t *testing.T) {
 	// it is removed and replaced (HealthcheckCleanupMonitor).
 	s, _ := execSim(t, 1, map[string]string{"HEALTH": "fail"}, ranchersim.Options{},
 		func(hc *ranchersim.HealthCheck) { hc.InitializingTimeout = 300 })
-	eventually(t, 60*time.Second, "a replacement", func() bool {
+	testwait.Eventually(t, 60*time.Second, "a replacement", func() bool {
 		vs := s.Containers("demo", "hello")
 		return len(vs) >= 2 && vs[0].State == "removed"
 	})

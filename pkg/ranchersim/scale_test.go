@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	client "github.com/rancher/go-rancher/v2"
 )
@@ -102,7 +103,7 @@ func TestScale3To6To2OverTheAPI(t *testing.T) {
 		ips[v.IP] = true
 	}
 	want := "requested/ creating/ starting/ running/initializing running/updating-healthy running/healthy"
-	eventually(t, 30*time.Second, "events of the 3 new containers", func() bool {
+	testwait.Eventually(t, 30*time.Second, "events of the 3 new containers", func() bool {
 		n := 0
 		for _, tr := range containerTrail(t, rec.all()) {
 			if strings.Join(tr, " ") == want {
@@ -150,7 +151,7 @@ func TestScale3To6To2OverTheAPI(t *testing.T) {
 			t.Errorf("container %d is %s, want %s", v.CreateIndex, v.State, wantState)
 		}
 	}
-	eventually(t, 30*time.Second, "removal events", func() bool {
+	testwait.Eventually(t, 30*time.Second, "removal events", func() bool {
 		n := 0
 		for _, tr := range containerTrail(t, rec.all()) {
 			if strings.Join(tr, " ") == "stopping/healthy removing/healthy removed/healthy" {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -149,14 +150,14 @@ func TestSlowNodeNeverDelaysOthers(t *testing.T) {
 	obs.set(snapOf(up("hello", 1), up("hello", 2), up("hello", 3), up("hello", 4), up("hello", 5)), nil)
 	done := make(chan error, 1)
 	go func() { done <- c.RunOnce(context.Background()) }()
-	eventually(t, 10*time.Second, func() bool {
+	testwait.Eventually(t, 10*time.Second, "the others get node 5 while node 4 hangs", func() bool {
 		for _, n := range names("hello", 1, 2, 3, 5) {
 			if !nodes.managed(n).Contains(name("hello", 5)) && n != name("hello", 5) {
 				return false
 			}
 		}
 		return nodes.managed(name("hello", 5)).Equal(names("hello", 1, 2, 3, 4))
-	}, "the others get node 5 while node 4 hangs")
+	})
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "hello@10.42.0.4") {
 		t.Errorf("RunOnce = %v, want an error naming node 4", err)
 	}
@@ -303,13 +304,13 @@ func TestDeadNodeBacksOffAndConvergesWhenBack(t *testing.T) {
 	defer cancel()
 	done := make(chan error)
 	go func() { done <- c.Run(ctx) }()
-	eventually(t, 10*time.Second, func() bool {
+	testwait.Eventually(t, 10*time.Second, "the others converge", func() bool {
 		return nodes.managed(name("hello", 1)).Equal(names("hello", 2, 3)) && nodes.managed(name("hello", 2)).Equal(names("hello", 1, 3))
-	}, "the others converge")
-	eventually(t, 10*time.Second, func() bool { return condOf(t, c, ConditionDegraded).Status == ConditionTrue }, "degraded")
+	})
+	testwait.Eventually(t, 10*time.Second, "degraded", func() bool { return condOf(t, c, ConditionDegraded).Status == ConditionTrue })
 	nodes.setDown(name("hello", 3), false)
-	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2, 3)) }, "node 3 converges once back")
-	eventually(t, 10*time.Second, func() bool { return condOf(t, c, ConditionReady).Status == ConditionTrue }, "ready")
+	testwait.Eventually(t, 10*time.Second, "node 3 converges once back", func() bool { return nodes.fullMesh(names("hello", 1, 2, 3)) })
+	testwait.Eventually(t, 10*time.Second, "ready", func() bool { return condOf(t, c, ConditionReady).Status == ConditionTrue })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
@@ -451,7 +452,7 @@ func runUntilFirstPass(t *testing.T, c *Controller) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = c.Run(ctx) }()
-	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= 1 }, "first pass")
+	testwait.Eventually(t, 10*time.Second, "first pass", func() bool { return c.Status().Passes >= 1 })
 }
 
 // The fast path: an "up" announcement makes the controller read the
@@ -472,12 +473,12 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 
 	// Rancher still says initializing: two reads (the plan), then nothing.
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 2 }, "reads")
-	eventually(t, 10*time.Second, func() bool {
+	testwait.Eventually(t, 10*time.Second, "reads", func() bool { return lookup.count() >= 2 })
+	testwait.Eventually(t, 10*time.Second, "the follow-up gives up", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.sched.reads.Pending() == 0
-	}, "the follow-up gives up")
+	})
 	if got := nodes.managed(name("hello", 1)); len(got) != 0 {
 		t.Errorf("announcement alone added a peer: %v", got)
 	}
@@ -487,7 +488,7 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 	// Rancher reports it healthy (the event-fed cache does not know yet):
 	// the next announcement's read decides, and the pass adds it.
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2)) }, "joined after Rancher said healthy")
+	testwait.Eventually(t, 10*time.Second, "joined after Rancher said healthy", func() bool { return nodes.fullMesh(names("hello", 1, 2)) })
 }
 
 // pkg/reconcile never imports go-rancher, net/http or an adapter package.
@@ -552,10 +553,10 @@ func TestUnreachableLeaverDoesNotHoldUpPeers(t *testing.T) {
 	obs.set(snapOf(up("hello", 1), up("hello", 2), ctr("hello", 3, "running", "unhealthy")), nil)
 	done := make(chan error, 1)
 	go func() { done <- c.RunOnce(context.Background()) }()
-	eventually(t, 10*time.Second, func() bool {
+	testwait.Eventually(t, 10*time.Second, "the peers drop node 3 while its leave still hangs", func() bool {
 		return nodes.managed(name("hello", 1)).Equal(names("hello", 2)) &&
 			nodes.managed(name("hello", 2)).Equal(names("hello", 1))
-	}, "the peers drop node 3 while its leave still hangs")
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("the pass ended (%v) before the hanging leave was released", err)
@@ -613,8 +614,8 @@ func TestReAnnouncementReadsAtOnce(t *testing.T) {
 	runUntilFirstPass(t, c)
 
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { return lookup.count() == 1 }, "first read")
+	testwait.Eventually(t, 10*time.Second, "first read", func() bool { return lookup.count() == 1 })
 	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
 	c.Announce(EventUp, "10.42.0.2")
-	eventually(t, 10*time.Second, func() bool { return nodes.fullMesh(names("hello", 1, 2)) }, "joined after the re-announcement")
+	testwait.Eventually(t, 10*time.Second, "joined after the re-announcement", func() bool { return nodes.fullMesh(names("hello", 1, 2)) })
 }

@@ -11,20 +11,8 @@ import (
 
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
+	"github.com/drover-mesh/drover/pkg/nodeagent"
 )
-
-// eventually polls cond until it holds or timeout passes. Timeouts are
-// generous: the machine may be loaded; the test checks behaviour, not speed.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %s", timeout, fmt.Sprintf(format, args...))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // testCluster returns a defaulted cluster of stack "demo".
 func testCluster(name string, services ...string) config.Cluster {
@@ -94,7 +82,8 @@ type call struct {
 }
 
 // fakeNodes is a recording fake of Nodes over an in-memory mesh: links are
-// two-way, like Erlang distribution, and follow the agent's revision rules.
+// two-way, like Erlang distribution, and change under the Go agent's own
+// revision rules (nodeagent.Decide and Plan), not a copy of them.
 type fakeNodes struct {
 	mu       sync.Mutex
 	nodes    map[mesh.NodeName]*fakeNode
@@ -241,15 +230,46 @@ func (f *fakeNodes) Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStat
 	return f.statusLocked(ep.Node, node), nil
 }
 
-// checkRevision applies the agent's rules; noop is an idempotent retry.
-func checkRevision(node *fakeNode, rev uint64, same bool) (bool, error) {
-	switch {
-	case rev < node.revision, rev == node.revision && !same:
-		return false, fmt.Errorf("revision %d after %d: %w", rev, node.revision, ErrStaleRevision)
-	case rev == node.revision:
-		return true, nil
+// agentState is the node's state as the Go agent's revision rules see it.
+func (n *fakeNode) agentState() nodeagent.State {
+	return nodeagent.State{Revision: n.revision, Managed: n.managed.Strings(), Leaving: n.leaving}
+}
+
+// execute applies a command under the Go agent's own rules
+// (nodeagent.Decide and Plan): a stale one is refused with
+// ErrStaleRevision; otherwise links change as the agent would change them
+// (a no-op repeat repairs missing links too). It reports whether the
+// command changed the node's state.
+func (f *fakeNodes) execute(n mesh.NodeName, node *fakeNode, c nodeagent.Command) (bool, error) {
+	v, reason := nodeagent.Decide(node.agentState(), c)
+	if v == nodeagent.Stale {
+		return false, fmt.Errorf("%s: %w", reason, ErrStaleRevision)
 	}
-	return false, nil
+	connect, disconnect := nodeagent.Plan(node.agentState(), c, v, f.connectedLocked(n).Strings())
+	for _, p := range disconnect {
+		delete(f.links, link(n, mesh.NodeName(p)))
+	}
+	for _, p := range connect {
+		if other := f.nodes[mesh.NodeName(p)]; other != nil && !other.down {
+			f.links[link(n, mesh.NodeName(p))] = true
+		}
+	}
+	if v == nodeagent.Noop {
+		return false, nil
+	}
+	node.revision, node.leaving, node.managed = c.Revision, c.Leave, nil
+	if !c.Leave {
+		node.managed = mesh.NewPeerSet(namesOf(c.Peers)...)
+	}
+	return true, nil
+}
+
+func namesOf(ss []string) []mesh.NodeName {
+	out := make([]mesh.NodeName, len(ss))
+	for i, s := range ss {
+		out[i] = mesh.NodeName(s)
+	}
+	return out
 }
 
 func (f *fakeNodes) SetPeers(ctx context.Context, ep mesh.Endpoint, rev uint64, peers mesh.PeerSet) (mesh.NodeStatus, error) {
@@ -259,21 +279,11 @@ func (f *fakeNodes) SetPeers(ctx context.Context, ep mesh.Endpoint, rev uint64, 
 		return mesh.NodeStatus{}, err
 	}
 	f.calls = append(f.calls, call{ActionSetPeers, ep.Node, rev, slices.Clone(peers)})
-	noop, err := checkRevision(node, rev, !node.leaving && node.managed.Equal(peers))
-	if err != nil || noop {
-		return f.statusLocked(ep.Node, node), err
+	changed, err := f.execute(ep.Node, node, nodeagent.Command{Revision: rev, Peers: peers.Strings()})
+	if changed {
+		f.recorded(call{ActionSetPeers, ep.Node, rev, slices.Clone(peers)})
 	}
-	for _, old := range node.managed.Minus(peers) {
-		delete(f.links, link(ep.Node, old))
-	}
-	for _, p := range peers {
-		if other := f.nodes[p]; other != nil && !other.down {
-			f.links[link(ep.Node, p)] = true
-		}
-	}
-	node.managed, node.revision, node.leaving = slices.Clone(peers), rev, false
-	f.recorded(call{ActionSetPeers, ep.Node, rev, slices.Clone(peers)})
-	return f.statusLocked(ep.Node, node), nil
+	return f.statusLocked(ep.Node, node), err
 }
 
 func (f *fakeNodes) Leave(ctx context.Context, ep mesh.Endpoint, rev uint64) (mesh.NodeStatus, error) {
@@ -283,14 +293,11 @@ func (f *fakeNodes) Leave(ctx context.Context, ep mesh.Endpoint, rev uint64) (me
 		return mesh.NodeStatus{}, err
 	}
 	f.calls = append(f.calls, call{ActionLeave, ep.Node, rev, nil})
-	noop, err := checkRevision(node, rev, node.leaving)
-	if err != nil || noop {
-		return f.statusLocked(ep.Node, node), err
+	changed, err := f.execute(ep.Node, node, nodeagent.Command{Leave: true, Revision: rev, Peers: []string{}})
+	if changed {
+		f.recorded(call{ActionLeave, ep.Node, rev, nil})
 	}
-	f.dropLinksLocked(ep.Node)
-	node.managed, node.revision, node.leaving = nil, rev, true
-	f.recorded(call{ActionLeave, ep.Node, rev, nil})
-	return f.statusLocked(ep.Node, node), nil
+	return f.statusLocked(ep.Node, node), err
 }
 
 // takeCalls returns and clears the recorded changes.

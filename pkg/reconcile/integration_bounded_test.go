@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -25,8 +27,7 @@ func (w *world) holdsOverlay(k int) bool {
 
 func (w *world) waitOverlay(what string, size, k int) {
 	w.t.Helper()
-	eventually(w.t, 30*time.Second, func() bool { return len(w.members()) == size && w.holdsOverlay(k) },
-		"%s: %d members hold their overlay of degree %d", what, size, k)
+	testwait.Eventually(w.t, 30*time.Second, fmt.Sprintf("%s: %d members hold their overlay of degree %d", what, size, k), func() bool { return len(w.members()) == size && w.holdsOverlay(k) })
 }
 
 // runningContainer returns the id of a running member container.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
@@ -158,7 +160,7 @@ func (w *world) converged() bool {
 
 func (w *world) waitConverged(what string, size int) {
 	w.t.Helper()
-	eventually(w.t, 30*time.Second, func() bool { return len(w.members()) == size && w.converged() }, "%s: %d members converged", what, size)
+	testwait.Eventually(w.t, 30*time.Second, fmt.Sprintf("%s: %d members converged", what, size), func() bool { return len(w.members()) == size && w.converged() })
 }
 
 func (w *world) settle() {
@@ -203,7 +205,7 @@ func TestIntegrationScenarios(t *testing.T) {
 		{"health failure and recreate", false, func(t *testing.T, w *world) {
 			sick := w.sim.Containers("demo", "hello")[0]
 			must(t, w.sim.FailHealth(sick.ID, true))
-			eventually(t, 30*time.Second, func() bool { return !w.members().Contains(mesh.NodeName("hello@" + sick.IP)) }, "sick container out")
+			testwait.Eventually(t, 30*time.Second, "sick container out", func() bool { return !w.members().Contains(mesh.NodeName("hello@" + sick.IP)) })
 			w.settle()
 			w.waitConverged("recreate", 3)
 		}},
@@ -252,11 +254,11 @@ func TestIntegrationScenarios(t *testing.T) {
 			must(t, w.rt.Isolate(context.Background(), c.ID, true))
 			must(t, w.sim.Scale("demo", "hello", 4))
 			w.settle()
-			eventually(t, 30*time.Second, func() bool {
+			testwait.Eventually(t, 30*time.Second, "degraded while a node is cut off", func() bool {
 				cs, _ := w.ctl.Status().Cluster("hello")
 				dc, _ := FindCondition(cs.Conditions, ConditionDegraded)
 				return dc.Status == ConditionTrue
-			}, "degraded while a node is cut off")
+			})
 			must(t, w.rt.Isolate(context.Background(), c.ID, false))
 			w.waitConverged("healed node", 4)
 		}},
@@ -274,7 +276,7 @@ func TestIntegrationScenarios(t *testing.T) {
 				sc.run(t, w)
 				// Idempotency: a pass right after a pass pushes nothing.
 				w.settle()
-				eventually(t, 30*time.Second, w.converged, "converged before the idempotency check")
+				testwait.Eventually(t, 30*time.Second, "converged before the idempotency check", w.converged)
 				w.checkIdempotent()
 			})
 		}

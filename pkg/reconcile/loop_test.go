@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/announce"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
@@ -77,7 +79,7 @@ func (c *fakeClock) sleepingUntil(at time.Time) bool {
 func (c *fakeClock) step(t *testing.T, d time.Duration) {
 	t.Helper()
 	at := c.Now().Add(d)
-	eventually(t, 10*time.Second, func() bool { return c.sleepingUntil(at) }, "the loop sleeps until +%v", d)
+	testwait.Eventually(t, 10*time.Second, fmt.Sprintf("the loop sleeps until +%v", d), func() bool { return c.sleepingUntil(at) })
 	c.advance(d)
 }
 
@@ -97,7 +99,7 @@ func runOn(t *testing.T, c *Controller) {
 
 func waitPasses(t *testing.T, c *Controller, n int64) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool { return c.Status().Passes >= n }, "pass %d", n)
+	testwait.Eventually(t, 10*time.Second, fmt.Sprintf("pass %d", n), func() bool { return c.Status().Passes >= n })
 }
 
 func (f *fakeNodes) statusReads() int {
@@ -246,7 +248,7 @@ func TestObserverHoldingLookupsIsNotOverlaid(t *testing.T) {
 	obs.snap.HoldsLookups = true
 	obs.mu.Unlock()
 	c.Announce(EventStopping, "10.42.0.2") // read at once
-	eventually(t, 10*time.Second, func() bool { return lookup.count() >= 1 }, "the read")
+	testwait.Eventually(t, 10*time.Second, "the read", func() bool { return lookup.count() >= 1 })
 	clock.step(t, 5*time.Millisecond) // the test controller's MinEventGap
 	waitPasses(t, c, 2)
 	clock.step(t, 10*time.Second-5*time.Millisecond) // a drift pass, past freshFor

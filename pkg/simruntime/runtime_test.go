@@ -1,7 +1,6 @@
 package simruntime_test
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
@@ -47,19 +47,6 @@ func (r *recorder) has(event, node string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Contains(r.got, nodeapi.Announcement{Event: event, Node: node, IP: node[len("hello@"):]})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 type fixture struct {
@@ -130,7 +117,7 @@ func TestRuntimeMeshLifecycle(t *testing.T) {
 		if err := f.client.Health(t.Context(), ep); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "up from "+string(ep.Node), func() bool { return f.ann.has(nodeapi.EventUp, string(ep.Node)) })
+		testwait.Eventually(t, 0, "up from "+string(ep.Node), func() bool { return f.ann.has(nodeapi.EventUp, string(ep.Node)) })
 	}
 	f.push(t, 1, 0, 1, 2)
 	if got := f.connected(t, 0); !slices.Equal(got, []string{"hello@127.42.250.2", "hello@127.42.250.3"}) {

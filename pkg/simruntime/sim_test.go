@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
@@ -67,7 +68,7 @@ func TestWithSimulator(t *testing.T) {
 	if err := sim.KillContainer(views[2].ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the killed node to vanish", func() bool {
+	testwait.Eventually(t, 0, "the killed node to vanish", func() bool {
 		return !slices.Contains(rt.Mesh().Connected(string(eps[0].Node)), string(eps[2].Node))
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
@@ -68,7 +69,7 @@ func vmEndpoint(vm *beamVM) mesh.Endpoint {
 func expectNodes(t *testing.T, vm *beamVM, want ...string) {
 	t.Helper()
 	list := "[" + strings.Join(quoteAtoms(want), ",") + "]"
-	eventually(t, 30*time.Second, func() error {
+	testwait.EventuallyNil(t, 30*time.Second, func() error {
 		if got := vm.eval(t, "lists:sort(nodes())"); got != list {
 			return fmt.Errorf("%s: nodes() = %s, want %s", vm.Name, got, list)
 		}
@@ -563,7 +564,7 @@ func TestAgentLimitsAcceptSurvivesEmfile(t *testing.T) {
 	}
 	t.Logf("holding %d descriptors: %d of 5 health checks failed: %v", held, len(errs), errs)
 	a.eval(t, `[file:close(F) || F <- get(held)], ok`)
-	eventually(t, 10*time.Second, func() error { return get(c, a.URL+nodeapi.PathHealth, "") })
+	testwait.EventuallyNil(t, 10*time.Second, func() error { return get(c, a.URL+nodeapi.PathHealth, "") })
 }
 
 // TestAgentLimitsConformance runs the protocol's conformance suite

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
@@ -104,7 +105,7 @@ func othersOf(members []*helloNode) want {
 func (c *agentCluster) waitStatus(t *testing.T, w want) time.Duration {
 	t.Helper()
 	start := time.Now()
-	eventually(t, 60*time.Second, func() error {
+	testwait.EventuallyNil(t, 60*time.Second, func() error {
 		for _, n := range c.nodes {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			st, err := c.client.Status(ctx, endpoint(n))
@@ -125,7 +126,7 @@ func (c *agentCluster) waitStatus(t *testing.T, w want) time.Duration {
 // expectVMs checks nodes() inside every VM (rpc), the ground truth.
 func (c *agentCluster) expectVMs(t *testing.T, w want) {
 	t.Helper()
-	eventually(t, 60*time.Second, func() error {
+	testwait.EventuallyNil(t, 60*time.Second, func() error {
 		for _, n := range c.nodes {
 			got, err := n.nodes(t)
 			if err != nil {

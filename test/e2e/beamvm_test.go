@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -66,7 +67,7 @@ func startEpmd(t testing.TB) int {
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	eventually(t, 10*time.Second, func() error {
+	testwait.EventuallyNil(t, 10*time.Second, func() error {
 		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			return err

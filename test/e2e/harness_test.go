@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/test/harness"
 )
 
@@ -145,10 +145,10 @@ func startHello(t testing.TB, release, ip string, o helloOptions) *helloNode {
 	}
 	go func() { _ = n.cmd.Wait(); close(n.done) }()
 	t.Cleanup(func() { n.stop(t, 15*time.Second) })
-	eventually(t, 60*time.Second, func() error {
+	testwait.EventuallyNil(t, 60*time.Second, func() error {
 		select {
 		case <-n.done:
-			return errStop{fmt.Errorf("hello in %s exited: %s", ns, n.log)}
+			return testwait.Permanent(fmt.Errorf("hello in %s exited: %s", ns, n.log))
 		default:
 		}
 		resp, err := http.Get(n.URL + "/v1/health")
@@ -197,25 +197,4 @@ func (n *helloNode) rpc(t testing.TB, expr string) (string, error) {
 func (n *helloNode) nodes(t testing.TB) ([]string, error) {
 	t.Helper()
 	return harness.VM{Release: n.release, IP: n.IP, Cookie: helloCookie}.Nodes(context.Background())
-}
-
-// errStop makes eventually give up at once.
-type errStop struct{ error }
-
-// eventually retries check every 100 ms until it returns nil, returns an
-// errStop, or timeout passes; then it fails the test with the last error.
-// Use generous timeouts: the machine may be loaded.
-func eventually(t testing.TB, timeout time.Duration, check func() error) {
-	t.Helper()
-	err := harness.Eventually(context.Background(), timeout, 0, func(context.Context) error {
-		err := check()
-		var stop errStop
-		if errors.As(err, &stop) {
-			return harness.Permanent(err)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("condition not met within %s: %v", timeout, err)
-	}
 }
