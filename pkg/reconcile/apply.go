@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -121,7 +120,7 @@ func (p *pass) read(ctx context.Context, targets []statusTarget) error {
 		case r.err != nil:
 			f.failed(now, p.c.opts.BackoffBase, p.c.opts.BackoffMax)
 			if targets[i].member {
-				errs = append(errs, fmt.Errorf("reading status of %s: %w", targets[i].ep.Node, r.err))
+				errs = append(errs, r.err) // it names the node and the call (see Nodes)
 			}
 		default:
 			f.answered(r.st)
@@ -259,11 +258,7 @@ func (p *pass) record(ch Change, r callResult) error {
 	default:
 		res.Result, res.Error = pushError, r.err.Error()
 		f.failed(r.at, p.c.opts.BackoffBase, p.c.opts.BackoffMax)
-		verb := "pushing peers to"
-		if ch.Action == ActionLeave {
-			verb = "telling to leave"
-		}
-		err = fmt.Errorf("%s %s: %w", verb, node, r.err)
+		err = r.err // it names the node and the call (see Nodes)
 	}
 	f.lastPush = &res
 	p.c.opts.Recorder.Push(ch.Action, res.Result, r.latency)

@@ -243,7 +243,7 @@ func (n *fakeNode) agentState() nodeagent.State {
 func (f *fakeNodes) execute(n mesh.NodeName, node *fakeNode, c nodeagent.Command) (bool, error) {
 	v, reason := nodeagent.Decide(node.agentState(), c)
 	if v == nodeagent.Stale {
-		return false, fmt.Errorf("%s: %w", reason, ErrStaleRevision)
+		return false, fmt.Errorf("node %s: %s: %w", n, reason, ErrStaleRevision)
 	}
 	connect, disconnect := nodeagent.Plan(node.agentState(), c, v, f.connectedLocked(n).Strings())
 	for _, p := range disconnect {

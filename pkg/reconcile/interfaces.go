@@ -33,7 +33,10 @@ type ContainerLookup interface {
 }
 
 // Nodes talks to node agents. pkg/nodeapi.Client implements it. Every call
-// is bounded by ctx and the implementation's own timeouts.
+// is bounded by ctx and the implementation's own timeouts. An error names
+// the call and the node, as os.PathError names the path (nodeapi.Client:
+// "reading status of hello@10.42.3.7: ..."): the loop joins and logs
+// errors as they are, without adding the node again.
 type Nodes interface {
 	Status(ctx context.Context, ep mesh.Endpoint) (mesh.NodeStatus, error)
 	SetPeers(ctx context.Context, ep mesh.Endpoint, revision uint64, peers mesh.PeerSet) (mesh.NodeStatus, error)
