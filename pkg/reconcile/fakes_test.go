@@ -191,7 +191,7 @@ func (f *fakeNodes) enter(ctx context.Context, n mesh.NodeName) (*fakeNode, erro
 		case <-ch:
 		case <-ctx.Done():
 			f.mu.Lock()
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("calling %s: %w", n, ctx.Err()) // errors name the node (see Nodes)
 		}
 		f.mu.Lock()
 	}
