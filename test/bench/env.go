@@ -233,7 +233,7 @@ func (e *env) startSim(ctx context.Context) error {
 	e.rt = newBenchRuntime(&ranchersim.ExecRuntime{Command: []string{e.build.SimNode()},
 		Dir: e.build.Root, Logger: logger})
 	sim, err := ranchersim.New(ranchersim.Options{Fixture: fixture(e.o.healthInterval), Runtime: e.rt, Logger: logger,
-		IPRange: benchIPRange})
+		IPRange: benchIPRange, Latency: ranchersim.Latency{Fixed: e.o.apiLatency}})
 	if err != nil {
 		return fmt.Errorf("building the simulator: %w", err)
 	}

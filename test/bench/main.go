@@ -38,6 +38,9 @@ type options struct {
 	healthInterval time.Duration
 	recipe         bool
 	replot         string
+	apiLatency     time.Duration // the real-node part's simulator
+	cycles         int
+	cycleLatency   time.Duration
 }
 
 func parseOptions(args []string) (options, error) {
@@ -59,12 +62,18 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.healthInterval, "health-interval", 2*time.Second, "the services' health check interval (Rancher's default 2s; healthy after 2 passes, unhealthy after 3 failures)")
 	fs.BoolVar(&o.recipe, "recipe", true, "run the DNS recipe's side of the real-node part")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
+	fs.DurationVar(&o.apiLatency, "api-latency", 0, "delay every API answer of the real-node part's simulator by this much, as a loaded Cattle does (e.g. 50ms)")
+	fs.IntVar(&o.cycles, "cycles", 20, "join-and-leave cycles of the scale part's Go-agent cluster (-nodes agents, health checks, announcements) at each API latency; 0 skips them")
+	fs.DurationVar(&o.cycleLatency, "cycle-latency", 50*time.Millisecond, "the scale part's cycles run at zero API latency and at this one; 0 runs only the first")
 	fs.StringVar(&o.replot, "replot", "", "only draw -plot again from this raw results file (raw.md, or docs/benchmarks.md's raw numbers)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.replot != "" && o.plot == "" {
 		return o, errors.New("-replot needs -plot FILE")
+	}
+	if o.apiLatency < 0 || o.cycleLatency < 0 || o.cycles < 0 {
+		return o, errors.New("-api-latency, -cycle-latency and -cycles must not be negative")
 	}
 	if o.nodes < 3 || o.joins < 1 || o.losses < 1 {
 		return o, errors.New("-nodes must be at least 3, -joins and -losses at least 1")

@@ -22,9 +22,9 @@ import (
 )
 
 // The scale part runs Go agents (pkg/simruntime) on loopback addresses,
-// away from the 127.42.0.0/16 range the tests use.
+// away from the ranges the tests use (/work/notes/ipranges.md: 127.42-127.46).
 const (
-	scaleIPRange  = "127.44.0.0/16"
+	scaleIPRange  = "127.62.0.0/16"
 	scaleStack    = "scale"
 	scaleSettle   = 10 * time.Minute
 	scaleConverge = 5 * time.Minute
@@ -53,18 +53,81 @@ func scaleServiceName(i int) string { return fmt.Sprintf("s%03d", i) }
 // runScale measures the controller at o.scaleClusters x o.scaleSize Go
 // agents, then at o.scaleLarge x o.scaleSize (figures prefixed with the
 // number of nodes, e.g. n10000_).
+// Then it runs the join-and-leave cycles of cycle.go, and prints the
+// figures beside issue 15's.
 func runScale(ctx context.Context, o options, res *results) error {
-	if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}, res); err != nil {
-		return err
+	defer compareIssue15(res)
+	if o.scaleClusters > 0 {
+		if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}, res); err != nil {
+			return err
+		}
 	}
-	if o.scaleLarge <= 0 {
+	if o.scaleLarge > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := o.scaleLarge * o.scaleSize
+		if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleLarge, size: o.scaleSize, prefix: fmt.Sprintf("n%d_", n)}, res); err != nil {
+			return err
+		}
+	}
+	if o.cycles <= 0 {
 		return nil
 	}
-	if err := ctx.Err(); err != nil {
+	build, err := harness.BuildAll(ctx, harness.BuildOptions{BinDir: filepath.Join(o.workDir, "bin"), SkipRelease: true})
+	if err != nil {
 		return err
 	}
-	n := o.scaleLarge * o.scaleSize
-	return runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleLarge, size: o.scaleSize, prefix: fmt.Sprintf("n%d_", n)}, res)
+	return runCycles(ctx, o, build, res)
+}
+
+// issue15Row is a figure issue 15 started from, its target, and the
+// figure that measures it now.
+type issue15Row struct{ figure, what, before, target string }
+
+// issue15Rows are issue 15's figures (go run ./test/bench -beam=false,
+// 2,000 Go agents in 100 clusters) and targets.
+func issue15Rows() []issue15Row {
+	return []issue15Row{
+		{"cpu_per_event_pass_ms", "CPU per event pass, 2,000 nodes (ms)", "165 (every pass listed)", "<= 20"},
+		{"cpu_per_pass_ms", "CPU per resync pass (Rancher listed), 2,000 (ms)", "165", ""},
+		{"cpu_per_full_pass_ms", "CPU per full pass (every status read), 2,000 (ms)", "403", "<= 100"},
+		{"n10000_cpu_per_event_pass_ms", "CPU per event pass, 10,000 (ms)", "", ""},
+		{"n10000_cpu_per_full_pass_ms", "CPU per full pass, 10,000 (ms)", "", "<= 150"},
+		{"controller_peak_rss_mb", "controller peak RSS, 2,000 (MB)", "277", "<= 100"},
+		{"n10000_controller_peak_rss_mb", "controller peak RSS, 10,000 (MB)", "", "<= 300"},
+		{"requests_per_hour_default_resync", "steady Rancher requests per hour, 2,000", "1,350", "<= 150"},
+		{"n10000_requests_per_hour_default_resync", "steady Rancher requests per hour, 10,000", "1,350", "<= 150"},
+		{"go_cycle_requests_mean_lat0", "API requests per join-and-leave cycle, 20 Go agents (mean)", "176", "<= 20"},
+		{"go_cycle_requests_max_lat0", "API requests per join-and-leave cycle (max)", "176", "<= 20"},
+		{"go_cycle_requests_mean_lat50ms", "the same at 50 ms API latency (mean)", "", "<= 20"},
+		{"go_cycle_requests_max_lat50ms", "the same at 50 ms API latency (max)", "", "<= 20"},
+		{"go_join_lat0_p50_ms", "Go-agent join p50, zero latency (ms)", "", ""},
+		{"go_join_lat0_p99_ms", "Go-agent join p99, zero latency (ms)", "", ""},
+		{"go_join_lat50ms_p50_ms", "Go-agent join p50, 50 ms API latency (ms)", "", ""},
+		{"go_join_lat50ms_p99_ms", "Go-agent join p99, 50 ms API latency (ms)", "", "< 400 (BEAM)"},
+		{"go_leave_clean_lat0_p99_ms", "Go-agent clean leave p99, zero latency (ms)", "", ""},
+		{"go_leave_clean_lat50ms_p99_ms", "Go-agent clean leave p99, 50 ms API latency (ms)", "", ""},
+	}
+}
+
+// compareIssue15 prints the measured figures beside issue 15's (and puts
+// the table in the raw file's notes); figures not measured are left out.
+func compareIssue15(res *results) {
+	lines := []string{"| figure | issue 15 | target | now |", "|---|---|---|---|"}
+	for _, f := range issue15Rows() {
+		res.mu.Lock()
+		now, ok := res.figures[f.figure]
+		res.mu.Unlock()
+		if ok {
+			lines = append(lines, fmt.Sprintf("| %s (`%s`) | %s | %s | %s |", f.what, f.figure, f.before, f.target, now))
+		}
+	}
+	if len(lines) == 2 {
+		return
+	}
+	progress("scale figures beside issue 15's:\n%s", strings.Join(lines, "\n"))
+	res.note("beside issue 15:\n\n%s\n", strings.Join(lines, "\n"))
 }
 
 // runScaleOnce measures one size: CPU per event pass, per resync pass
