@@ -2,8 +2,6 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,7 +11,10 @@ import (
 // (pkg/nodeagent) nor any test helper package: they are for tests, the
 // simulator, the demo and the benchmark only.
 func TestControllerLinksNoGoAgent(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("this test runs `go list -deps`: %v", err)
+	}
 	out, err := exec.CommandContext(t.Context(), goTool, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
