@@ -36,6 +36,8 @@ const (
 	// IdleConnTimeout is shorter than the agents' idle timeout (60 s), so
 	// the client rarely reuses a connection an agent is closing.
 	IdleConnTimeout = 45 * time.Second
+	// transportBufferBytes sizes each connection's read and write buffers.
+	transportBufferBytes = 1 << 10
 )
 
 // DialTimeoutFor bounds the TCP connect (and the TLS handshake) of an
@@ -126,6 +128,11 @@ func newTransport(timeout time.Duration, cfg *tls.Config) *http.Transport {
 		IdleConnTimeout:       IdleConnTimeout,
 		TLSHandshakeTimeout:   DialTimeoutFor(timeout),
 		ResponseHeaderTimeout: timeout,
+		// An answer's head and a request are a few hundred bytes; bufio
+		// grows past them for a large status. 1 KiB instead of net/http's
+		// 4 KiB saves 6 KiB per kept-alive connection: 12 MB at 2,000 nodes.
+		ReadBufferSize:  transportBufferBytes,
+		WriteBufferSize: transportBufferBytes,
 	}
 }
 
