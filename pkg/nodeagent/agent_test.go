@@ -33,9 +33,9 @@ func TestGoAgentConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := serveAgent(t, a)
-	c := newClient(t, "s3cret-token")
-	if _, err := c.SetPeers(t.Context(), endpoint(url, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+	url := nodeapitest.ServeAgent(t, a)
+	c := nodeapitest.NewClient(t, "s3cret-token")
+	if _, err := c.SetPeers(t.Context(), nodeapitest.Endpoint(url, "a@127.0.0.1"), 3, nodeapitest.PeerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
 	}
 	nodeapitest.RunConformance(t, nodeapitest.Target{BaseURL: url, Token: "s3cret-token"})
@@ -70,9 +70,9 @@ func newAgentFixture(t *testing.T, opts nodeagent.AgentOptions) *agentFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.url = serveAgent(t, a)
-	f.ep = endpoint(f.url, opts.Node)
-	f.client = newClient(t, secret)
+	f.url = nodeapitest.ServeAgent(t, a)
+	f.ep = nodeapitest.Endpoint(f.url, opts.Node)
+	f.client = nodeapitest.NewClient(t, secret)
 	return f
 }
 
@@ -80,7 +80,7 @@ func (f *agentFixture) changeCount() int { f.mu.Lock(); defer f.mu.Unlock(); ret
 
 func TestAgentIdempotentPush(t *testing.T) {
 	f := newAgentFixture(t, nodeagent.AgentOptions{})
-	set := peerSet("b@127.0.0.2", "c@127.0.0.3")
+	set := nodeapitest.PeerSet("b@127.0.0.2", "c@127.0.0.3")
 	for range 3 {
 		st, err := f.client.SetPeers(t.Context(), f.ep, 1, set)
 		if err != nil {
@@ -107,14 +107,14 @@ func TestAgentDisconnectsOnlyManaged(t *testing.T) {
 	if err := f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1"); err != nil {
 		t.Fatal(err) // d links to a on its own, like a remote shell
 	}
-	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, nodeapitest.PeerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
 	}
-	st, err := f.client.SetPeers(t.Context(), f.ep, 2, peerSet("c@127.0.0.3"))
+	st, err := f.client.SetPeers(t.Context(), f.ep, 2, nodeapitest.PeerSet("c@127.0.0.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := peerSet("c@127.0.0.3", "d@127.0.0.4"); !st.Connected.Equal(want) {
+	if want := nodeapitest.PeerSet("c@127.0.0.3", "d@127.0.0.4"); !st.Connected.Equal(want) {
 		t.Errorf("connected = %v, want %v (b dropped, d untouched)", st.Connected, want)
 	}
 	if got := f.mesh.Connected("b@127.0.0.2"); len(got) != 0 {
@@ -125,7 +125,7 @@ func TestAgentDisconnectsOnlyManaged(t *testing.T) {
 func TestAgentLeave(t *testing.T) {
 	f := newAgentFixture(t, nodeagent.AgentOptions{})
 	_ = f.mesh.Connector("d@127.0.0.4").Connect(t.Context(), "a@127.0.0.1")
-	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
+	if _, err := f.client.SetPeers(t.Context(), f.ep, 1, nodeapitest.PeerSet("b@127.0.0.2", "c@127.0.0.3")); err != nil {
 		t.Fatal(err)
 	}
 	st, err := f.client.Leave(t.Context(), f.ep, 2)
@@ -141,8 +141,8 @@ func TestAgentLeave(t *testing.T) {
 	if _, err := f.client.SetPeers(t.Context(), f.ep, 2, nil); !nodeapi.IsStaleRevision(err) {
 		t.Errorf("peers at the leave's revision: err %v, want stale", err)
 	}
-	st, err = f.client.SetPeers(t.Context(), f.ep, 3, peerSet("b@127.0.0.2"))
-	if err != nil || st.Leaving || !st.Connected.Equal(peerSet("b@127.0.0.2")) {
+	st, err = f.client.SetPeers(t.Context(), f.ep, 3, nodeapitest.PeerSet("b@127.0.0.2"))
+	if err != nil || st.Leaving || !st.Connected.Equal(nodeapitest.PeerSet("b@127.0.0.2")) {
 		t.Errorf("rejoin: err %v, status %+v", err, st)
 	}
 	if got := f.changeCount(); got != 3 {
@@ -203,7 +203,7 @@ func (b *barrierConnector) Connected() []string {
 func TestAgentConnectsInParallel(t *testing.T) {
 	conn := &barrierConnector{n: 3, all: make(chan struct{}), links: map[string]bool{}}
 	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn, ConnectTimeout: 30 * time.Second})
-	want := peerSet("b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4")
+	want := nodeapitest.PeerSet("b@127.0.0.2", "c@127.0.0.3", "d@127.0.0.4")
 	st, err := f.client.SetPeers(t.Context(), f.ep, 1, want)
 	if err != nil {
 		t.Fatal(err)
@@ -216,11 +216,11 @@ func TestAgentConnectsInParallel(t *testing.T) {
 func TestAgentConnectTimeout(t *testing.T) {
 	conn := &barrierConnector{n: 1, all: make(chan struct{}), links: map[string]bool{}}
 	f := newAgentFixture(t, nodeagent.AgentOptions{Connector: conn, ConnectTimeout: 50 * time.Millisecond})
-	st, err := f.client.SetPeers(t.Context(), f.ep, 1, peerSet("b@127.0.0.2", "slow@127.0.0.9"))
+	st, err := f.client.SetPeers(t.Context(), f.ep, 1, nodeapitest.PeerSet("b@127.0.0.2", "slow@127.0.0.9"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Connected.Equal(peerSet("b@127.0.0.2")) {
+	if !st.Connected.Equal(nodeapitest.PeerSet("b@127.0.0.2")) {
 		t.Errorf("connected = %v, want [b@127.0.0.2]", st.Connected)
 	}
 	if _, ok := st.Failed["slow@127.0.0.9"]; !ok || len(st.Failed) != 1 {

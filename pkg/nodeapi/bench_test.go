@@ -7,6 +7,7 @@ import (
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
+	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 )
 
 func benchAgent(b *testing.B) (*nodeapi.Client, mesh.Endpoint) {
@@ -15,7 +16,7 @@ func benchAgent(b *testing.B) (*nodeapi.Client, mesh.Endpoint) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	url := serveAgent(b, a)
+	url := nodeapitest.ServeAgent(b, a)
 	c, err := nodeapi.NewClient(nodeapi.ClientOptions{Tokens: func(string) string { return secret }})
 	if err != nil {
 		b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
+	"github.com/drover-mesh/drover/pkg/nodeapi/nodeapitest"
 )
 
 const secret = "tok-4f9a1c"
@@ -100,7 +101,7 @@ func TestClientRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, calls := scripted(t, tt.answer)
-			_, err := newClient(t, secret).SetPeers(t.Context(), endpoint(srv.URL, "a@127.0.0.1"), 3, peerSet("b@127.0.0.2"))
+			_, err := nodeapitest.NewClient(t, secret).SetPeers(t.Context(), nodeapitest.Endpoint(srv.URL, "a@127.0.0.1"), 3, nodeapitest.PeerSet("b@127.0.0.2"))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -136,7 +137,7 @@ func TestClientSendsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := mesh.Endpoint{Cluster: "blue", Node: "a@127.0.0.1", URL: srv.URL + "/"}
-	st, err := c.SetPeers(t.Context(), ep, 3, peerSet("b@127.0.0.2"))
+	st, err := c.SetPeers(t.Context(), ep, 3, nodeapitest.PeerSet("b@127.0.0.2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestClientSendsRequest(t *testing.T) {
 		got.body != `{"revision":3,"peers":["b@127.0.0.2"]}` {
 		t.Errorf("request = %+v", got)
 	}
-	if st.Node != "a@127.0.0.1" || st.Revision != 3 || !st.Managed.Equal(peerSet("b@127.0.0.2")) {
+	if st.Node != "a@127.0.0.1" || st.Revision != 3 || !st.Managed.Equal(nodeapitest.PeerSet("b@127.0.0.2")) {
 		t.Errorf("status = %+v", st)
 	}
 	if _, err := c.SetPeers(t.Context(), ep, 4, nil); err != nil || got.body != `{"revision":4,"peers":[]}` {
@@ -170,7 +171,7 @@ func TestClientRespectsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := newClient(t, secret).Status(ctx, endpoint(srv.URL, "a@127.0.0.1"))
+		_, err := nodeapitest.NewClient(t, secret).Status(ctx, nodeapitest.Endpoint(srv.URL, "a@127.0.0.1"))
 		done <- err
 	}()
 	cancel()
@@ -193,7 +194,7 @@ func TestClientAttemptTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Status(t.Context(), endpoint(srv.URL, "a@127.0.0.1")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Status(t.Context(), nodeapitest.Endpoint(srv.URL, "a@127.0.0.1")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want a deadline error", err)
 	}
 	if calls.Load() > 1 {
@@ -215,7 +216,7 @@ func TestClientNeverLeaksToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.SetPeers(t.Context(), endpoint(srv.URL, "a@127.0.0.1"), 1, nil)
+	_, err = c.SetPeers(t.Context(), nodeapitest.Endpoint(srv.URL, "a@127.0.0.1"), 1, nil)
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -234,10 +235,10 @@ func TestNewClientNeedsTokens(t *testing.T) {
 	if _, err := nodeapi.NewClient(nodeapi.ClientOptions{}); err == nil {
 		t.Error("NewClient without Tokens: want an error")
 	}
-	if _, err := newClient(t, "").Status(t.Context(), mesh.Endpoint{Cluster: "x", URL: "http://127.0.0.1:1"}); err == nil {
+	if _, err := nodeapitest.NewClient(t, "").Status(t.Context(), mesh.Endpoint{Cluster: "x", URL: "http://127.0.0.1:1"}); err == nil {
 		t.Error("empty token: want an error before sending")
 	}
-	c := newClient(t, secret)
+	c := nodeapitest.NewClient(t, secret)
 	for _, u := range []string{"", "ftp://x", "127.0.0.1:4001", "http://"} {
 		if _, err := c.Status(t.Context(), mesh.Endpoint{URL: u}); err == nil {
 			t.Errorf("URL %q: want an error", u)

@@ -35,7 +35,7 @@ func startServer(t *testing.T, limits nodeapi.Limits, cfg *tls.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimPrefix(serve(t, srv, "http"), "http://")
+	return strings.TrimPrefix(nodeapitest.Serve(t, srv, "http"), "http://")
 }
 
 // answer is one response read off a raw connection.
@@ -373,7 +373,7 @@ func TestAnnounceServerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := serve(t, srv, "https")
+	url := nodeapitest.Serve(t, srv, "https")
 	an := nodeapi.NewTLSAnnouncer(url, "ann", &tls.Config{RootCAs: pki.Pool}, testr.New(t))
 	if err := an.Announce(t.Context(), nodeapi.EventUp, "a@127.0.0.1", "127.0.0.1"); err != nil {
 		t.Fatal(err)
@@ -405,7 +405,7 @@ func TestAgentUnderConnectionFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := serveAgent(t, a)
+	url := nodeapitest.ServeAgent(t, a)
 	addr := strings.TrimPrefix(url, "http://")
 	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
@@ -413,8 +413,8 @@ func TestAgentUnderConnectionFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := endpoint(url, "a@127.0.0.1")
-	if _, err := c.SetPeers(t.Context(), ep, 1, peerSet("b@127.0.0.2")); err != nil {
+	ep := nodeapitest.Endpoint(url, "a@127.0.0.1")
+	if _, err := c.SetPeers(t.Context(), ep, 1, nodeapitest.PeerSet("b@127.0.0.2")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -459,7 +459,7 @@ func TestAgentUnderConnectionFlood(t *testing.T) {
 		if err := c.Health(t.Context(), ep); err != nil {
 			t.Fatalf("health from 127.0.0.2 during the flood: %v", err)
 		}
-		if _, err := c.SetPeers(t.Context(), ep, 1, peerSet("b@127.0.0.2")); err != nil {
+		if _, err := c.SetPeers(t.Context(), ep, 1, nodeapitest.PeerSet("b@127.0.0.2")); err != nil {
 			t.Fatalf("push from 127.0.0.2 during the flood: %v", err)
 		}
 		worst = max(worst, time.Since(start))

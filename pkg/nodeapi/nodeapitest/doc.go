@@ -15,6 +15,9 @@
 // and connection caps, the head deadline, and an untouched state after
 // each.
 //
+// NewClient, Serve, ServeAgent, Endpoint and PeerSet are the small helpers
+// the protocol's and the Go agent's tests share.
+//
 // PKI is a throwaway certificate authority for TLS tests.
 //
 // It must only be imported from tests and test tooling.

@@ -1,4 +1,4 @@
-package nodeapi_test
+package nodeapitest
 
 import (
 	"net"
@@ -11,7 +11,9 @@ import (
 	"github.com/drover-mesh/drover/pkg/nodeapi"
 )
 
-func newClient(t *testing.T, token string) *nodeapi.Client {
+// NewClient returns a nodeapi.Client that sends token to every cluster
+// and logs to t.
+func NewClient(t *testing.T, token string) *nodeapi.Client {
 	t.Helper()
 	c, err := nodeapi.NewClient(nodeapi.ClientOptions{
 		Tokens: func(string) string { return token }, Logger: testr.New(t),
@@ -22,20 +24,20 @@ func newClient(t *testing.T, token string) *nodeapi.Client {
 	return c
 }
 
-// serveAgent serves a on its own Server on a loopback port until the test
+// ServeAgent serves a on its own Server on a loopback port until the test
 // ends and returns its base URL.
-func serveAgent(t testing.TB, a *nodeagent.Agent) string {
+func ServeAgent(t testing.TB, a *nodeagent.Agent) string {
 	t.Helper()
 	srv, err := a.Server()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serve(t, srv, "http")
+	return Serve(t, srv, "http")
 }
 
-// serve runs srv on a loopback port until the test ends and returns its
-// base URL.
-func serve(t testing.TB, srv *nodeapi.Server, scheme string) string {
+// Serve runs srv on a loopback port until the test ends and returns its
+// base URL with scheme.
+func Serve(t testing.TB, srv *nodeapi.Server, scheme string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,11 +49,13 @@ func serve(t testing.TB, srv *nodeapi.Server, scheme string) string {
 	return scheme + "://" + ln.Addr().String()
 }
 
-func endpoint(url, node string) mesh.Endpoint {
+// Endpoint is the endpoint of node at url, in cluster "test".
+func Endpoint(url, node string) mesh.Endpoint {
 	return mesh.Endpoint{Cluster: "test", Node: mesh.NodeName(node), URL: url}
 }
 
-func peerSet(names ...string) mesh.PeerSet {
+// PeerSet is the peer set of names.
+func PeerSet(names ...string) mesh.PeerSet {
 	ns := make([]mesh.NodeName, len(names))
 	for i, n := range names {
 		ns[i] = mesh.NodeName(n)
