@@ -391,3 +391,28 @@ func TestAdminTimeoutIsPerCluster(t *testing.T) {
 		}
 	}
 }
+
+// A node whose status read did not start within StatusTimeout is read by
+// a pass that follows at once, not only at the next drift pass: with one
+// call at a time and node 1 hanging past the timeout, node 2 gets its
+// peers once node 1 answers, with drift and resync an hour away (and node
+// 1's backoff over before its pass ends, so that no backoff pass is due).
+func TestUnreadNodeIsReadByAFollowingPass(t *testing.T) {
+	obs := &fakeObserver{}
+	obs.set(snapOf(up("hello", 1), up("hello", 2)), nil)
+	nodes := newFakeNodes(names("hello", 1, 2)...)
+	release := make(chan struct{})
+	nodes.setHang(name("hello", 1), release)
+	c := newTestController(t, obs, nodes, func(o *Options) {
+		o.Parallelism = 1
+		o.StatusTimeout = 50 * time.Millisecond
+		o.BackoffBase, o.BackoffMax = time.Microsecond, time.Microsecond // node 1's backoff ends within the pass
+		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
+	})
+	runOn(t, c)
+	waitPasses(t, c, 1)
+	close(release)
+	testwait.Eventually(t, 10*time.Second, "both nodes hold each other", func() bool {
+		return nodes.fullMesh(names("hello", 1, 2))
+	})
+}

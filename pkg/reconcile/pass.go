@@ -293,8 +293,15 @@ func (p *pass) result(err error) (passResult, outcome) {
 		}
 		m := p.mem.clusters[w.cfg.Name]
 		o.HeldDrop = o.HeldDrop || len(m.holds) > 0
-		if !m.wakeAt.IsZero() && (o.WakeAt.IsZero() || m.wakeAt.Before(o.WakeAt)) {
-			o.WakeAt = m.wakeAt
+		wake := m.wakeAt
+		if m.unknown {
+			// A status read that did not start in time (or a backoff that
+			// ended while the pass ran): the next pass reads it, now, rather
+			// than at the next drift pass.
+			wake = now
+		}
+		if !wake.IsZero() && (o.WakeAt.IsZero() || wake.Before(o.WakeAt)) {
+			o.WakeAt = wake
 		}
 		r.clusters[i] = cr
 	}

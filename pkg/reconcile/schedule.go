@@ -97,7 +97,9 @@ type outcome struct {
 	Aborted bool
 	// HeldDrop: a sudden drop is held; a confirming pass is due.
 	HeldDrop bool
-	// WakeAt is when the earliest node backoff ends; zero when none.
+	// WakeAt is when the earliest node backoff ends, or now when a node
+	// the plan needs is unknown (its read did not start in time); zero
+	// when none.
 	WakeAt time.Time
 	// StaleReads: fresh reads waited too long for the observer to catch up;
 	// a re-list is due.
