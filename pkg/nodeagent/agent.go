@@ -41,6 +41,18 @@ const DefaultConnectTimeout = 1500 * time.Millisecond
 // the client's 2 s.
 const maxParallelConnects = nodeapi.MaxPeers
 
+// The re-announcement rule of docs/nodeapi.md ("Announce"), as the BEAM
+// agent applies it (drover_agent_http.erl, REANNOUNCE_GAP and
+// REANNOUNCE_FOR): after answering a health probe, while no peer set has
+// been applied, at most every ReannounceGap, during the agent's first
+// ReannounceFor. Rancher turns a container healthy right after the probe
+// that passes its threshold; the announcement makes the controller read
+// it then, not at Cattle's next event tick.
+const (
+	ReannounceGap = 500 * time.Millisecond
+	ReannounceFor = 2 * time.Minute
+)
+
 // AgentOptions configures an Agent.
 type AgentOptions struct {
 	// Node is the agent's own node name, e.g. "hello@10.42.3.7". Required.
@@ -67,6 +79,10 @@ type AgentOptions struct {
 	// Limits are the Server's connection limits; zero fields take the
 	// protocol's defaults.
 	Limits nodeapi.Limits
+	// Reannounce, when set, is called (in its own goroutine) when the
+	// re-announcement rule asks for an "up" after a health probe; the
+	// caller sends it (the agent owns no announcer).
+	Reannounce func()
 	// Logger receives V(1) request logs and errors. Default: discard.
 	Logger logr.Logger
 }
@@ -95,6 +111,11 @@ type Agent struct {
 	tls       *tls.Config // nil: plain HTTP
 	limits    nodeapi.Limits
 	log       logr.Logger
+
+	reannounce func()
+	started    time.Time
+	reMu       sync.Mutex
+	lastRe     time.Time
 
 	applyMu sync.Mutex // serialises peer-set and leave requests
 	mu      sync.Mutex // guards st
@@ -134,7 +155,33 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		limits:    opts.Limits,
 		log:       opts.Logger,
 		st:        State{Managed: []string{}},
+
+		reannounce: opts.Reannounce,
+		started:    time.Now(),
 	}, nil
+}
+
+// healthAnswered applies the re-announcement rule after a health answer.
+func (a *Agent) healthAnswered() {
+	if a.reannounce == nil {
+		return
+	}
+	a.mu.Lock()
+	unapplied := a.st.Revision == 0 && !a.st.Leaving
+	a.mu.Unlock()
+	now := time.Now()
+	if !unapplied || now.Sub(a.started) >= ReannounceFor {
+		return
+	}
+	a.reMu.Lock()
+	due := a.lastRe.IsZero() || now.Sub(a.lastRe) >= ReannounceGap
+	if due {
+		a.lastRe = now
+	}
+	a.reMu.Unlock()
+	if due {
+		go a.reannounce()
+	}
 }
 
 // Node returns the agent's node name.

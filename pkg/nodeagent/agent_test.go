@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-logr/logr/testr"
 
+	"github.com/drover-mesh/drover/internal/testwait"
 	"github.com/drover-mesh/drover/pkg/mesh"
 	"github.com/drover-mesh/drover/pkg/nodeagent"
 	"github.com/drover-mesh/drover/pkg/nodeapi"
@@ -342,5 +343,41 @@ func TestAgentConnectsAThousandPeersAtOnce(t *testing.T) {
 	t.Logf("a set of %d peers answered in %v", len(want), time.Since(start))
 	if len(st.Failed) != 0 || !st.Connected.Equal(want) {
 		t.Errorf("%d failed, %d connected; want all %d connected", len(st.Failed), len(st.Connected), len(want))
+	}
+}
+
+// TestReannouncesUpAfterHealthProbesUntilAPeerSetApplies checks the
+// re-announcement rule: a health answer asks for an "up" while no peer set
+// is applied, at most every ReannounceGap, and none once one is.
+func TestReannouncesUpAfterHealthProbesUntilAPeerSetApplies(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	a, err := nodeagent.NewAgent(nodeagent.AgentOptions{Node: "a@127.0.0.1", Token: secret, Logger: testr.New(t),
+		Reannounce: func() { mu.Lock(); calls++; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := nodeapitest.ServeAgent(t, a)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+	probe := func() {
+		t.Helper()
+		resp, err := http.Get(url + nodeapi.PathHealth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	probe()
+	probe() // within ReannounceGap: no second call
+	testwait.Eventually(t, 0, "one re-announcement", func() bool { return count() == 1 })
+	c := nodeapitest.NewClient(t, secret)
+	if _, err := c.SetPeers(t.Context(), nodeapitest.Endpoint(url, "a@127.0.0.1"), 1, nodeapitest.PeerSet()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(nodeagent.ReannounceGap) // not a threshold: lets the gap pass so only the rule can refuse
+	probe()
+	time.Sleep(50 * time.Millisecond)
+	if n := count(); n != 1 {
+		t.Errorf("%d re-announcements after a peer set applied, want still 1", n)
 	}
 }

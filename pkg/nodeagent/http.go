@@ -14,6 +14,7 @@ func (a *Agent) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		nodeapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": a.node})
+		a.healthAnswered()
 		return
 	}
 	if !nodeapi.Authorized(r, a.tokenHash) {

@@ -31,7 +31,8 @@ func (r *Runtime) newNode(c Container, name string, exited func(error)) (*node, 
 	agent, err := nodeagent.NewAgent(nodeagent.AgentOptions{
 		Node: name, Token: r.opts.Token, Connector: r.mesh.Connector(name),
 		ConnectTimeout: r.opts.ConnectTimeout, Flags: r.opts.Flags,
-		Logger: r.log.WithValues("container", c.ID),
+		Reannounce: func() { r.goAnnounce(nodeapi.EventUp, n) },
+		Logger:     r.log.WithValues("container", c.ID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.ID, err)

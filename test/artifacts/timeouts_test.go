@@ -89,9 +89,36 @@ func TestTimeoutsNest(t *testing.T) {
 		{"max connections", nodeapi.DefaultMaxConns, int64(beam["max_connections"])},
 		{"max connections per source", nodeapi.DefaultMaxConnsPerSource, int64(beam["max_connections_per_source"])},
 	}
+	http, err := os.ReadFile("../../agent/src/drover_agent_http.erl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		macro string
+		goV   time.Duration
+	}{{"REANNOUNCE_GAP", nodeagent.ReannounceGap}, {"REANNOUNCE_FOR", nodeagent.ReannounceFor}} {
+		def := regexp.MustCompile(`-define\(` + m.macro + `, (\d+)\)\.`).FindSubmatch(http)
+		if def == nil {
+			t.Errorf("agent/src/drover_agent_http.erl: no -define(%s, N).", m.macro)
+			continue
+		}
+		same = append(same, struct {
+			what     string
+			goV, erl int64
+		}{m.macro, m.goV.Milliseconds(), mustAtoi(t, string(def[1]))})
+	}
 	for _, tt := range same {
 		if tt.goV != tt.erl {
 			t.Errorf("%s: Go default %d, BEAM agent default %d (agent/src/drover_agent.erl): make them one", tt.what, tt.goV, tt.erl)
 		}
 	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -38,20 +38,22 @@ type cycleEnv struct {
 	rt      *simruntime.Runtime
 	track   *tracker
 
-	mu     sync.Mutex
-	stopAt map[string]time.Time // a container's first change away from running, by id
+	mu      sync.Mutex
+	running map[string]bool      // containers seen running, by id
+	stopAt  map[string]time.Time // a running container's first change away from running, by id
 }
 
 // observe is the simulator's WatchContainers callback: the tracker's, and
 // the instant each container stops running.
 func (e *cycleEnv) observe(cc ranchersim.ContainerChange) {
-	if cc.Container.State != "running" { // before the tracker wakes its waiters
-		e.mu.Lock()
-		if _, seen := e.stopAt[cc.Container.ID]; !seen {
-			e.stopAt[cc.Container.ID] = cc.At
-		}
-		e.mu.Unlock()
+	e.mu.Lock() // before the tracker wakes its waiters
+	id := cc.Container.ID
+	if cc.Container.State == "running" {
+		e.running[id] = true
+	} else if _, seen := e.stopAt[id]; e.running[id] && !seen {
+		e.stopAt[id] = cc.At
 	}
+	e.mu.Unlock()
 	e.track.observe(cc)
 }
 
@@ -81,7 +83,8 @@ func runCycles(ctx context.Context, o options, build *harness.Build, res *result
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e := &cycleEnv{o: o, latency: lat, key: latencyKey(lat), track: newTracker(), stopAt: map[string]time.Time{}}
+		e := &cycleEnv{o: o, latency: lat, key: latencyKey(lat), track: newTracker(),
+			running: map[string]bool{}, stopAt: map[string]time.Time{}}
 		if err := e.run(ctx, build, res); err != nil {
 			return fmt.Errorf("cycles at %s API latency: %w", lat, err)
 		}
