@@ -52,7 +52,7 @@ func TestStandaloneMetadataHonoursXForwardedForOnlyWithXFF(t *testing.T) {
 		s := startSim(t, args...)
 		s.settle(t)
 		var ip string
-		testwait.Eventually(t, 0, "the condition", func() bool {
+		testwait.Eventually(t, 0, "metadata lists a container with a primary IP", func() bool {
 			code, body := metadataGet(t, s, "/latest/containers/0/primary_ip", nil)
 			ip = body
 			return code == http.StatusOK && body != ""
