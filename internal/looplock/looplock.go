@@ -19,10 +19,10 @@ func Path(rangePrefix string) string {
 // (taken in sorted order, so that two processes asking for overlapping
 // sets cannot deadlock); release gives them back. The kernel releases
 // them too when the process ends, however it ends.
-func Acquire(ranges ...string) (release func(), err error) {
+func Acquire(ranges ...string) (func(), error) {
 	sorted := slices.Sorted(slices.Values(ranges))
 	var held []*os.File
-	release = func() {
+	release := func() {
 		for _, f := range slices.Backward(held) {
 			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 			_ = f.Close()
