@@ -8,13 +8,16 @@
 
 -include_lib("kernel/include/logger.hrl").
 
--export([start_link/1, set_peers/2, leave/1, stopping/0, state/0, atom_budget/0]).
+-export([start_link/1, set_peers/2, leave/1, stopping/0, stop_timeout/0, state/0, atom_budget/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 -define(TABLE, drover_agent_state).
 %% A peer set waits at most connect_timeout for its connects; the call
 %% itself may take a little longer than that.
 -define(CALL_MARGIN, 5000).
+%% The leave itself (announce, global:disconnect/0) after the hook: the
+%% stop sequence waits this much beyond before_leave_timeout.
+-define(STOP_MARGIN, 3000).
 
 %% @doc Starts the mesh server. Opts is the normalised option map of
 %% drover_agent:normalize_options/1.
@@ -34,8 +37,9 @@ set_peers(Rev, Peers) ->
 leave(Rev) ->
     gen_server:call(?MODULE, {leave, Rev}, call_timeout()).
 
-%% @doc The stop sequence's first half: announce "stopping" (async), leave
-%% the cluster at once, wait briefly for the announcement. After this the
+%% @doc The stop sequence's first half: run the before_leave hook (if
+%% any, bounded), announce "stopping" (async), leave the cluster at once,
+%% wait briefly for the announcement. After this the
 %% agent refuses peer sets, so nothing reconnects the node while it stops.
 -spec stopping() -> ok.
 stopping() ->
@@ -55,14 +59,24 @@ atom_budget() ->
     [{max_new_atoms, B}] = ets:lookup(?TABLE, max_new_atoms),
     B.
 
+%% @doc How long the stop sequence may take before the VM stops anyway:
+%% the hook's bound plus the leave's (drover_agent_signal).
+-spec stop_timeout() -> pos_integer().
+stop_timeout() ->
+    [{before_leave_timeout, H}] = ets:lookup(?TABLE, before_leave_timeout),
+    H + ?STOP_MARGIN.
+
+%% A call may wait behind a leave that runs the hook.
 call_timeout() ->
     [{connect_timeout, T}] = ets:lookup(?TABLE, connect_timeout),
-    T + ?CALL_MARGIN.
+    [{before_leave_timeout, H}] = ets:lookup(?TABLE, before_leave_timeout),
+    T + H + ?CALL_MARGIN.
 
 init(Opts) ->
     process_flag(trap_exit, true),
     ?TABLE = ets:new(?TABLE, [named_table, protected, {read_concurrency, true}]),
     ets:insert(?TABLE, [{connect_timeout, maps:get(connect_timeout, Opts)},
+                        {before_leave_timeout, hook_timeout(Opts)},
                         {max_new_atoms, maps:get(max_new_atoms, Opts)}]),
     Signal = drover_agent_signal:install(),
     %% pending: connects still running (ref => peer); inflight: the same
@@ -88,15 +102,22 @@ handle_call({set_peers, Rev, Peers0}, _From, #{applied := A} = S) ->
     end;
 handle_call({leave, _}, _From, #{stopping := true} = S) ->
     {reply, {error, stopping}, S};
-handle_call({leave, Rev}, _From, #{applied := A} = S) ->
+handle_call({leave, Rev}, _From, #{applied := A, opts := Opts} = S) ->
     case drover_agent_rules:decide(A, Rev, {[], true}) of
         stale -> {reply, {error, stale}, S};
         noop -> {reply, ok, S};
-        apply -> {reply, ok, do_leave(Rev, S)}
+        apply ->
+            before_leave(leave, Opts),
+            {reply, ok, do_leave(Rev, S)}
     end;
 handle_call(stopping, _From, #{stopping := true} = S) ->
     {reply, ok, S};
-handle_call(stopping, _From, #{applied := #{revision := Rev}, opts := Opts} = S) ->
+handle_call(stopping, _From, #{applied := #{revision := Rev, leaving := Left}, opts := Opts} = S) ->
+    %% The hook runs first, while the node is still meshed and the
+    %% controller not yet told: peers still see it, so it can hand off.
+    %% A node that has already left (a controller's leave ran it) is not
+    %% meshed any more: no second call.
+    Left orelse before_leave(sigterm, Opts),
     ?LOG_NOTICE(#{what => "drover_agent: stopping, leaving the cluster"}),
     {Pid, Ref} = spawn_monitor(fun() -> drover_agent_announce:announce(stopping, Opts) end),
     %% From now on refuse every new distribution connection, in either
@@ -164,6 +185,46 @@ do_leave(Rev, #{applied := A} = S) ->
     S1 = S#{applied := #{revision => Rev, managed => [], leaving => true, failed => []}},
     publish(S1),
     S1.
+
+hook_timeout(#{before_leave := undefined}) -> 0;
+hook_timeout(#{before_leave_timeout := T}) -> T.
+
+%% Runs the application's before_leave hook in a process of its own and
+%% waits for it at most before_leave_timeout. Whatever the hook does
+%% (returns, crashes, hangs), the leave goes on; without a hook this is a
+%% no-op. Why is sigterm or leave (a controller's POST /v1/leave).
+before_leave(_Why, #{before_leave := undefined}) ->
+    ok;
+before_leave(Why, #{before_leave := Hook, before_leave_timeout := Timeout}) ->
+    Start = erlang:monotonic_time(millisecond),
+    {Pid, Ref} = spawn_monitor(fun() -> exit(run_hook(Hook)) end),
+    Took = fun() -> erlang:monotonic_time(millisecond) - Start end,
+    receive
+        {'DOWN', Ref, process, Pid, {hook_done, _}} ->
+            ?LOG_INFO(#{what => "drover_agent: before_leave hook done", trigger => Why, ms => Took()});
+        {'DOWN', Ref, process, Pid, {hook_crashed, C, E, St}} ->
+            ?LOG_WARNING(#{what => "drover_agent: before_leave hook crashed, leaving anyway", trigger => Why,
+                           ms => Took(), class => C, reason => E, stacktrace => St});
+        {'DOWN', Ref, process, Pid, Other} ->
+            ?LOG_WARNING(#{what => "drover_agent: before_leave hook crashed, leaving anyway", trigger => Why,
+                           ms => Took(), reason => Other})
+    after Timeout ->
+        exit(Pid, kill),
+        receive {'DOWN', Ref, process, Pid, _} -> ok end,
+        ?LOG_WARNING(#{what => "drover_agent: before_leave hook timed out, leaving anyway", trigger => Why,
+                       timeout_ms => Timeout})
+    end,
+    ok.
+
+run_hook(Hook) ->
+    try
+        {hook_done, call_hook(Hook)}
+    catch
+        C:E:St -> {hook_crashed, C, E, St}
+    end.
+
+call_hook({M, F, A}) -> apply(M, F, A);
+call_hook(Fun) -> Fun().
 
 %% global:disconnect/0 (OTP 25.1+) disconnects from every node known to
 %% global without triggering prevent_overlapping_partitions on the others.
