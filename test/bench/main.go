@@ -18,8 +18,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/config"
 )
 
 // options are the command's flags.
@@ -38,7 +42,13 @@ type options struct {
 	healthInterval time.Duration
 	recipe         bool
 	replot         string
+	sizes          []int  // -sizes: the real-node part at each size, side by side
+	topology       string // the drover cluster's topology (config's topology)
+	degree         int    // its degree when bounded
 }
+
+// bounded reports whether the drover cluster runs a bounded topology.
+func (o options) bounded() bool { return o.topology == config.TopologyBoundedDegree }
 
 func parseOptions(args []string) (options, error) {
 	var o options
@@ -59,9 +69,22 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.healthInterval, "health-interval", 2*time.Second, "the services' health check interval (Rancher's default 2s; healthy after 2 passes, unhealthy after 3 failures)")
 	fs.BoolVar(&o.recipe, "recipe", true, "run the DNS recipe's side of the real-node part")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
+	sizes := fs.String("sizes", "", "run the real-node part at each of these sizes (e.g. 20,60,100: drover only, side by side); overrides -nodes")
+	fs.StringVar(&o.topology, "topology", config.TopologyFullMesh, "the drover cluster's topology: fullMesh or boundedDegree (nodes then run with -connect_all false)")
+	fs.IntVar(&o.degree, "degree", 6, "the degree of a boundedDegree topology")
 	fs.StringVar(&o.replot, "replot", "", "only draw -plot again from this raw results file (raw.md, or docs/benchmarks.md's raw numbers)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.sizes, err = parseSizes(*sizes); err != nil {
+		return o, err
+	}
+	if o.topology != config.TopologyFullMesh && o.topology != config.TopologyBoundedDegree {
+		return o, fmt.Errorf("-topology %q: want %s or %s", o.topology, config.TopologyFullMesh, config.TopologyBoundedDegree)
+	}
+	if o.bounded() && (o.degree < 2 || o.degree > 64) {
+		return o, fmt.Errorf("-degree %d: want 2 to 64", o.degree)
 	}
 	if o.replot != "" && o.plot == "" {
 		return o, errors.New("-replot needs -plot FILE")
@@ -108,7 +131,9 @@ func run(args []string) int {
 	progress("work directory %s (logs of every process)", o.workDir)
 	err = runParts(ctx, o, res)
 	progress("finished in %s", time.Since(started).Round(time.Second))
-	res.finalize(o)
+	if len(o.sizes) == 0 {
+		res.finalize(o) // with -sizes, each size is finalized on its own
+	}
 	if werr := res.write(o); werr != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
 	}
@@ -129,12 +154,39 @@ func runParts(ctx context.Context, o options, res *results) error {
 			errs = append(errs, fmt.Errorf("scale part: %w", err))
 		}
 	}
-	if o.beam && ctx.Err() == nil {
+	if o.beam && ctx.Err() == nil && len(o.sizes) > 0 {
+		if err := runSizes(ctx, o, res); err != nil {
+			errs = append(errs, fmt.Errorf("real-node part: %w", err))
+		}
+	} else if o.beam && ctx.Err() == nil {
 		if err := runBEAM(ctx, o, res); err != nil {
 			errs = append(errs, fmt.Errorf("real-node part: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxSize bounds -sizes: every node is a VM of about 34 MB and a
+// namespace; the address range holds 4,094 hosts.
+const maxSize = 400
+
+// parseSizes parses -sizes ("20,60,100"): ascending, each 3 to maxSize.
+func parseSizes(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 3 || n > maxSize {
+			return nil, fmt.Errorf("-sizes %q: %q is not a size from 3 to %d", s, f, maxSize)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("-sizes %q: sizes must be ascending", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // progress prints one line of progress to stderr with the time.
