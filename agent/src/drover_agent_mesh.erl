@@ -179,7 +179,7 @@ apply_peers(Decision, Rev, Peers, #{applied := A, opts := Opts} = S) ->
     S2.
 
 do_leave(Rev, #{applied := A} = S) ->
-    Global = global_disconnect(),
+    Global = leave_global(),
     lists:foreach(fun(P) -> disconnect(P) end, maps:get(managed, A)),
     ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global}),
     S1 = S#{applied := #{revision => Rev, managed => [], leaving => true, failed => []}},
@@ -225,6 +225,75 @@ run_hook(Hook) ->
 
 call_hook({M, F, A}) -> apply(M, F, A);
 call_hook(Fun) -> Fun().
+
+%% How long a leave waits for its peers to drop the node on request.
+-define(PEERS_DROP_TIMEOUT, 1000).
+
+%% Leaves global's cluster. With connect_all and
+%% prevent_overlapping_partitions on (OTP 25's defaults), a peer that sees
+%% an unannounced nodedown multicasts a lost_connection to every node it
+%% knows, and each receiver forwards every new one to all it knows: about
+%% N^3 messages per leave in an N-node mesh (200,000 at 60 nodes), which is
+%% what made leaves slow as meshes grew; global:disconnect/0 suppresses
+%% only the leaver's own reports, not the peers'. So the leaver asks every
+%% peer's global to drop it (global's own remove_connection, what a
+%% peer's global sends a node it must leave, OTP 25+): each peer marks the
+%% node as removed and disconnects it, in parallel, and reports nothing.
+%% The leaver's global is suspended meanwhile, so that it sees none of
+%% those nodedowns until every link is gone (it can then tell no one).
+%% Peers that have not dropped it within PEERS_DROP_TIMEOUT are
+%% disconnected here. Returns how many peers global knew.
+leave_global() ->
+    case flags() of
+        #{connectAll := true, preventOverlappingPartitions := true} ->
+            peers_drop_me(nodes(), ?PEERS_DROP_TIMEOUT);
+        _ ->
+            global_disconnect()
+    end.
+
+flags() ->
+    try drover_agent:flags() catch _:_ -> #{} end.
+
+peers_drop_me([], _) ->
+    0;
+peers_drop_me(Peers, Timeout) ->
+    ok = net_kernel:monitor_nodes(true),
+    Suspended = suspend_global(),
+    Me = node(),
+    lists:foreach(fun(P) -> erlang:send({global_name_server, P}, {remove_connection, Me}, [noconnect]) end,
+                  Peers),
+    Deadline = erlang:monotonic_time(millisecond) + Timeout,
+    Left = await_nodedowns(maps:from_keys(Peers, true), Deadline),
+    lists:foreach(fun erlang:disconnect_node/1, maps:keys(Left)),
+    Suspended andalso resume_global(),
+    ok = net_kernel:monitor_nodes(false),
+    flush_node_events(),
+    length(Peers).
+
+suspend_global() ->
+    try sys:suspend(global_name_server, 1000) of
+        ok -> true
+    catch _:_ -> false
+    end.
+
+resume_global() ->
+    try sys:resume(global_name_server, 1000) catch _:_ -> ok end.
+
+await_nodedowns(Left, _) when map_size(Left) =:= 0 ->
+    Left;
+await_nodedowns(Left, Deadline) ->
+    receive
+        {nodedown, N} -> await_nodedowns(maps:remove(N, Left), Deadline)
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
+        maps:filter(fun(N, _) -> lists:member(N, nodes()) end, Left)
+    end.
+
+flush_node_events() ->
+    receive
+        {nodeup, _} -> flush_node_events();
+        {nodedown, _} -> flush_node_events()
+    after 0 -> ok
+    end.
 
 %% global:disconnect/0 (OTP 25.1+) disconnects from every node known to
 %% global without triggering prevent_overlapping_partitions on the others.
