@@ -257,24 +257,52 @@ flags() ->
 peers_drop_me([], _) ->
     0;
 peers_drop_me(Peers, Timeout) ->
+    case suspend_global() of
+        idle ->
+            peers_drop_me_idle(Peers, Timeout);
+        busy ->
+            %% A sync or a lock with some node is under way: after a
+            %% resume, global would go on with it and reconnect. Leave the
+            %% slow but clean way.
+            resume_global(),
+            global_disconnect();
+        failed ->
+            global_disconnect()
+    end.
+
+peers_drop_me_idle(Peers, Timeout) ->
     ok = net_kernel:monitor_nodes(true),
-    Suspended = suspend_global(),
     Me = node(),
     lists:foreach(fun(P) -> erlang:send({global_name_server, P}, {remove_connection, Me}, [noconnect]) end,
                   Peers),
     Deadline = erlang:monotonic_time(millisecond) + Timeout,
     Left = await_nodedowns(maps:from_keys(Peers, true), Deadline),
     lists:foreach(fun erlang:disconnect_node/1, maps:keys(Left)),
-    Suspended andalso resume_global(),
+    resume_global(),
     ok = net_kernel:monitor_nodes(false),
     flush_node_events(),
     length(Peers).
 
+%% Suspends global's server and tells whether it is idle: nothing in its
+%% mailbox and no sync with any node pending (its state's known map holds
+%% no {pending, Node} key).
 suspend_global() ->
     try sys:suspend(global_name_server, 1000) of
-        ok -> true
-    catch _:_ -> false
+        ok ->
+            Queue = process_info(whereis(global_name_server), message_queue_len),
+            case Queue =:= {message_queue_len, 0} andalso not sync_pending(sys:get_state(global_name_server, 1000)) of
+                true -> idle;
+                false -> busy
+            end
+    catch _:_ -> failed
     end.
+
+sync_pending(State) when is_tuple(State) ->
+    lists:any(fun(M) when is_map(M) -> lists:any(fun({pending, _}) -> true; (_) -> false end, maps:keys(M));
+                 (_) -> false
+              end, tuple_to_list(State));
+sync_pending(_) ->
+    true.
 
 resume_global() ->
     try sys:resume(global_name_server, 1000) catch _:_ -> ok end.
