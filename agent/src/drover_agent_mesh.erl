@@ -245,7 +245,7 @@ call_hook(Fun) -> Fun().
 %% disconnected here. Returns how many peers global knew.
 leave_global() ->
     case flags() of
-        #{connectAll := true, preventOverlappingPartitions := true} ->
+        #{connectAll := true, preventOverlappingPartitions := true} when ?OTP_RELEASE >= 25 ->
             peers_drop_me(nodes(), ?PEERS_DROP_TIMEOUT);
         _ ->
             global_disconnect()
