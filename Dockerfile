@@ -22,6 +22,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd/ cmd/
 COPY pkg/ pkg/
+COPY internal/ internal/
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -buildvcs=false -ldflags="-s -w" \
       -o /out/controller ./cmd/controller
 # What the static binary needs besides itself: a passwd and group entry for

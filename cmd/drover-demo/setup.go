@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 	"github.com/drover-mesh/drover/test/harness"
 )
@@ -200,12 +201,7 @@ func (d *demo) startSim(ctx context.Context, logs string) error {
 }
 
 func (d *demo) startController(ctx context.Context, logs string) error {
-	cfg := harness.ConfigOptions{Name: "demo", AnnounceListen: d.announce, NodeName: "{{service}}@{{primaryIP}}"}
-	for _, st := range d.fixture.Stacks {
-		for _, s := range st.Services {
-			cfg.Clusters = append(cfg.Clusters, harness.ClusterConfig{Name: s.Name, Stack: st.Name, Services: []string{s.Name}})
-		}
-	}
+	cfg, labelled := demoConfig(d.fixture, d.announce)
 	verbosity := 0
 	ctl, err := harness.StartController(ctx, d.build, d.sim, harness.ControllerOptions{
 		Name: "controller", Dir: logs, Config: cfg.YAML(), OpsAddr: d.opts.ops, Verbosity: &verbosity,
@@ -216,5 +212,33 @@ func (d *demo) startController(ctx context.Context, logs string) error {
 	d.ctl = ctl
 	d.onCleanup(func() { ctl.Stop() })
 	d.printf("controller: started (config %s)\n", ctl.ConfigPath)
+	for _, l := range labelled {
+		d.printf("            cluster %s: no entry in the file, defined by the label %s=%s of service %s (token from spec.defaults)\n",
+			config.LabelClusterName(l.Stack, l.Cluster), config.LabelCluster, l.Cluster, l.Stack+"/"+l.Service)
+	}
 	return nil
+}
+
+// labelledService is a fixture service that a label puts in a cluster.
+type labelledService struct {
+	Stack, Service, Cluster string
+}
+
+// demoConfig is the controller's config for the fixture: a service
+// labelled io.drover.cluster gets no entry in the file (its cluster comes
+// from the label, with the token of spec.defaults, as on Rancher); every
+// other service is a cluster of the file.
+func demoConfig(fx *ranchersim.Fixture, announce string) (harness.ConfigOptions, []labelledService) {
+	cfg := harness.ConfigOptions{Name: "demo", AnnounceListen: announce, NodeName: "{{service}}@{{primaryIP}}", Defaults: true}
+	var labelled []labelledService
+	for _, st := range fx.Stacks {
+		for _, s := range st.Services {
+			if name := s.Labels[config.LabelCluster]; name != "" {
+				labelled = append(labelled, labelledService{Stack: st.Name, Service: s.Name, Cluster: name})
+				continue
+			}
+			cfg.Clusters = append(cfg.Clusters, harness.ClusterConfig{Name: s.Name, Stack: st.Name, Services: []string{s.Name}})
+		}
+	}
+	return cfg, labelled
 }

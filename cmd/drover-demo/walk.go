@@ -203,6 +203,7 @@ func (d *demo) checkVMs(ctx context.Context, ref harness.ServiceRef) {
 func (d *demo) printWhere() {
 	d.printf("\nmesh view:   http://%s/\n", d.opts.ops)
 	d.printf("status:      %s status --addr %s\n", relBin(d.root, d.build.Controller), d.ctl.OpsURL)
+	d.printf("explain:     %s explain NODE|IP --addr %s\n", relBin(d.root, d.build.Controller), d.ctl.OpsURL)
 	d.printf("metrics:     %s/metrics\n", d.ctl.OpsURL)
 	d.printf("simulator:   %s (control API under %s/_sim/)\n", d.sim.ProjectURL(), d.sim.URL)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-mesh/drover/internal/looplock"
 	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
@@ -29,7 +30,9 @@ func TestMain(m *testing.M) {
 		runTLSClient()
 		return
 	}
-	os.Exit(m.Run())
+	// The tests' containers bind 127.42.0.0/16 (docs/simulator.md): hold
+	// it so that another test process using it waits.
+	os.Exit(looplock.Run(m, "127.42"))
 }
 
 func runAgent() {

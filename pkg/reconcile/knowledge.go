@@ -20,6 +20,7 @@ type nodeBook struct {
 // them.
 type nodeFacts struct {
 	container containerKey
+	member    bool             // a member at the last sync (else departing)
 	status    *mesh.NodeStatus // nil: unknown, read it
 	failures  int              // consecutive failed calls
 	until     time.Time        // calls held back until then
@@ -38,12 +39,14 @@ func newNodeBook() nodeBook {
 }
 
 // sync aligns a cluster's entries with its desired nodes: a node whose
-// container changed, or that announced itself, starts from nothing; nodes
-// that are gone are forgotten.
+// container changed, or that announced itself, starts from nothing; a node
+// that turned member ends its backoff (calls that failed while its
+// container was still starting, refused before the agent listens, must
+// not hold back its join); nodes that are gone are forgotten.
 func (b nodeBook) sync(dc DesiredCluster, announced map[string]bool) {
 	old := b.clusters[dc.Name]
 	cur := make(map[mesh.NodeName]*nodeFacts, len(dc.Members)+len(dc.Departing))
-	add := func(n DesiredNode) {
+	add := func(n DesiredNode, member bool) {
 		key := containerKey{n.Container.ContainerID, n.Container.StartCount}
 		f := old[n.Endpoint.Node]
 		switch {
@@ -51,14 +54,17 @@ func (b nodeBook) sync(dc DesiredCluster, announced map[string]bool) {
 			f = &nodeFacts{container: key}
 		case f.container != key || announced[n.Container.IP]:
 			f = &nodeFacts{container: key, lastPush: f.lastPush} // the last push stays on show
+		case member && !f.member:
+			f.failures, f.until = 0, time.Time{}
 		}
+		f.member = member
 		cur[n.Endpoint.Node] = f
 	}
 	for _, n := range dc.Members {
-		add(n)
+		add(n, true)
 	}
 	for _, n := range dc.Departing {
-		add(n)
+		add(n, false)
 	}
 	b.clusters[dc.Name] = cur
 }

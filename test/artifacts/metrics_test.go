@@ -157,12 +157,15 @@ func TestAlertRulesUseOnlyExportedMetrics(t *testing.T) {
 		{"push failures and a node in backoff", "drover_pushes_total"},
 		{"event stream down", "drover_event_stream_connected"},
 		{"controller gone", "up"},
+		{"a config file that does not load", "drover_config_last_reload_successful"},
+		{"no controller leads, or two do", "drover_leader"},
 	} {
 		if !used[c.metric] {
 			t.Errorf("no alert on %s (%s)", c.what, c.metric)
 		}
 	}
-	for _, a := range []string{"DroverStaleForLong", "DroverClusterNotConverged", "DroverPushFailures", "DroverEventStreamDown", "DroverNodeInBackoff"} {
+	for _, a := range []string{"DroverStaleForLong", "DroverClusterNotConverged", "DroverPushFailures", "DroverEventStreamDown", "DroverNodeInBackoff",
+		"DroverConfigReloadFailed", "DroverNoLeader", "DroverTwoLeaders"} {
 		if !slices.Contains(alerts, a) {
 			t.Errorf("alert %s is missing", a)
 		}
@@ -244,6 +247,28 @@ func TestOperationsDocListsEveryDroverMetric(t *testing.T) {
 	for _, m := range droverMetrics(t) {
 		if !regexp.MustCompile("`" + m + "`").Match(b) {
 			t.Errorf("docs/operations.md does not list %s", m)
+		}
+	}
+}
+
+func TestOperationsDocListsEveryAlert(t *testing.T) {
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `json:"alert"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	readYAML(t, "../../config/prometheus/drover-alerts.yml", &rules)
+	b, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if !regexp.MustCompile("\\| `" + r.Alert + "` \\|").Match(b) {
+				t.Errorf("docs/operations.md's alert table does not list %s", r.Alert)
+			}
 		}
 	}
 }

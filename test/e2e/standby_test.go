@@ -31,6 +31,9 @@ const (
 	standbyStack   = "sb"
 	standbyRange   = "10.42.96.0/20"
 	standbyOpsPort = "9090"
+	// standbyHold bounds how long the killed leader is held out of the
+	// election (the scale change must converge under the standby first).
+	standbyHold = 10 * time.Minute
 )
 
 // standbyEnv is the scenario's own simulator, nodes and controllers.
@@ -86,10 +89,12 @@ func newStandbyEnv(t *testing.T) *standbyEnv {
 			"DROVER_METADATA_URL": "http://" + meta + "/latest",
 		},
 		// Rancher's health check of the deployment: the ops server's /healthz.
-		// Five passes to turn healthy: a killed leader that Rancher restarts
-		// leads again only after the scale change is the standby's to push.
+		// The killed leader, which Rancher restarts, is held reinitializing
+		// (its probes forced to fail) until the standby has pushed the scale
+		// change; the long reinitializing timeout keeps Rancher from
+		// replacing it meanwhile on a loaded machine.
 		HealthCheck: &ranchersim.HealthCheck{Port: 9090, RequestLine: "GET /healthz HTTP/1.0", Interval: 1000,
-			HealthyThreshold: 5, UnhealthyThreshold: 3}}
+			HealthyThreshold: 5, UnhealthyThreshold: 3, ReinitializingTimeout: standbyHold.Milliseconds()}}
 	sim, err := harness.StartSim(ctx, b, harness.SimOptions{
 		Fixture: &ranchersim.Fixture{
 			Hosts:  []ranchersim.FixtureHost{{Name: "host-1"}, {Name: "host-2"}},
@@ -192,6 +197,7 @@ func TestStandbyTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 	if views[0].Name != leader {
 		t.Errorf("the leader is %s, want %s (the lowest createIndex)", leader, views[0].Name)
 	}
+	leaderID := views[0].ID
 	t.Logf("controllers: %s leads (createIndex %d), %s stands by", leader, views[0].CreateIndex, standby)
 	nodes.scale(t, 2)
 	nodes.converge(t, 2)
@@ -212,7 +218,15 @@ func TestStandbyTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed the leader %s (pid %d, SIGKILL) during the scale 2 -> 4", leader, pid)
+	// Rancher restarts the killed container at once; on a loaded machine it
+	// could turn healthy, and lead again, before the new nodes are members
+	// (a BEAM node may take 10 s to start). Its health checks fail until
+	// the standby has converged the scale change, so that the change is
+	// the standby's to push whatever the machine's load.
+	if err := s.sim.FailHealth(ctx, leaderID, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed the leader %s (pid %d, SIGKILL) during the scale 2 -> 4; its restart is held unhealthy", leader, pid)
 	var tookOver time.Duration
 	err = harness.Eventually(ctx, convergeTimeout, 20*time.Millisecond, func(ctx context.Context) error {
 		st, err := controllerStatus(ctx, ips[standby])
@@ -236,6 +250,9 @@ func TestStandbyTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 	}
 	if standbyPushes != 0 {
 		t.Errorf("the standby pushed %v times while it stood by", standbyPushes)
+	}
+	if err := s.sim.FailHealth(ctx, leaderID, false); err != nil {
+		t.Fatal(err)
 	}
 	// Rancher restarts the killed container; with the lowest createIndex it
 	// leads again once healthy, and the other stands by.
