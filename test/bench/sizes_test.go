@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -62,13 +61,17 @@ func TestTopologyFlagsAreChecked(t *testing.T) {
 
 func TestOverlapCounterCountsGlobalsWarningLines(t *testing.T) {
 	var n atomic.Int64
-	log := slog.New(&overlapCounter{Handler: slog.NewTextHandler(io.Discard, nil), n: &n}).With("runtime", "exec")
+	var out strings.Builder
+	log := slog.New(&overlapCounter{Handler: slog.NewTextHandler(&out, nil), n: &n}).With("runtime", "exec")
 	log.Info("container output", "container", "1i1", "line",
 		`[warning] 'global' at node :"hello@10.42.160.3" requested disconnect from node :"hello@10.42.160.4" in order to prevent overlapping partitions`)
 	log.Info("container output", "container", "1i1", "line", "[info] drover_agent: peer set applied")
 	log.Info("started", "line", "prevent overlapping partitions") // not a node's output
 	if got := n.Load(); got != 1 {
 		t.Errorf("counted %d lines, want 1", got)
+	}
+	if got := strings.Count(out.String(), "\n"); got != 3 {
+		t.Errorf("the inner handler got %d lines, want all 3:\n%s", got, out.String())
 	}
 }
 
