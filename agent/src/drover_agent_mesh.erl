@@ -179,9 +179,10 @@ apply_peers(Decision, Rev, Peers, #{applied := A, opts := Opts} = S) ->
     S2.
 
 do_leave(Rev, #{applied := A} = S) ->
-    Global = leave_global(),
+    {How, Global} = leave_global(),
     lists:foreach(fun(P) -> disconnect(P) end, maps:get(managed, A)),
-    ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global}),
+    ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global,
+                how => How}),
     S1 = S#{applied := #{revision => Rev, managed => [], leaving => true, failed => []}},
     publish(S1),
     S1.
@@ -242,20 +243,20 @@ call_hook(Fun) -> Fun().
 %% The leaver's global is suspended meanwhile, so that it sees none of
 %% those nodedowns until every link is gone (it can then tell no one).
 %% Peers that have not dropped it within PEERS_DROP_TIMEOUT are
-%% disconnected here. Returns how many peers global knew.
+%% disconnected here. Returns how it left and how many peers global knew.
 leave_global() ->
     case flags() of
         #{connectAll := true, preventOverlappingPartitions := true} when ?OTP_RELEASE >= 25 ->
             peers_drop_me(nodes(), ?PEERS_DROP_TIMEOUT);
         _ ->
-            global_disconnect()
+            {global_disconnect, global_disconnect()}
     end.
 
 flags() ->
     try drover_agent:flags() catch _:_ -> #{} end.
 
 peers_drop_me([], _) ->
-    0;
+    {no_peers, 0};
 peers_drop_me(Peers, Timeout) ->
     case suspend_global() of
         idle ->
@@ -265,9 +266,9 @@ peers_drop_me(Peers, Timeout) ->
             %% resume, global would go on with it and reconnect. Leave the
             %% slow but clean way.
             resume_global(),
-            global_disconnect();
+            {global_disconnect, global_disconnect()};
         failed ->
-            global_disconnect()
+            {global_disconnect, global_disconnect()}
     end.
 
 peers_drop_me_idle(Peers, Timeout) ->
@@ -281,7 +282,7 @@ peers_drop_me_idle(Peers, Timeout) ->
     resume_global(),
     ok = net_kernel:monitor_nodes(false),
     flush_node_events(),
-    length(Peers).
+    {peers_dropped, length(Peers)}.
 
 %% Suspends global's server and tells whether it is idle: nothing in its
 %% mailbox and no sync with any node pending (its state's known map holds
