@@ -178,8 +178,8 @@ apply_peers(Decision, Rev, Peers, #{applied := A, opts := Opts} = S) ->
     publish(S2),
     S2.
 
-do_leave(Rev, #{applied := A} = S) ->
-    {How, Global} = leave_global(),
+do_leave(Rev, #{applied := A, stopping := Stopping} = S) ->
+    {How, Global} = leave_global(Stopping),
     lists:foreach(fun(P) -> disconnect(P) end, maps:get(managed, A)),
     ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global,
                 how => How}),
@@ -230,7 +230,7 @@ call_hook(Fun) -> Fun().
 %% How long a leave waits for its peers to drop the node on request.
 -define(PEERS_DROP_TIMEOUT, 1000).
 
-%% Leaves global's cluster. With connect_all and
+%% Leaves global's cluster (Stopping: on SIGTERM). With connect_all and
 %% prevent_overlapping_partitions on (OTP 25's defaults), a peer that sees
 %% an unannounced nodedown multicasts a lost_connection to every node it
 %% knows, and each receiver forwards every new one to all it knows: about
@@ -244,10 +244,10 @@ call_hook(Fun) -> Fun().
 %% those nodedowns until every link is gone (it can then tell no one).
 %% Peers that have not dropped it within PEERS_DROP_TIMEOUT are
 %% disconnected here. Returns how it left and how many peers global knew.
-leave_global() ->
+leave_global(Stopping) ->
     case flags() of
         #{connectAll := true, preventOverlappingPartitions := true} when ?OTP_RELEASE >= 25 ->
-            peers_drop_me(nodes(), ?PEERS_DROP_TIMEOUT);
+            peers_drop_me(nodes(), Stopping, ?PEERS_DROP_TIMEOUT);
         _ ->
             {global_disconnect, global_disconnect()}
     end.
@@ -255,16 +255,21 @@ leave_global() ->
 flags() ->
     try drover_agent:flags() catch _:_ -> #{} end.
 
-peers_drop_me([], _) ->
+%% Stopping: the VM stops and refuses every connection already
+%% (net_kernel:allow/1), so a sync global still has under way cannot
+%% reconnect it after the resume.
+peers_drop_me([], _, _) ->
     {no_peers, 0};
-peers_drop_me(Peers, Timeout) ->
+peers_drop_me(Peers, Stopping, Timeout) ->
     case suspend_global() of
         idle ->
             peers_drop_me_idle(Peers, Timeout);
+        busy when Stopping ->
+            peers_drop_me_idle(Peers, Timeout);
         busy ->
             %% A sync or a lock with some node is under way: after a
-            %% resume, global would go on with it and reconnect. Leave the
-            %% slow but clean way.
+            %% resume, global would go on with it and reconnect the node
+            %% (it stays running). Leave the slow but clean way.
             resume_global(),
             {global_disconnect, global_disconnect()};
         failed ->
