@@ -31,6 +31,11 @@
 %%     once.</li>
 %% <li>`max_new_atoms' (100000): the atom budget of the VM (see
 %%     drover_agent_atoms).</li>
+%% <li>`before_leave' (none): the application's leave hook, an
+%%     `{M, F, A}' or a fun of arity 0, called before the node leaves (on
+%%     SIGTERM and on a controller's leave) while it is still meshed;
+%%     `before_leave_timeout' (5000 ms) bounds it. A crash or a timeout is
+%%     logged and the leave goes on.</li>
 %% <li>`tls_certfile', `tls_keyfile' (PEM, none): serve HTTPS;
 %%     `tls_cacertfile' (none): also require client certificates signed by
 %%     these CAs. `announce_cacertfile' (none: the system's CAs): the CAs
@@ -51,12 +56,13 @@
                     max_body => 1048576,
                     max_connections => 1024, max_connections_per_source => 64,
                     max_new_atoms => 100000,
+                    before_leave => undefined, before_leave_timeout => 5000,
                     tls_certfile => undefined, tls_keyfile => undefined,
                     tls_cacertfile => undefined, announce_cacertfile => undefined}).
 %% Options holding integers, and options holding file paths.
 -define(INTEGERS, [port, connect_timeout, announce_timeout, head_timeout, body_timeout,
                    idle_timeout, max_body, max_connections, max_connections_per_source,
-                   max_new_atoms]).
+                   max_new_atoms, before_leave_timeout]).
 -define(PATHS, [tls_certfile, tls_keyfile, tls_cacertfile, announce_cacertfile]).
 
 %% @doc A supervisor child spec for one agent.
@@ -139,7 +145,15 @@ normalize_options(Opts, Env) ->
     M1#{ip := ip(maps:get(ip, M)),
         token := token(M),
         announce_url := announce_url(maps:get(announce_url, M)),
-        announce_token := bin(maps:get(announce_token, M))}.
+        announce_token := bin(maps:get(announce_token, M)),
+        before_leave := before_leave(maps:get(before_leave, M))}.
+
+%% The hook is checked at start, so that a typo fails the start, not the
+%% leave. A module is not loaded here (it may come later in the boot).
+before_leave(H) when H =:= undefined; H =:= nil; H =:= false -> undefined;
+before_leave({M, F, A} = H) when is_atom(M), is_atom(F), is_list(A) -> H;
+before_leave(H) when is_function(H, 0) -> H;
+before_leave(H) -> erlang:error({before_leave, H, "expected {Module, Function, Args} or a fun of arity 0"}).
 
 ip(T) when is_tuple(T) -> T;
 ip(any) -> {0, 0, 0, 0};

@@ -8,13 +8,16 @@
 
 -include_lib("kernel/include/logger.hrl").
 
--export([start_link/1, set_peers/2, leave/1, stopping/0, state/0, atom_budget/0]).
+-export([start_link/1, set_peers/2, leave/1, stopping/0, stop_timeout/0, state/0, atom_budget/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 -define(TABLE, drover_agent_state).
 %% A peer set waits at most connect_timeout for its connects; the call
 %% itself may take a little longer than that.
 -define(CALL_MARGIN, 5000).
+%% The leave itself (announce, global:disconnect/0) after the hook: the
+%% stop sequence waits this much beyond before_leave_timeout.
+-define(STOP_MARGIN, 3000).
 
 %% @doc Starts the mesh server. Opts is the normalised option map of
 %% drover_agent:normalize_options/1.
@@ -34,8 +37,9 @@ set_peers(Rev, Peers) ->
 leave(Rev) ->
     gen_server:call(?MODULE, {leave, Rev}, call_timeout()).
 
-%% @doc The stop sequence's first half: announce "stopping" (async), leave
-%% the cluster at once, wait briefly for the announcement. After this the
+%% @doc The stop sequence's first half: run the before_leave hook (if
+%% any, bounded), announce "stopping" (async), leave the cluster at once,
+%% wait briefly for the announcement. After this the
 %% agent refuses peer sets, so nothing reconnects the node while it stops.
 -spec stopping() -> ok.
 stopping() ->
@@ -55,14 +59,24 @@ atom_budget() ->
     [{max_new_atoms, B}] = ets:lookup(?TABLE, max_new_atoms),
     B.
 
+%% @doc How long the stop sequence may take before the VM stops anyway:
+%% the hook's bound plus the leave's (drover_agent_signal).
+-spec stop_timeout() -> pos_integer().
+stop_timeout() ->
+    [{before_leave_timeout, H}] = ets:lookup(?TABLE, before_leave_timeout),
+    H + ?STOP_MARGIN.
+
+%% A call may wait behind a leave that runs the hook.
 call_timeout() ->
     [{connect_timeout, T}] = ets:lookup(?TABLE, connect_timeout),
-    T + ?CALL_MARGIN.
+    [{before_leave_timeout, H}] = ets:lookup(?TABLE, before_leave_timeout),
+    T + H + ?CALL_MARGIN.
 
 init(Opts) ->
     process_flag(trap_exit, true),
     ?TABLE = ets:new(?TABLE, [named_table, protected, {read_concurrency, true}]),
     ets:insert(?TABLE, [{connect_timeout, maps:get(connect_timeout, Opts)},
+                        {before_leave_timeout, hook_timeout(Opts)},
                         {max_new_atoms, maps:get(max_new_atoms, Opts)}]),
     Signal = drover_agent_signal:install(),
     %% pending: connects still running (ref => peer); inflight: the same
@@ -88,15 +102,22 @@ handle_call({set_peers, Rev, Peers0}, _From, #{applied := A} = S) ->
     end;
 handle_call({leave, _}, _From, #{stopping := true} = S) ->
     {reply, {error, stopping}, S};
-handle_call({leave, Rev}, _From, #{applied := A} = S) ->
+handle_call({leave, Rev}, _From, #{applied := A, opts := Opts} = S) ->
     case drover_agent_rules:decide(A, Rev, {[], true}) of
         stale -> {reply, {error, stale}, S};
         noop -> {reply, ok, S};
-        apply -> {reply, ok, do_leave(Rev, S)}
+        apply ->
+            before_leave(leave, Opts),
+            {reply, ok, do_leave(Rev, S)}
     end;
 handle_call(stopping, _From, #{stopping := true} = S) ->
     {reply, ok, S};
-handle_call(stopping, _From, #{applied := #{revision := Rev}, opts := Opts} = S) ->
+handle_call(stopping, _From, #{applied := #{revision := Rev, leaving := Left}, opts := Opts} = S) ->
+    %% The hook runs first, while the node is still meshed and the
+    %% controller not yet told: peers still see it, so it can hand off.
+    %% A node that has already left (a controller's leave ran it) is not
+    %% meshed any more: no second call.
+    Left orelse before_leave(sigterm, Opts),
     ?LOG_NOTICE(#{what => "drover_agent: stopping, leaving the cluster"}),
     {Pid, Ref} = spawn_monitor(fun() -> drover_agent_announce:announce(stopping, Opts) end),
     %% From now on refuse every new distribution connection, in either
@@ -157,13 +178,156 @@ apply_peers(Decision, Rev, Peers, #{applied := A, opts := Opts} = S) ->
     publish(S2),
     S2.
 
-do_leave(Rev, #{applied := A} = S) ->
-    Global = global_disconnect(),
+do_leave(Rev, #{applied := A, stopping := Stopping} = S) ->
+    {How, Global} = leave_global(Stopping),
     lists:foreach(fun(P) -> disconnect(P) end, maps:get(managed, A)),
-    ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global}),
+    ?LOG_INFO(#{what => "drover_agent: left the cluster", revision => Rev, disconnected => Global,
+                how => How}),
     S1 = S#{applied := #{revision => Rev, managed => [], leaving => true, failed => []}},
     publish(S1),
     S1.
+
+hook_timeout(#{before_leave := undefined}) -> 0;
+hook_timeout(#{before_leave_timeout := T}) -> T.
+
+%% Runs the application's before_leave hook in a process of its own and
+%% waits for it at most before_leave_timeout. Whatever the hook does
+%% (returns, crashes, hangs), the leave goes on; without a hook this is a
+%% no-op. Why is sigterm or leave (a controller's POST /v1/leave).
+before_leave(_Why, #{before_leave := undefined}) ->
+    ok;
+before_leave(Why, #{before_leave := Hook, before_leave_timeout := Timeout}) ->
+    Start = erlang:monotonic_time(millisecond),
+    {Pid, Ref} = spawn_monitor(fun() -> exit(run_hook(Hook)) end),
+    Took = fun() -> erlang:monotonic_time(millisecond) - Start end,
+    receive
+        {'DOWN', Ref, process, Pid, {hook_done, _}} ->
+            ?LOG_INFO(#{what => "drover_agent: before_leave hook done", trigger => Why, ms => Took()});
+        {'DOWN', Ref, process, Pid, {hook_crashed, C, E, St}} ->
+            ?LOG_WARNING(#{what => "drover_agent: before_leave hook crashed, leaving anyway", trigger => Why,
+                           ms => Took(), class => C, reason => E, stacktrace => St});
+        {'DOWN', Ref, process, Pid, Other} ->
+            ?LOG_WARNING(#{what => "drover_agent: before_leave hook crashed, leaving anyway", trigger => Why,
+                           ms => Took(), reason => Other})
+    after Timeout ->
+        exit(Pid, kill),
+        receive {'DOWN', Ref, process, Pid, _} -> ok end,
+        ?LOG_WARNING(#{what => "drover_agent: before_leave hook timed out, leaving anyway", trigger => Why,
+                       timeout_ms => Timeout})
+    end,
+    ok.
+
+run_hook(Hook) ->
+    try
+        {hook_done, call_hook(Hook)}
+    catch
+        C:E:St -> {hook_crashed, C, E, St}
+    end.
+
+call_hook({M, F, A}) -> apply(M, F, A);
+call_hook(Fun) -> Fun().
+
+%% How long a leave waits for its peers to drop the node on request.
+-define(PEERS_DROP_TIMEOUT, 1000).
+
+%% Leaves global's cluster (Stopping: on SIGTERM). With connect_all and
+%% prevent_overlapping_partitions on (OTP 25's defaults), a peer that sees
+%% an unannounced nodedown multicasts a lost_connection to every node it
+%% knows, and each receiver forwards every new one to all it knows: about
+%% N^3 messages per leave in an N-node mesh (200,000 at 60 nodes), which is
+%% what made leaves slow as meshes grew; global:disconnect/0 suppresses
+%% only the leaver's own reports, not the peers'. So the leaver asks every
+%% peer's global to drop it (global's own remove_connection, what a
+%% peer's global sends a node it must leave, OTP 25+): each peer marks the
+%% node as removed and disconnects it, in parallel, and reports nothing.
+%% The leaver's global is suspended meanwhile, so that it sees none of
+%% those nodedowns until every link is gone (it can then tell no one).
+%% Peers that have not dropped it within PEERS_DROP_TIMEOUT are
+%% disconnected here. Returns how it left and how many peers global knew.
+leave_global(Stopping) ->
+    case flags() of
+        #{connectAll := true, preventOverlappingPartitions := true} when ?OTP_RELEASE >= 25 ->
+            peers_drop_me(nodes(), Stopping, ?PEERS_DROP_TIMEOUT);
+        _ ->
+            {global_disconnect, global_disconnect()}
+    end.
+
+flags() ->
+    try drover_agent:flags() catch _:_ -> #{} end.
+
+%% Stopping: the VM stops and refuses every connection already
+%% (net_kernel:allow/1), so a sync global still has under way cannot
+%% reconnect it after the resume.
+peers_drop_me([], _, _) ->
+    {no_peers, 0};
+peers_drop_me(Peers, Stopping, Timeout) ->
+    case suspend_global() of
+        idle ->
+            peers_drop_me_idle(Peers, Timeout);
+        busy when Stopping ->
+            peers_drop_me_idle(Peers, Timeout);
+        busy ->
+            %% A sync or a lock with some node is under way: after a
+            %% resume, global would go on with it and reconnect the node
+            %% (it stays running). Leave the slow but clean way.
+            resume_global(),
+            {global_disconnect, global_disconnect()};
+        failed ->
+            {global_disconnect, global_disconnect()}
+    end.
+
+peers_drop_me_idle(Peers, Timeout) ->
+    ok = net_kernel:monitor_nodes(true),
+    Me = node(),
+    lists:foreach(fun(P) -> erlang:send({global_name_server, P}, {remove_connection, Me}, [noconnect]) end,
+                  Peers),
+    Deadline = erlang:monotonic_time(millisecond) + Timeout,
+    Left = await_nodedowns(maps:from_keys(Peers, true), Deadline),
+    lists:foreach(fun erlang:disconnect_node/1, maps:keys(Left)),
+    resume_global(),
+    ok = net_kernel:monitor_nodes(false),
+    flush_node_events(),
+    {peers_dropped, length(Peers)}.
+
+%% Suspends global's server and tells whether it is idle: nothing in its
+%% mailbox and no sync with any node pending (its state's known map holds
+%% no {pending, Node} key).
+suspend_global() ->
+    try sys:suspend(global_name_server, 1000) of
+        ok ->
+            Queue = process_info(whereis(global_name_server), message_queue_len),
+            case Queue =:= {message_queue_len, 0} andalso not sync_pending(sys:get_state(global_name_server, 1000)) of
+                true -> idle;
+                false -> busy
+            end
+    catch _:_ -> failed
+    end.
+
+sync_pending(State) when is_tuple(State) ->
+    lists:any(fun(M) when is_map(M) -> lists:any(fun({pending, _}) -> true; (_) -> false end, maps:keys(M));
+                 (_) -> false
+              end, tuple_to_list(State));
+sync_pending(_) ->
+    true.
+
+resume_global() ->
+    try sys:resume(global_name_server, 1000) catch _:_ -> ok end.
+
+await_nodedowns(Left, _) when map_size(Left) =:= 0 ->
+    Left;
+await_nodedowns(Left, Deadline) ->
+    receive
+        {nodedown, N} -> await_nodedowns(maps:remove(N, Left), Deadline)
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
+        maps:filter(fun(N, _) -> lists:member(N, nodes()) end, Left)
+    end.
+
+flush_node_events() ->
+    receive
+        {nodeup, _} -> flush_node_events();
+        {nodedown, _} -> flush_node_events()
+    after 0 -> ok
+    end.
 
 %% global:disconnect/0 (OTP 25.1+) disconnects from every node known to
 %% global without triggering prevent_overlapping_partitions on the others.

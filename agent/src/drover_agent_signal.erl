@@ -10,9 +10,6 @@
 -export([install/0, uninstall/1, stop_sequence/0]).
 -export([init/1, handle_event/2, handle_call/2, handle_info/2, terminate/2]).
 
-%% The leave must not hold the stop up for long: Docker kills after 10 s.
--define(STOP_TIMEOUT, 3000).
-
 %% @doc Installs the handler. Returns what uninstall/1 needs.
 -spec install() -> swapped | added | none.
 install() ->
@@ -38,13 +35,17 @@ uninstall(added) ->
 uninstall(none) ->
     ok.
 
-%% @doc Announce, leave, then stop the VM. Runs in its own process.
+%% @doc Run the before_leave hook, announce, leave, then stop the VM. Runs
+%% in its own process. The leave must not hold the stop up for long
+%% (Docker kills after its stop timeout, 10 s by default): it gets the
+%% hook's bound plus 3 s (drover_agent_mesh:stop_timeout/0).
 -spec stop_sequence() -> ok.
 stop_sequence() ->
+    Timeout = try drover_agent_mesh:stop_timeout() catch _:_ -> 3000 end,
     {Pid, Ref} = spawn_monitor(fun() -> drover_agent_mesh:stopping() end),
     receive
         {'DOWN', Ref, process, Pid, _} -> ok
-    after ?STOP_TIMEOUT ->
+    after Timeout ->
         exit(Pid, kill)
     end,
     init:stop().

@@ -30,3 +30,19 @@ token_file_test() ->
 
 port_string_test() ->
     ?assertMatch(#{port := 4005}, drover_agent:normalize_options(#{port => "4005"}, #{})).
+
+before_leave_default_test() ->
+    ?assertMatch(#{before_leave := undefined, before_leave_timeout := 5000},
+                 drover_agent:normalize_options([], #{})).
+
+before_leave_forms_test() ->
+    F = fun() -> ok end,
+    ?assertMatch(#{before_leave := {m, f, [1]}, before_leave_timeout := 200},
+                 drover_agent:normalize_options([{before_leave, {m, f, [1]}}, {before_leave_timeout, "200"}], #{})),
+    ?assertMatch(#{before_leave := F}, drover_agent:normalize_options(#{before_leave => F}, #{})),
+    ?assertMatch(#{before_leave := undefined}, drover_agent:normalize_options([{before_leave, nil}], #{})),
+    ?assertMatch(#{before_leave := {m, f, []}}, drover_agent:normalize_options([], #{before_leave => {m, f, []}})).
+
+before_leave_refused_test_() ->
+    [?_assertError({before_leave, _, _}, drover_agent:normalize_options(#{before_leave => H}, #{}))
+     || H <- [{m, f}, {"m", f, []}, fun(_) -> ok end, "Mod.fun"]].

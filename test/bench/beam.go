@@ -61,6 +61,7 @@ func (e *env) runDrover(ctx context.Context, res *results) error {
 	if err := e.measureLoad(ctx, res, "", droverStack); err != nil {
 		return err
 	}
+	e.stats = &changeStats{}
 	v := variant{name: "drover", stack: droverStack, cookie: droverCook, joinKey: "join", readyKey: "join_ready_health",
 		leaveKey: "leave_clean"}
 	if err := e.joins(ctx, res, v); err != nil {
@@ -69,6 +70,8 @@ func (e *env) runDrover(ctx context.Context, res *results) error {
 	if err := e.silentLoss(ctx, res, droverStack, "leave_silent"); err != nil {
 		return err
 	}
+	e.stats.report(res, "")
+	e.stats = nil
 	if !e.o.skipNoAnnounce {
 		v = variant{name: "drover, announcements off", stack: droverStack, cookie: droverCook, joinKey: "noannounce_join",
 			leaveKey: "noannounce_leave_clean", envHook: func(c *ranchersim.ContainerSpec) {
@@ -146,7 +149,7 @@ func (e *env) waitSteady(ctx context.Context, stack string, n int) error {
 			return fmt.Errorf("%s did not reach %d members within %s", stack, n, steadyTimeout)
 		}
 		ips := sortedIPs(members(e.track.snapshot(stack)))
-		if e.obs.wait(ctx, 2*time.Second, func() bool { return e.fullMesh(ips) }) {
+		if e.obs.wait(ctx, 2*time.Second, func() bool { return e.meshed(stack, ips) }) {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -159,15 +162,17 @@ func (e *env) waitSteady(ctx context.Context, stack string, n int) error {
 	}
 }
 
-// fullMesh reports whether every node of ips lists every other one.
-func (e *env) fullMesh(ips []string) bool {
+// meshed reports whether every node of ips lists every peer its
+// topology gives it (every other node in a full mesh).
+func (e *env) meshed(stack string, ips []string) bool {
+	want := e.overlay(stack, ips)
 	for _, a := range ips {
 		v, ok := e.obs.view(harness.NodeName(a))
 		if !ok {
 			return false
 		}
-		for _, b := range ips {
-			if a != b && !v.peers[harness.NodeName(b)] {
+		for _, b := range want[harness.NodeName(a)] {
+			if !v.peers[string(b)] {
 				return false
 			}
 		}

@@ -59,6 +59,7 @@ func (c *cleanups) run() {
 type counters struct {
 	metadata atomic.Int64
 	dns      atomic.Int64
+	overlap  atomic.Int64 // global's "prevent overlapping partitions" lines in the nodes' output
 }
 
 // countingConn counts UDP datagrams read.
@@ -118,28 +119,34 @@ type env struct {
 	ctl     *harness.Controller
 	ctlN    int
 	simDone chan struct{}
+	stats   *changeStats // the run's collateral disconnects and overlap warnings; nil: not counted
 }
 
 // fixture is the benchmark environment: one service meshed by drover and
 // one running the recipe, both at scale 0, with Rancher's default health
 // check timing (interval configurable). drover's health check hits the agent's health endpoint;
 // the recipe has no agent, so its check is a TCP connect to epmd.
-func fixture(interval time.Duration) *ranchersim.Fixture {
+// connectAll false starts drover's nodes with -kernel connect_all false
+// (HELLO_CONNECT_ALL), which a bounded topology requires.
+func fixture(interval time.Duration, connectAll bool) *ranchersim.Fixture {
 	hc := func(port int64, line string) *ranchersim.HealthCheck {
 		return &ranchersim.HealthCheck{Port: port, RequestLine: line, Interval: interval.Milliseconds(), ResponseTimeout: 2000,
 			HealthyThreshold: 2, UnhealthyThreshold: 3, InitializingTimeout: 60000, ReinitializingTimeout: 60000,
 			Strategy: "recreate"}
 	}
 	announce := fmt.Sprintf("http://%s:%d", harness.Gateway, announcePrt)
+	droverEnv := map[string]string{"HELLO_MODE": "agent", "RELEASE_COOKIE": droverCook,
+		"DROVER_NODE_TOKEN": harness.NodeToken, "DROVER_ANNOUNCE_URL": announce,
+		"DROVER_ANNOUNCE_TOKEN": harness.AnnounceToken}
+	if !connectAll {
+		droverEnv["HELLO_CONNECT_ALL"] = "false"
+	}
 	return &ranchersim.Fixture{
 		Project: ranchersim.FixtureProject{ID: "1a5", Name: "bench"},
 		Hosts:   []ranchersim.FixtureHost{{Name: "bench-host-1"}},
 		Stacks: []ranchersim.FixtureStack{
 			{Name: droverStack, Services: []ranchersim.ServiceSpec{{Name: serviceName, Scale: 0,
-				Environment: map[string]string{"HELLO_MODE": "agent", "RELEASE_COOKIE": droverCook,
-					"DROVER_NODE_TOKEN": harness.NodeToken, "DROVER_ANNOUNCE_URL": announce,
-					"DROVER_ANNOUNCE_TOKEN": harness.AnnounceToken},
-				HealthCheck: hc(mesh.DefaultAdminPort, "GET /v1/health HTTP/1.0")}}},
+				Environment: droverEnv, HealthCheck: hc(mesh.DefaultAdminPort, "GET /v1/health HTTP/1.0")}}},
 			{Name: baseStack, Services: []ranchersim.ServiceSpec{{Name: serviceName, Scale: 0,
 				Environment: map[string]string{"HELLO_MODE": "dns", "RELEASE_COOKIE": baseCookie},
 				HealthCheck: hc(4369, "")}}},
@@ -229,10 +236,11 @@ func (e *env) startSim(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating the simulator log: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(&overlapCounter{Handler: slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}),
+		n: &e.count.overlap})
 	e.rt = newBenchRuntime(&ranchersim.ExecRuntime{Command: []string{e.build.SimNode()},
 		Dir: e.build.Root, Logger: logger})
-	sim, err := ranchersim.New(ranchersim.Options{Fixture: fixture(e.o.healthInterval), Runtime: e.rt, Logger: logger,
+	sim, err := ranchersim.New(ranchersim.Options{Fixture: fixture(e.o.healthInterval, !e.o.bounded()), Runtime: e.rt, Logger: logger,
 		IPRange: benchIPRange, Latency: ranchersim.Latency{Fixed: e.o.apiLatency}})
 	if err != nil {
 		return fmt.Errorf("building the simulator: %w", err)
@@ -325,8 +333,13 @@ func (e *env) startController(ctx context.Context, healthRule bool) error {
 		extra = "    membership:\n      states: [running]\n      healthStates: [healthy, updating-healthy, initializing, " +
 			"reinitializing, unhealthy, updating-unhealthy, updating-reinitializing, none]\n"
 	}
+	topology := ""
+	if e.o.bounded() {
+		topology = fmt.Sprintf("    topology: %s\n    degree: %d\n", e.o.topology, e.o.degree)
+	}
 	cfg := harness.ConfigOptions{Name: "bench",
-		Clusters:       []harness.ClusterConfig{{Name: "hello", Stack: droverStack, Services: []string{serviceName}}},
+		Clusters: []harness.ClusterConfig{{Name: "hello", Stack: droverStack, Services: []string{serviceName},
+			Extra: topology}},
 		AnnounceListen: fmt.Sprintf("%s:%d", harness.Gateway, announcePrt), Extra: extra}.YAML()
 	e.ctlN++
 	c, err := harness.StartController(ctx, e.build, e.hsim, harness.ControllerOptions{

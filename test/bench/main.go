@@ -18,8 +18,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover-mesh/drover/pkg/config"
 )
 
 // options are the command's flags.
@@ -41,7 +45,13 @@ type options struct {
 	apiLatency     time.Duration // the real-node part's simulator
 	cycles         int
 	cycleLatency   time.Duration
+	sizes          []int  // -sizes: the real-node part at each size, side by side
+	topology       string // the drover cluster's topology (config's topology)
+	degree         int    // its degree when bounded
 }
+
+// bounded reports whether the drover cluster runs a bounded topology.
+func (o options) bounded() bool { return o.topology == config.TopologyBoundedDegree }
 
 func parseOptions(args []string) (options, error) {
 	var o options
@@ -65,9 +75,22 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.apiLatency, "api-latency", 0, "delay every API answer of the real-node part's simulator by this much, as a loaded Cattle does (e.g. 50ms)")
 	fs.IntVar(&o.cycles, "cycles", 20, "join-and-leave cycles of the scale part's Go-agent cluster (-nodes agents, health checks, announcements) at each API latency; 0 skips them")
 	fs.DurationVar(&o.cycleLatency, "cycle-latency", 50*time.Millisecond, "the scale part's cycles run at zero API latency and at this one; 0 runs only the first")
+	sizes := fs.String("sizes", "", "run the real-node part at each of these sizes (e.g. 20,60,100: drover only, side by side); overrides -nodes")
+	fs.StringVar(&o.topology, "topology", config.TopologyFullMesh, "the drover cluster's topology: fullMesh or boundedDegree (nodes then run with -connect_all false)")
+	fs.IntVar(&o.degree, "degree", 6, "the degree of a boundedDegree topology")
 	fs.StringVar(&o.replot, "replot", "", "only draw -plot again from this raw results file (raw.md, or docs/benchmarks.md's raw numbers)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.sizes, err = parseSizes(*sizes); err != nil {
+		return o, err
+	}
+	if o.topology != config.TopologyFullMesh && o.topology != config.TopologyBoundedDegree {
+		return o, fmt.Errorf("-topology %q: want %s or %s", o.topology, config.TopologyFullMesh, config.TopologyBoundedDegree)
+	}
+	if o.bounded() && (o.degree < 2 || o.degree > 64) {
+		return o, fmt.Errorf("-degree %d: want 2 to 64", o.degree)
 	}
 	if o.replot != "" && o.plot == "" {
 		return o, errors.New("-replot needs -plot FILE")
@@ -117,7 +140,9 @@ func run(args []string) int {
 	progress("work directory %s (logs of every process)", o.workDir)
 	err = runParts(ctx, o, res)
 	progress("finished in %s", time.Since(started).Round(time.Second))
-	res.finalize(o)
+	if len(o.sizes) == 0 {
+		res.finalize(o) // with -sizes, each size is finalized on its own
+	}
 	if werr := res.write(o); werr != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
 	}
@@ -138,12 +163,39 @@ func runParts(ctx context.Context, o options, res *results) error {
 			errs = append(errs, fmt.Errorf("scale part: %w", err))
 		}
 	}
-	if o.beam && ctx.Err() == nil {
+	if o.beam && ctx.Err() == nil && len(o.sizes) > 0 {
+		if err := runSizes(ctx, o, res); err != nil {
+			errs = append(errs, fmt.Errorf("real-node part: %w", err))
+		}
+	} else if o.beam && ctx.Err() == nil {
 		if err := runBEAM(ctx, o, res); err != nil {
 			errs = append(errs, fmt.Errorf("real-node part: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxSize bounds -sizes: every node is a VM of about 34 MB and a
+// namespace; the address range holds 4,094 hosts.
+const maxSize = 400
+
+// parseSizes parses -sizes ("20,60,100"): ascending, each 3 to maxSize.
+func parseSizes(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 3 || n > maxSize {
+			return nil, fmt.Errorf("-sizes %q: %q is not a size from 3 to %d", s, f, maxSize)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("-sizes %q: sizes must be ascending", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // progress prints one line of progress to stderr with the time.

@@ -42,8 +42,15 @@ type observer struct {
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeView
+	downs   []downEvent // every nodedown seen, in arrival order
 	changed chan struct{}
 	fails   []string
+}
+
+// downEvent is one nodedown: node lost peer at the VM's instant at.
+type downEvent struct {
+	node, peer string
+	at         time.Time
 }
 
 // startObserver compiles and starts the observer in its own namespace
@@ -143,6 +150,7 @@ func (o *observer) apply(f []string) {
 	case f[0] == "down" && len(f) == 4:
 		delete(v.peers, f[2])
 		v.downAt[f[2]] = usTime(f[3])
+		o.downs = append(o.downs, downEvent{node: f[1], peer: f[2], at: usTime(f[3])})
 	}
 	close(o.changed)
 	o.changed = make(chan struct{})
@@ -202,6 +210,21 @@ func (o *observer) wait(ctx context.Context, timeout time.Duration, cond func() 
 			return false
 		}
 	}
+}
+
+// downCount is the number of nodedown events seen so far: a mark for
+// downsSince.
+func (o *observer) downCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.downs)
+}
+
+// downsSince returns the nodedown events seen after mark.
+func (o *observer) downsSince(mark int) []downEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]downEvent(nil), o.downs[min(mark, len(o.downs)):]...)
 }
 
 // failures returns the observer's failure lines so far.

@@ -19,6 +19,7 @@ type results struct {
 	figures map[string]string
 	order   []string // figure names in the order they were set
 	notes   []string
+	tables  []string // markdown tables printed before the figures
 }
 
 func newResults() *results {
@@ -49,6 +50,42 @@ func (r *results) set(name, value string) {
 		r.order = append(r.order, name)
 	}
 	r.figures[name] = value
+}
+
+// get returns a figure as set.
+func (r *results) get(name string) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.figures[name]
+	return v, ok
+}
+
+// table records a markdown table for the output and the raw file.
+func (r *results) table(t string) {
+	if t == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tables = append(r.tables, t)
+}
+
+// merge copies o's series, figures and notes into r, each name prefixed.
+func (r *results) merge(o *results, prefix string) {
+	o.mu.Lock()
+	series, figures, order, notes := o.series, o.figures, slices.Clone(o.order), slices.Clone(o.notes)
+	o.mu.Unlock()
+	for name, s := range series {
+		for _, d := range s {
+			r.add(prefix+name, d)
+		}
+	}
+	for _, name := range order {
+		r.set(prefix+name, figures[name])
+	}
+	for _, n := range notes {
+		r.note("%s%s", prefix, n)
+	}
 }
 
 // note records a remark for the raw file.
@@ -107,6 +144,9 @@ func formatIn(d time.Duration, unit time.Duration) string {
 func (r *results) printFigures(w io.Writer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, t := range r.tables {
+		fmt.Fprintf(w, "%s\n", t)
+	}
 	fmt.Fprintln(w, "# figures")
 	for _, name := range r.order {
 		fmt.Fprintf(w, "%s=%s\n", name, r.figures[name])
@@ -136,6 +176,9 @@ func (r *results) raw() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
+	for _, t := range r.tables {
+		fmt.Fprintf(&b, "%s\n", t)
+	}
 	fmt.Fprintf(&b, "Raw samples, sorted, in milliseconds.\n\n")
 	names := make([]string, 0, len(r.series))
 	for n := range r.series {

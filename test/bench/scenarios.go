@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/drover-mesh/drover/test/harness"
@@ -46,6 +47,7 @@ func (e *env) joins(ctx context.Context, res *results, v variant) error {
 func (e *env) joinOnce(ctx context.Context, res *results, v variant, i int) error {
 	before := e.track.snapshot(v.stack)
 	old := sortedIPs(members(before))
+	mark := e.startChange(v.stack)
 	if err := e.sim.Scale(v.stack, serviceName, len(old)+1); err != nil {
 		return fmt.Errorf("scaling up: %w", err)
 	}
@@ -54,7 +56,7 @@ func (e *env) joinOnce(ctx context.Context, res *results, v variant, i int) erro
 		return err
 	}
 	joiner := harness.NodeName(rec.view.IP)
-	meshed, ok := e.waitListed(ctx, old, joiner, meshTimeout)
+	meshed, ok := e.waitListed(ctx, e.holders(v.stack, append(slices.Clone(old), rec.view.IP), joiner), joiner, meshTimeout)
 	if !ok {
 		return fmt.Errorf("%w: %s not listed by every member within %s", errSkip, joiner, meshTimeout)
 	}
@@ -76,6 +78,7 @@ func (e *env) joinOnce(ctx context.Context, res *results, v variant, i int) erro
 	if err := e.leaveOnce(ctx, res, v, id, joiner, old, len(old)); err != nil {
 		return err
 	}
+	line += e.endChange(mark, old, []string{rec.view.IP}, 2)
 	progress("%s", line)
 	return nil
 }
@@ -198,6 +201,7 @@ func (e *env) silentLoss(ctx context.Context, res *results, stack, key string) e
 	k := min(e.o.losses, len(ips)-2)
 	victims, rest := ips[:k], ips[k:]
 	progress("%s: cutting %d hosts off at once: %v", stack, k, victims)
+	mark := e.startChange(stack)
 	cutAt := map[string]time.Time{}
 	for _, ip := range victims {
 		cutAt[ip] = time.Now()
@@ -226,6 +230,9 @@ func (e *env) silentLoss(ctx context.Context, res *results, stack, key string) e
 		}
 		res.add(key, r.d)
 		progress("%s: %s dropped by every other member %s after the cut", stack, r.ip, r.d.Round(time.Millisecond))
+	}
+	if line := e.endChange(mark, ips, victims, k); line != "" {
+		progress("%s: silent loss:%s", stack, line)
 	}
 	for _, ip := range victims {
 		_ = e.net.Isolate(context.Background(), ip, false) // its namespace may be gone (recreated)

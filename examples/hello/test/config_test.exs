@@ -40,4 +40,17 @@ defmodule Hello.ConfigTest do
     assert cfg.agent[:tls_cacertfile] == "/etc/drover/tls/clients-ca.pem"
     assert cfg.agent[:announce_cacertfile] == "/etc/drover/tls/controller-ca.pem"
   end
+
+  test "HELLO_HANDOFF sets the agent's before_leave hook, off by default" do
+    cfg = Hello.Config.from_env(%{})
+    assert cfg.agent[:before_leave] == nil
+    refute cfg.handoff
+
+    cfg =
+      Hello.Config.from_env(%{"HELLO_HANDOFF" => "true", "HELLO_BEFORE_LEAVE_TIMEOUT_MS" => "800"})
+
+    assert cfg.agent[:before_leave] == {Hello.Handoff, :run, []}
+    assert cfg.agent[:before_leave_timeout] == 800
+    assert cfg.handoff
+  end
 end

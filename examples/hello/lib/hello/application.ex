@@ -8,9 +8,12 @@ defmodule Hello.Application do
     Supervisor.start_link(children(cfg), strategy: :one_for_one, name: Hello.Supervisor)
   end
 
-  defp children(%{mode: mode, agent: agent, dns: dns}) do
+  defp children(%{mode: mode, agent: agent, dns: dns, handoff: handoff}) do
+    # Hello.Handoff starts before the agent, so it is still there when the
+    # agent's before_leave hook calls it.
+    handoff_child = if handoff, do: [Hello.Handoff], else: []
     agent_child = if mode in [:agent, :both], do: [{:drover_agent, agent}], else: []
     dns_child = if mode in [:dns, :both], do: [{Hello.DNSCluster, dns}], else: []
-    agent_child ++ dns_child
+    handoff_child ++ agent_child ++ dns_child
   end
 end

@@ -12,6 +12,9 @@ defmodule Hello.Config do
       requires client certificates signed by these CAs;
       `DROVER_ANNOUNCE_CACERTFILE`: the CAs an https announce URL is
       checked against (default: the system's). See docs/agent.md.
+    * `HELLO_HANDOFF` (`false`): `true` sets the agent's `before_leave` hook
+      to `Hello.Handoff.run/0`, which hands this node's work to a peer before
+      it leaves; `HELLO_BEFORE_LEAVE_TIMEOUT_MS` (5000) bounds it.
     * `HELLO_DNS_NAME` (`hello`), `HELLO_DNS_INTERVAL_MS` (5000): the recipe's.
   """
 
@@ -34,8 +37,12 @@ defmodule Hello.Config do
         tls_certfile: Map.get(env, "DROVER_AGENT_TLS_CERTFILE"),
         tls_keyfile: Map.get(env, "DROVER_AGENT_TLS_KEYFILE"),
         tls_cacertfile: Map.get(env, "DROVER_AGENT_TLS_CACERTFILE"),
-        announce_cacertfile: Map.get(env, "DROVER_ANNOUNCE_CACERTFILE")
+        announce_cacertfile: Map.get(env, "DROVER_ANNOUNCE_CACERTFILE"),
+        before_leave: before_leave(Map.get(env, "HELLO_HANDOFF", "false")),
+        before_leave_timeout:
+          env |> Map.get("HELLO_BEFORE_LEAVE_TIMEOUT_MS", "5000") |> String.to_integer()
       ],
+      handoff: Map.get(env, "HELLO_HANDOFF", "false") == "true",
       dns: [
         name: Map.get(env, "HELLO_DNS_NAME", "hello"),
         basename: Map.get(env, "HELLO_NODE_BASENAME", "hello"),
@@ -43,4 +50,7 @@ defmodule Hello.Config do
       ]
     }
   end
+
+  defp before_leave("true"), do: {Hello.Handoff, :run, []}
+  defp before_leave(_), do: nil
 end
