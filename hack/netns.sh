@@ -111,7 +111,10 @@ services() {
   local name=$1 metadata=$2 dns=$3 search=$4
   {
     [ -z "$search" ] || echo "search $search"
-    echo "nameserver $SERVICES_IP"
+    # Without a DNS server behind $SERVICES_IP, a lookup there would wait
+    # for its timeout (5 s, twice: every VM boot and rpc resolves the
+    # machine's name); the namespace's own loopback refuses at once.
+    if [ -n "$dns" ]; then echo "nameserver $SERVICES_IP"; else echo "nameserver 127.0.0.1"; fi
   } >"/etc/netns/$name/resolv.conf"
   {
     echo "127.0.0.1 localhost"

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-mesh/drover/internal/testwait"
 )
 
 // TestAgentBeforeLeaveRunsBeforePeersDropTheNode runs hello with its
@@ -31,7 +33,7 @@ func TestAgentBeforeLeaveRunsBeforePeersDropTheNode(t *testing.T) {
 
 	for _, n := range []*helloNode{stopped, left} {
 		var handed, down int64
-		eventually(t, 30*time.Second, func() error {
+		testwait.EventuallyNil(t, 30*time.Second, func() error {
 			var err error
 			handed, down, err = handOff(t, receiver, n.Name)
 			return err
