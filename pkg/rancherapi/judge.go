@@ -130,16 +130,26 @@ func (ix containerIndex) candidates(svc service, stack string) []container {
 
 // appendCandidates is candidates into reused buffers: out for the
 // containers, ids for scratch. It returns both for the next call.
+//
+// The three sources usually name the same containers: the instanceIds are
+// sorted once, and only the ids the other sources add beyond them (none,
+// as a rule) make the whole list sorted again.
 func (ix containerIndex) appendCandidates(out []container, ids []string, svc service, stack string) ([]container, []string) {
 	ids = append(ids[:0], svc.InstanceIDs...)
-	for id := range ix.byService[svc.ID] {
-		ids = append(ids, id)
-	}
-	for id := range ix.byLabel[stackServiceKey(stack, svc.Name)] {
-		ids = append(ids, id)
-	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	named := len(ids)
+	for _, set := range [...]map[string]struct{}{ix.byService[svc.ID], ix.byLabel[stackServiceKey(stack, svc.Name)]} {
+		for id := range set {
+			if _, found := slices.BinarySearch(ids[:named], id); !found {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) > named {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+	}
 	out = out[:0]
 	for _, id := range ids {
 		if ct, ok := ix.byID[id]; ok {

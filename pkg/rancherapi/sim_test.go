@@ -384,13 +384,19 @@ func totalRequests(m map[string]int) int {
 // in-process simulator (whose own rendering is counted too), and reports
 // the requests each cost: a full list, a complete cache's answer after one
 // change, and one with nothing changed (see benchSnapshots).
-func BenchmarkSnapshot2000(b *testing.B) {
+func BenchmarkSnapshot2000(b *testing.B) { benchSimSnapshots(b, 100) }
+
+// BenchmarkSnapshot10000 is BenchmarkSnapshot2000 at 10,000 containers in
+// 500 services.
+func BenchmarkSnapshot10000(b *testing.B) { benchSimSnapshots(b, 500) }
+
+func benchSimSnapshots(b *testing.B, services int) {
 	sim := ranchertest.NewServer(b, ranchersim.Options{IPRange: simIPRange, StepDelay: time.Millisecond, StopTimeout: 10 * time.Millisecond})
 	if _, err := sim.CreateStack("bench"); err != nil {
 		b.Fatal(err)
 	}
 	var refs []ClusterRef
-	for i := range 100 {
+	for i := range services {
 		name := fmt.Sprintf("svc%03d", i)
 		if _, err := sim.CreateService("bench", ranchersim.ServiceSpec{Name: name, Scale: 20, StartOnCreate: true}); err != nil {
 			b.Fatal(err)
@@ -399,5 +405,5 @@ func BenchmarkSnapshot2000(b *testing.B) {
 	}
 	settle(b, sim)
 	c := simClient(b, sim, sim.SchemasURL(), func(o *Options) { o.Clusters = refs; o.Timeout = 30 * time.Second })
-	benchSnapshots(b, c, 2000)
+	benchSnapshots(b, c, services*20)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/drover-mesh/drover/pkg/mesh"
@@ -238,5 +239,43 @@ func TestDecodeChangeIntoSlimTypes(t *testing.T) {
 	mustEqual(t, svc.LaunchConfig.Labels, labelMap{"io.drover.cluster": "c", "n": "5", "x": ""})
 	if svc.InstanceIDs == nil {
 		t.Error("instanceIds [] decoded as absent")
+	}
+}
+
+func TestCandidatesAreEverySourceOnceSortedByID(t *testing.T) {
+	cts := map[string]container{
+		"1i1": ctr("1i1", "running", 1),
+		"1i2": ctr("1i2", "running", 2, noSvcIDs),                                  // by label alone
+		"1i3": ctr("1i3", "running", 3, noLabels),                                  // by serviceIds alone
+		"1i4": ctr("1i4", "running", 4, noSvcIDs, noLabels),                        // by instanceIds alone
+		"1i5": ctr("1i5", "running", 5, noSvcIDs, svcID("1s1"), label("Demo/Web")), // serviceId, label case
+		"1i6": ctr("1i6", "running", 6, svcIDs("1s9"), label("demo/db")),           // another service's
+	}
+	tests := []struct {
+		name        string
+		instanceIDs []string
+		want        []string
+	}{
+		{"no instanceIds: the other sources", nil, []string{"1i1", "1i2", "1i3", "1i5"}},
+		{"instanceIds naming the same", []string{"1i5", "1i3", "1i2", "1i1"}, []string{"1i1", "1i2", "1i3", "1i5"}},
+		{"instanceIds adding one, repeated, unsorted", []string{"1i4", "1i1", "1i4"}, []string{"1i1", "1i2", "1i3", "1i4", "1i5"}},
+		{"an instanceId the cache lacks is left out", []string{"1i99", "1i1"}, []string{"1i1", "1i2", "1i3", "1i5"}},
+	}
+	ix := newContainerIndex(cts)
+	var (
+		out []container
+		ids []string
+	)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, ids = ix.appendCandidates(out, ids, webService(tc.instanceIDs...), "demo")
+			var got []string
+			for _, ct := range out {
+				got = append(got, ct.ID)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("candidates %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
