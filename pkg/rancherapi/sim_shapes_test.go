@@ -2,9 +2,7 @@ package rancherapi
 
 import (
 	"testing"
-	"time"
 
-	"github.com/drover-mesh/drover/pkg/rancherapi/ranchertest"
 	"github.com/drover-mesh/drover/pkg/ranchersim"
 )
 
@@ -25,25 +23,7 @@ func TestSimOlderCattleShapesAreNeverEmpty(t *testing.T) {
 		{"every older knob", ranchersim.Shape{NoContainerServiceRefs: true, NoServiceInstanceIDs: true, NullLabels: true, NullHealthState: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := ranchertest.NewServer(t, ranchersim.Options{IPRange: simIPRange, Shape: tc.shape,
-				Tick: 100 * time.Millisecond, StepDelay: 5 * time.Millisecond, StopTimeout: 100 * time.Millisecond})
-			for _, st := range []string{"demo", "noise"} {
-				if _, err := sim.CreateStack(st); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, sv := range []struct {
-				stack string
-				spec  ranchersim.ServiceSpec
-			}{
-				{"demo", ranchersim.ServiceSpec{Name: "web", Scale: 3, HealthCheck: fastHealth(), StartOnCreate: true}},
-				{"demo", ranchersim.ServiceSpec{Name: "api", Scale: 1, StartOnCreate: true}},
-				{"noise", ranchersim.ServiceSpec{Name: "web", Scale: 2, StartOnCreate: true}},
-			} {
-				if _, err := sim.CreateService(sv.stack, sv.spec); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sim := newSimWith(t, ranchersim.Options{Shape: tc.shape})
 			c := simClient(t, sim, sim.SchemasURL())
 			for _, scale := range []int{3, 5, 1, 0, 2} {
 				if err := sim.Scale("demo", "web", scale); err != nil {

@@ -34,7 +34,15 @@ func fastHealth() *ranchersim.HealthCheck {
 // service is also called "web".
 func newSim(t testing.TB, mode ranchersim.EventMode) *ranchersim.Sim {
 	t.Helper()
-	sim := ranchertest.NewServer(t, ranchersim.Options{IPRange: simIPRange, EventMode: mode, Tick: 100 * time.Millisecond, StepDelay: 5 * time.Millisecond, StopTimeout: 100 * time.Millisecond})
+	return newSimWith(t, ranchersim.Options{EventMode: mode})
+}
+
+// newSimWith is newSim with o's other settings (e.g. a payload Shape);
+// the IP range and the timings are the package's.
+func newSimWith(t testing.TB, o ranchersim.Options) *ranchersim.Sim {
+	t.Helper()
+	o.IPRange, o.Tick, o.StepDelay, o.StopTimeout = simIPRange, 100*time.Millisecond, 5*time.Millisecond, 100*time.Millisecond
+	sim := ranchertest.NewServer(t, o)
 	for _, st := range []string{"demo", "noise"} {
 		if _, err := sim.CreateStack(st); err != nil {
 			t.Fatal(err)
