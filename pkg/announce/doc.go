@@ -15,9 +15,12 @@
 //   - The agent announces "up" when its listener opens, and again right
 //     after it answers each health probe, until a peer set is applied (at
 //     most every 500 ms, during its first 2 minutes). Cattle turns a
-//     container healthy within a few milliseconds of the probe that passes
-//     its healthy threshold, so the read that matters is the one just after
-//     an announcement, and the next announcement comes with the next probe.
+//     container healthy when the probe that passes its healthy threshold
+//     is recorded, at once or a little later on a busy server, so the read
+//     that matters is the one just after an announcement (every
+//     millisecond before it is a millisecond of every join), one soon
+//     after for a slower server, and the next announcement comes with the
+//     next probe.
 //   - "stopping": Cattle stores the state stopping before Docker sends
 //     SIGTERM, so it is visible at once.
 //   - Between announcements nothing is read: Cattle's events (1 s ticks)
@@ -26,7 +29,7 @@
 // Hence, after the latest announcement of an IP:
 //
 //	event     reads at (after the announcement)   gives up
-//	up        +5 ms, +60 ms                       after the +60 ms read
+//	up        +2 ms, +15 ms, +60 ms               after the +60 ms read
 //	stopping  +0 ms, +60 ms                       after the +60 ms read
 //
 // A read that decides ends the follow-up; a re-announcement starts the plan
@@ -46,10 +49,10 @@
 // # Cost per join-and-leave cycle
 //
 // With Rancher's default health check (healthy after 2 probes, 2 s apart):
-// "up" at listener open (2 reads, still initializing), "up" after probe 1
-// (2 reads), "up" after probe 2 (1 read: healthy; 2 if Cattle took more
-// than 5 ms), "stopping" (1 read): 6 reads, 7 at most; in general at most
-// 2×(healthyThreshold+2). Without a health check: 1 read to join, 1 to
-// leave. TestJoinAndLeaveCycleCost and TestScaleUpOfFiftyCostsO1ReadsPerStep
+// "up" at listener open (3 reads, still initializing), "up" after probe 1
+// (3 reads), "up" after probe 2 (1 read: healthy; 2 if Cattle took up to
+// 15 ms, 3 if longer), "stopping" (1 read, 2 if Cattle had not stored it
+// yet): 8 reads, 11 at most; in general at most 3×(healthyThreshold+1)+2.
+// Without a health check: 1 read to join, 1 to leave. TestJoinAndLeaveCycleCost and TestScaleUpOfFiftyCostsO1ReadsPerStep
 // check these counts on an injected clock.
 package announce

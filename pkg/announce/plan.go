@@ -16,12 +16,15 @@ const (
 
 // Defaults of Plan. Each carries the reason for its value.
 const (
-	// DefaultUpFirst: Cattle records the deciding health probe within a
-	// few milliseconds of it, and the agent announces right after
-	// answering the probe (its announcement takes a millisecond or two to
-	// arrive).
-	DefaultUpFirst = 5 * time.Millisecond
-	// DefaultSecond is the one later look for either event: Cattle under
+	// DefaultUpFirst: the agent announces right after answering the
+	// probe, and its announcement takes a millisecond or two to arrive;
+	// by then a Cattle that records the deciding probe at once has done
+	// so. Every millisecond here is a millisecond of every join.
+	DefaultUpFirst = 2 * time.Millisecond
+	// DefaultUpThen is the look for a Cattle that took a little longer
+	// (a busy server, the health checker's report still on its way).
+	DefaultUpThen = 15 * time.Millisecond
+	// DefaultSecond is the last look for either event: Cattle under
 	// load, or a read that failed.
 	DefaultSecond = 60 * time.Millisecond
 	// DefaultRate and DefaultBurst bound reads: a cycle needs two reads
@@ -54,7 +57,7 @@ type Plan struct {
 // DefaultPlan returns the plan the package doc describes.
 func DefaultPlan() Plan {
 	return Plan{
-		Up:         []time.Duration{DefaultUpFirst, DefaultSecond},
+		Up:         []time.Duration{DefaultUpFirst, DefaultUpThen, DefaultSecond},
 		Stopping:   []time.Duration{0, DefaultSecond},
 		Rate:       DefaultRate,
 		Burst:      DefaultBurst,

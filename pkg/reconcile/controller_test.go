@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/drover-mesh/drover/internal/testwait"
+	"github.com/drover-mesh/drover/pkg/announce"
 	"github.com/drover-mesh/drover/pkg/config"
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
@@ -463,17 +464,21 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 	obs := &fakeObserver{}
 	obs.set(snapOf(up("hello", 1), ctr("hello", 2, "running", "initializing")), nil)
 	nodes := newFakeNodes(names("hello", 1, 2)...)
-	lookup := &fakeLookup{answers: []mesh.Member{ctr("hello", 2, "running", "initializing"),
-		ctr("hello", 2, "running", "initializing"), up("hello", 2)}}
+	plan := len(announce.DefaultPlan().Up)
+	var answers []mesh.Member
+	for range plan {
+		answers = append(answers, ctr("hello", 2, "running", "initializing"))
+	}
+	lookup := &fakeLookup{answers: append(answers, up("hello", 2))}
 	c := newTestController(t, obs, nodes, func(o *Options) {
 		o.Lookup = lookup
 		o.DriftInterval, o.ResyncInterval = time.Hour, time.Hour
 	})
 	runUntilFirstPass(t, c)
 
-	// Rancher still says initializing: two reads (the plan), then nothing.
+	// Rancher still says initializing: the plan's reads, then nothing.
 	c.Announce(EventUp, "10.42.0.2")
-	testwait.Eventually(t, 10*time.Second, "reads", func() bool { return lookup.count() >= 2 })
+	testwait.Eventually(t, 10*time.Second, "reads", func() bool { return lookup.count() >= plan })
 	testwait.Eventually(t, 10*time.Second, "the follow-up gives up", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -482,8 +487,8 @@ func TestAnnounceReadsRancherThenRunsAPass(t *testing.T) {
 	if got := nodes.managed(name("hello", 1)); len(got) != 0 {
 		t.Errorf("announcement alone added a peer: %v", got)
 	}
-	if n := lookup.count(); n != 2 {
-		t.Errorf("reads = %d, want the plan's 2", n)
+	if n := lookup.count(); n != plan {
+		t.Errorf("reads = %d, want the plan's %d", n, plan)
 	}
 	// Rancher reports it healthy (the event-fed cache does not know yet):
 	// the next announcement's read decides, and the pass adds it.

@@ -39,7 +39,8 @@
 // re-read; Rancher is not re-listed), the confirming pass of a held drop
 // (re-lists), the end of a node's backoff, the retry after an aborted pass
 // (exponential, re-lists), and announcement reads with the pass after a
-// decided one. At most one pass and one read run at a time.
+// decided one (which does not wait for MinEventGap: the read plan's bucket
+// bounds it). At most one pass and one read run at a time.
 //
 // # The contract of a pass
 //

@@ -122,7 +122,8 @@ type scheduleConfig struct {
 // timers), and the follow-ups of a pass (PassDone: retry, confirm,
 // backoff end) or of a read (ReadDone: the pass after a decided
 // announcement). At most one pass and one read run at a time; no pass
-// starts within MinEventGap of the last one, so bursts share a pass.
+// starts within MinEventGap of the last one, so bursts share a pass, except
+// the pass of a decided announcement (see passDue).
 //
 // It is not safe for concurrent use; Controller guards it.
 type scheduler struct {
@@ -177,7 +178,11 @@ func (s *scheduler) gate() time.Time {
 	return s.lastStart.Add(s.cfg.minEventGap)
 }
 
-// passDue is when the next pass is due, no earlier than the gate.
+// passDue is when the next pass is due, no earlier than the gate, except
+// for the pass of a decided announcement: that is a join or a leave on
+// its fast path, and it does not wait for the gap. Decisions come only
+// from reads, which the read plan's token bucket bounds, so they cannot
+// make passes storm.
 func (s *scheduler) passDue() time.Time {
 	due := s.nextResync
 	if s.nextDrift.Before(due) {
@@ -190,6 +195,9 @@ func (s *scheduler) passDue() time.Time {
 	}
 	if g := s.gate(); due.Before(g) {
 		due = g
+	}
+	if t, ok := s.pending[KindAnnounce]; ok && len(s.fresh) > 0 && t.Before(due) {
+		due = t
 	}
 	return due
 }

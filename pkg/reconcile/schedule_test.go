@@ -158,11 +158,13 @@ func TestSchedulerTable(t *testing.T) {
 		{at: 60.27, do: "pass aborted", next: 60.77},
 		{at: 60.77, want: []string{"pass retry relist"}},
 		{at: 60.78, do: "pass ok"},
-		// An announcement: reads at +5 ms and +60 ms; the second decides, and
-		// a pass follows that re-reads the node and sees the read.
-		{at: 61, do: "up 10.42.0.2", next: 61.005},
-		{at: 61.005, want: []string{"read 10.42.0.2"}},
-		{at: 61.007, do: "read initializing", next: 61.06},
+		// An announcement: reads at +2 ms, +15 ms and +60 ms; the third
+		// decides, and a pass follows that re-reads the node and sees the read.
+		{at: 61, do: "up 10.42.0.2", next: 61.002},
+		{at: 61.002, want: []string{"read 10.42.0.2"}},
+		{at: 61.004, do: "read initializing", next: 61.015},
+		{at: 61.015, want: []string{"read 10.42.0.2"}},
+		{at: 61.017, do: "read initializing", next: 61.06},
 		{at: 61.06, want: []string{"read 10.42.0.2"}},
 		{at: 61.062, do: "read healthy", want: []string{"pass announce announced=10.42.0.2 fresh=10.42.0.2"}},
 		// A held drop is confirmed by a re-listing pass a second later.
@@ -187,11 +189,25 @@ func TestSchedulerTable(t *testing.T) {
 		{at: 70, want: []string{"pass drift full"}},
 		{at: 70.01, do: "pass ok"},
 		{at: 71, do: "up 10.42.0.4"},
-		{at: 71.005, want: []string{"read 10.42.0.4"}},
-		{at: 71.006, do: "read initializing"},
+		{at: 71.002, want: []string{"read 10.42.0.4"}},
+		{at: 71.003, do: "read initializing"},
+		{at: 71.015, want: []string{"read 10.42.0.4"}},
+		{at: 71.016, do: "read initializing"},
 		{at: 71.06, want: []string{"read 10.42.0.4"}},
 		{at: 71.061, do: "read initializing", next: 80},
 		{at: 80, want: []string{"pass drift full announced=10.42.0.4"}},
+		{at: 80.01, do: "pass ok"},
+		// A decided announcement does not wait for the event gap: its pass
+		// starts at once, 22 ms after the drift pass began; an event that
+		// came meanwhile rides along.
+		{at: 80.012, do: "up 10.42.0.5", next: 80.014},
+		{at: 80.013, do: "event"},
+		{at: 80.014, want: []string{"read 10.42.0.5"}},
+		{at: 80.022, do: "read healthy", want: []string{"pass announce announced=10.42.0.5 fresh=10.42.0.5"}},
+		{at: 80.03, do: "pass ok"},
+		// An announcement without a decision (nothing to read with, too
+		// many followed) still waits for the gap: see
+		// TestAnnouncementWithoutLookupIsAPass.
 	})
 }
 
