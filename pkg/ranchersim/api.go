@@ -171,7 +171,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.serveSubscribe(w, r, rt.version)
 		return
 	}
-	if l := s.opts.Latency; l.Fixed > 0 || l.PerObject > 0 {
+	if l := s.faults.apiLatency(); l.Fixed > 0 || l.PerObject > 0 {
 		w = &apiWriter{ResponseWriter: w, ctx: r.Context(), done: s.ctx.Done(), latency: l}
 	}
 	if !rt.ok {

@@ -21,6 +21,7 @@ type Faults struct {
 	eventDelay    time.Duration
 	dropEvents    bool
 	metadataUntil time.Time
+	latency       *Latency // nil: Options.Latency
 }
 
 func newFaults(s *Sim) *Faults { return &Faults{s: s} }
@@ -70,6 +71,26 @@ func (f *Faults) DropEvents(on bool) {
 	f.dropEvents = on
 }
 
+// APILatency replaces the latency model of API answers (Options.Latency)
+// until Clear or the next call: a Cattle that turns slow, or fast again,
+// while clients run.
+func (f *Faults) APILatency(l Latency) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l.Fixed, l.PerObject = max(l.Fixed, 0), max(l.PerObject, 0)
+	f.latency = &l
+}
+
+// apiLatency is the latency model in force.
+func (f *Faults) apiLatency() Latency {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.latency != nil {
+		return *f.latency
+	}
+	return f.s.opts.Latency
+}
+
 // MetadataDown makes rancher-metadata answer 503 for d.
 func (f *Faults) MetadataDown(d time.Duration) {
 	f.mu.Lock()
@@ -110,11 +131,13 @@ func (f *Faults) CutOffHost(hostID string, cut bool) {
 	}
 }
 
-// Clear ends every fault: API, events, metadata, and cut-off hosts.
+// Clear ends every fault: API (latency back to Options.Latency), events,
+// metadata, and cut-off hosts.
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	f.statusCode, f.statusUntil, f.hangUntil = 0, time.Time{}, time.Time{}
 	f.eventDelay, f.dropEvents, f.metadataUntil = 0, false, time.Time{}
+	f.latency = nil
 	f.mu.Unlock()
 	f.s.mu.Lock()
 	var cut []string

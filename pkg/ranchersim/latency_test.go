@@ -75,3 +75,21 @@ func TestAPILatencyGrowsWithTheObjectsOfAnAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Faults.APILatency changes the model while clients run, and Clear puts
+// the configured one back.
+func TestAPILatencyCanChangeWhileRunning(t *testing.T) {
+	s := ranchertest.NewServer(t, ranchersim.Options{})
+	short := &http.Client{Timeout: 200 * time.Millisecond}
+	if code, err := get(t, s, quick, s.SchemasURL()); err != nil || code != 200 {
+		t.Fatalf("before: %d %v", code, err)
+	}
+	s.Faults().APILatency(ranchersim.Latency{Fixed: time.Hour})
+	if _, err := get(t, s, short, s.SchemasURL()); err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("an API answer came before the new latency: %v", err)
+	}
+	s.Faults().Clear()
+	if code, err := get(t, s, quick, s.SchemasURL()); err != nil || code != 200 {
+		t.Fatalf("after Clear: %d %v", code, err)
+	}
+}

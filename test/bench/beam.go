@@ -31,6 +31,7 @@ type variant struct {
 	leaveKey  string // series of SIGTERM -> dropped by every member
 	envHook   func(c *ranchersim.ContainerSpec)
 	byRunning bool // the joiner counts from running, not from member
+	joins     int  // cycles; 0 means -joins
 }
 
 // runBEAM runs every real-node scenario, drover first, then the recipe.
@@ -72,6 +73,9 @@ func (e *env) runDrover(ctx context.Context, res *results) error {
 	}
 	e.stats.report(res, "")
 	e.stats = nil
+	if err := e.joinsAtLatency(ctx, res); err != nil {
+		return err
+	}
 	if !e.o.skipNoAnnounce {
 		v = variant{name: "drover, announcements off", stack: droverStack, cookie: droverCook, joinKey: "noannounce_join",
 			leaveKey: "noannounce_leave_clean", envHook: func(c *ranchersim.ContainerSpec) {
@@ -93,6 +97,21 @@ func (e *env) runDrover(ctx context.Context, res *results) error {
 	progress("drover: scaling to 0")
 	e.stopController()
 	return e.bringUp(ctx, droverStack, 0)
+}
+
+// joinsAtLatency runs -latency-joins cycles with every API answer of the
+// simulator delayed by -beam-latency (a loaded Cattle), then puts the
+// latency back.
+func (e *env) joinsAtLatency(ctx context.Context, res *results) error {
+	if e.o.beamLatency <= 0 || e.o.latencyJoins <= 0 {
+		return nil
+	}
+	key := latencyKey(e.o.beamLatency)
+	e.sim.Faults().APILatency(ranchersim.Latency{Fixed: e.o.beamLatency})
+	defer e.sim.Faults().APILatency(ranchersim.Latency{Fixed: e.o.apiLatency})
+	v := variant{name: fmt.Sprintf("drover at %s per API request", e.o.beamLatency), stack: droverStack, cookie: droverCook,
+		joinKey: "join_" + key, leaveKey: "leave_clean_" + key, joins: e.o.latencyJoins}
+	return e.joins(ctx, res, v)
 }
 
 func (e *env) runRecipe(ctx context.Context, res *results) error {

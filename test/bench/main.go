@@ -43,6 +43,8 @@ type options struct {
 	recipe         bool
 	replot         string
 	apiLatency     time.Duration // the real-node part's simulator
+	beamLatency    time.Duration // the real-node part's joins at a Cattle-like latency
+	latencyJoins   int
 	cycles         int
 	cycleLatency   time.Duration
 	sizes          []int  // -sizes: the real-node part at each size, side by side
@@ -73,6 +75,8 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.recipe, "recipe", true, "run the DNS recipe's side of the real-node part")
 	fs.BoolVar(&o.skipNoAnnounce, "skip-no-announce", false, "skip the drover run with announcements off")
 	fs.DurationVar(&o.apiLatency, "api-latency", 0, "delay every API answer of the real-node part's simulator by this much, as a loaded Cattle does (e.g. 50ms)")
+	fs.DurationVar(&o.beamLatency, "beam-latency", 50*time.Millisecond, "the real-node part also runs -latency-joins drover joins with every API answer delayed by this much (a Cattle-like latency); 0 skips them")
+	fs.IntVar(&o.latencyJoins, "latency-joins", 10, "joins (and clean leaves) at -beam-latency")
 	fs.IntVar(&o.cycles, "cycles", 20, "join-and-leave cycles of the scale part's Go-agent cluster (-nodes agents, health checks, announcements) at each API latency; 0 skips them")
 	fs.DurationVar(&o.cycleLatency, "cycle-latency", 50*time.Millisecond, "the scale part's cycles run at zero API latency and at this one; 0 runs only the first")
 	sizes := fs.String("sizes", "", "run the real-node part at each of these sizes (e.g. 20,60,100: drover only, side by side); overrides -nodes")
@@ -95,8 +99,8 @@ func parseOptions(args []string) (options, error) {
 	if o.replot != "" && o.plot == "" {
 		return o, errors.New("-replot needs -plot FILE")
 	}
-	if o.apiLatency < 0 || o.cycleLatency < 0 || o.cycles < 0 {
-		return o, errors.New("-api-latency, -cycle-latency and -cycles must not be negative")
+	if o.apiLatency < 0 || o.cycleLatency < 0 || o.cycles < 0 || o.beamLatency < 0 || o.latencyJoins < 0 {
+		return o, errors.New("-api-latency, -cycle-latency, -cycles, -beam-latency and -latency-joins must not be negative")
 	}
 	if o.nodes < 3 || o.joins < 1 || o.losses < 1 {
 		return o, errors.New("-nodes must be at least 3, -joins and -losses at least 1")
@@ -142,6 +146,7 @@ func run(args []string) int {
 	progress("finished in %s", time.Since(started).Round(time.Second))
 	if len(o.sizes) == 0 {
 		res.finalize(o) // with -sizes, each size is finalized on its own
+		compareTargets(o, res)
 	}
 	if werr := res.write(o); werr != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", werr)

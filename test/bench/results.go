@@ -216,6 +216,14 @@ func (r *results) finalize(o options) {
 	for _, s := range ms {
 		r.summarize(s, s, time.Millisecond)
 	}
+	if o.beamLatency > 0 { // the joins at -beam-latency, when the real-node part ran them
+		k := latencyKey(o.beamLatency)
+		for _, s := range []string{"join_" + k, "leave_clean_" + k} {
+			if len(r.samples(s)) > 0 {
+				r.summarize(s, s, time.Millisecond)
+			}
+		}
+	}
 	for _, s := range []string{"leave_silent", "baseline_leave_silent"} {
 		r.summarize(s, s, time.Second)
 	}

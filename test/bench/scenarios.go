@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +19,11 @@ func (e *env) joins(ctx context.Context, res *results, v variant) error {
 	e.rt.setEnvHook(v.envHook)
 	defer e.rt.setEnvHook(nil)
 	api0 := sum(e.sim.Requests())
-	progress("%s: %d joins and clean leaves at %d nodes", v.name, e.o.joins, n)
+	joins := cmp.Or(v.joins, e.o.joins)
+	progress("%s: %d joins and clean leaves at %d nodes", v.name, joins, n)
 	skipped := 0
-	for i := 0; i < e.o.joins; i++ {
-		err := e.joinOnce(ctx, res, v, i)
+	for i := 0; i < joins; i++ {
+		err := e.joinOnce(ctx, res, v, i, joins)
 		if errors.Is(err, errSkip) {
 			skipped++
 			res.note("%s: join %d skipped: %v", v.name, i+1, err)
@@ -37,14 +39,14 @@ func (e *env) joins(ctx context.Context, res *results, v variant) error {
 	}
 	if v.joinKey != "" {
 		api := sum(e.sim.Requests()) - api0
-		res.set(v.joinKey+"_api_requests_per_cycle", fmt.Sprintf("%.1f", float64(api)/float64(max(e.o.joins-skipped, 1))))
+		res.set(v.joinKey+"_api_requests_per_cycle", fmt.Sprintf("%.1f", float64(api)/float64(max(joins-skipped, 1))))
 	}
 	return nil
 }
 
 // joinOnce is one cycle. It returns errSkip (wrapped) when the cycle went
 // wrong in a way that says nothing about the system under test.
-func (e *env) joinOnce(ctx context.Context, res *results, v variant, i int) error {
+func (e *env) joinOnce(ctx context.Context, res *results, v variant, i, joins int) error {
 	before := e.track.snapshot(v.stack)
 	old := sortedIPs(members(before))
 	mark := e.startChange(v.stack)
@@ -60,7 +62,7 @@ func (e *env) joinOnce(ctx context.Context, res *results, v variant, i int) erro
 	if !ok {
 		return fmt.Errorf("%w: %s not listed by every member within %s", errSkip, joiner, meshTimeout)
 	}
-	line := fmt.Sprintf("%s: join %d/%d %s:", v.name, i+1, e.o.joins, rec.view.IP)
+	line := fmt.Sprintf("%s: join %d/%d %s:", v.name, i+1, joins, rec.view.IP)
 	if v.joinKey != "" {
 		d := meshed.Sub(rec.memberAt)
 		res.add(v.joinKey, d)
