@@ -1,6 +1,7 @@
 package jsonskim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,7 +244,7 @@ func (d *Decoder) Object(fields ...Field) error {
 
 // unquote returns the string a JSON string literal (checked) stands for.
 func unquote(lit []byte) (string, error) {
-	if !strings.ContainsRune(string(lit), '\\') {
+	if bytes.IndexByte(lit, '\\') < 0 {
 		return string(lit[1 : len(lit)-1]), nil
 	}
 	var s string

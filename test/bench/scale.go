@@ -172,12 +172,11 @@ func runScaleOnce(ctx context.Context, s *scaleEnv, res *results) error {
 	if ctl, err = s.controller(ctx, time.Second, time.Hour); err != nil {
 		return err
 	}
-	before := s.apiRequests()
-	passes, err := s.steadyPassCPU(ctx, res, ctl, "cpu_per_pass_ms", "resync")
+	passes, requests, err := s.steadyPassCPU(ctx, res, ctl, "cpu_per_pass_ms", "resync")
 	if err != nil {
 		return err
 	}
-	perResync := float64(s.apiRequests()-before) / float64(max(passes, 1))
+	perResync := float64(requests) / float64(max(passes, 1))
 	s.set(res, "requests_per_resync", fmt.Sprintf("%.1f", perResync))
 	s.set(res, "requests_per_hour_default_resync", fmt.Sprintf("%.0f", perResync*float64(time.Hour/config.DefaultResyncInterval)))
 	s.stop(ctl)
@@ -474,7 +473,8 @@ const (
 // the end of the first pass of kind after the pass window (at least
 // minSteady passes): the CPU between the two pass ends, divided by the
 // passes of kind that ended in between. What the window holds is noted.
-func (s *scaleEnv) steadyPassCPU(ctx context.Context, res *results, c *harness.Controller, key, kind string) (int, error) {
+// It returns those passes and the API requests served in the window.
+func (s *scaleEnv) steadyPassCPU(ctx context.Context, res *results, c *harness.Controller, key, kind string) (int, int, error) {
 	pid := c.Process().PID()
 	f := &logFollower{path: strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"}
 	deadline := time.Now().Add(steadyWait)
@@ -490,32 +490,32 @@ func (s *scaleEnv) steadyPassCPU(ctx context.Context, res *results, c *harness.C
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("no %s pass read no node status and changed no condition within %s (%d passes did)", kind, steadyWait, len(catchUp))
+			return 0, 0, fmt.Errorf("no %s pass read no node status and changed no condition within %s (%d passes did)", kind, steadyWait, len(catchUp))
 		}
 		if err := sleepCtx(ctx, logPollEvery); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	cpu0, err := procCPU(pid)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	start := time.Now()
+	start, requests := time.Now(), s.apiRequests()
 	var window []passLine
 	for len(window) < minSteady || time.Since(start) < s.o.passWindow {
 		window = append(window, f.passes(kind)...)
 		if time.Now().After(start.Add(s.o.passWindow + steadyWait)) {
-			return 0, fmt.Errorf("only %d %s passes in %s", len(window), kind, time.Since(start).Round(time.Second))
+			return 0, 0, fmt.Errorf("only %d %s passes in %s", len(window), kind, time.Since(start).Round(time.Second))
 		}
 		if err := sleepCtx(ctx, logPollEvery); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	cpu1, err := procCPU(pid)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	wall := time.Since(start)
+	wall, requests := time.Since(start), s.apiRequests()-requests
 	per := (cpu1 - cpu0) / time.Duration(len(window))
 	var durs []time.Duration
 	unsteady := 0
@@ -534,7 +534,7 @@ func (s *scaleEnv) steadyPassCPU(ctx context.Context, res *results, c *harness.C
 		sumOf(catchUp, func(p passLine) int { return p.conditions }))
 	progress("scale: %s%s = %s over %d steady %s passes after %d catch-up passes (median wall %s)", s.prefix, key,
 		per.Round(100*time.Microsecond), len(window), kind, len(catchUp), median(durs).Round(100*time.Microsecond))
-	return len(window), nil
+	return len(window), requests, nil
 }
 
 // passLine is a "pass finished" line of the controller's log.
