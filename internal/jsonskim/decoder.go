@@ -325,8 +325,12 @@ func (d *Decoder) Decode(v any) error {
 		return err
 	}
 	start := d.base + int64(d.pos)
+	sh := d.shape(v)
+	if rv := reflect.ValueOf(v); sh != nil && sh.direct && c == '{' && rv.Elem().Kind() == reflect.Struct && rv.Elem().IsZero() {
+		return d.decodeDirect(rv.Elem(), sh, start)
+	}
 	var raw []byte
-	if sh := d.shape(v); sh != nil && c == '{' {
+	if sh != nil && c == '{' {
 		end, err := d.run(func() (int, error) {
 			var end int
 			var err error
@@ -346,6 +350,27 @@ func (d *Decoder) Decode(v any) error {
 	}
 	d.consumed++
 	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decoding the value at byte %d: %w", start, err)
+	}
+	return nil
+}
+
+// decodeDirect decodes the object at d.pos into the zero struct v (see
+// direct.go), starting over from a zero value when it must read more.
+func (d *Decoder) decodeDirect(v reflect.Value, sh *shape, start int64) error {
+	var errs directErrs
+	end, err := d.run(func() (int, error) {
+		v.SetZero()
+		errs = directErrs{}
+		return d.decodeStruct(d.pos, sh, v, MaxDepth-d.depth, &errs)
+	})
+	if err != nil {
+		v.SetZero() // as json.Unmarshal, which checks the syntax before it stores anything
+		return err
+	}
+	d.pos = end
+	d.consumed++
+	if err := errs.err(); err != nil {
 		return fmt.Errorf("decoding the value at byte %d: %w", start, err)
 	}
 	return nil

@@ -35,6 +35,19 @@ func (u *upper) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// strict fails on the string "fail": an error of a field's own decoder.
+type strict string
+
+var errStrict = errors.New("strict: fail")
+
+func (s *strict) UnmarshalJSON(b []byte) error {
+	if string(b) == `"fail"` {
+		return errStrict
+	}
+	*s = strict(b)
+	return nil
+}
+
 type target struct {
 	ID     string           `json:"id"`
 	Name   string           // no tag: the Go name
@@ -50,6 +63,9 @@ type target struct {
 	Bad    string           `json:"bad name!"` // an invalid tag: encoding/json uses "Bad"
 	Opt    string           `json:",omitempty"`
 	U      upper            `json:"u"`
+	S      strict           `json:"s"`
+	B      bool             `json:"b"`
+	Small  int8             `json:"small"`
 	Labels struct {
 		Stack upper `json:"io.rancher.stack.name"`
 	} `json:"labels"`
@@ -74,6 +90,8 @@ func kindOf(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.Is(err, errStrict):
+		return "strict"
 	case errors.As(err, &syn), errors.As(err, &jsyn):
 		return "syntax"
 	case errors.As(err, &typ):
@@ -127,7 +145,10 @@ var readers = map[string]func(io.Reader) io.Reader{
 }
 
 var types = map[string]func() any{
-	"struct":          func() any { return new(target) },
+	"struct": func() any { return new(target) },
+	"prefilled struct": func() any {
+		return &target{ID: "pre", List: []string{"x", "y"}, M: map[string]upper{"old": "V"}, In: inner{A: "a"}, Count: 7}
+	},
 	"pointer":         func() any { return new(*target) },
 	"embedded":        func() any { return new(withEmbedded) },
 	"recursive":       func() any { return new(recursive) },
@@ -163,6 +184,26 @@ var differentialCases = []string{
 	`{"labels":{"io.rancher.stack.name":"web","io.rancher.other":"x"}}`,
 	`{"labels":{"io.rancher.stack.name":5}}`,
 	`{"hidden":"unexported"}`,
+	`{"id":null,"Name":null,"count":null,"f":null,"list":null,"m":null,"in":null,"p":null,"any":null,"raw":null,"u":null,"s":null,"b":null,"small":null,"labels":null}`,
+	`{"b":true,"small":127,"count":-0}`,
+	`{"b":"true"}`,
+	`{"b":1}`,
+	`{"small":128}`,
+	`{"small":-129,"id":"still decoded"}`,
+	`{"count":1e3}`,
+	`{"list":[]}`,
+	`{"list":[ "a" , "b\n" ]}`,
+	`{"list":["a",1]}`,
+	`{"list":"a"}`,
+	`{"list":[null]}`,
+	"{\"id\":\"\xff\", \"list\":[\"\xfe\"]}",
+	`{"s":"ok","id":"x"}`,
+	`{"s":"fail","id":"not decoded after"}`,
+	`{"s":"fail","id":"x",}`,
+	`{"count":"x","s":"fail"}`,
+	`{"s":"fail","count":"x"}`,
+	`{"in":{"a":"x","n":"bad"},"id":"after"}`,
+	`{"labels":{"io.rancher.stack.name":"fail"}}`,
 	`{"next":{"name":"b","next":{"name":"c","extra":1}},"name":"a"}`,
 	`{"x":1,"a":"embedded","n":4}`,
 	`{"\u0069d":"escaped key"}`,
