@@ -31,10 +31,11 @@ const (
 	// reconcile loop retries again on its next pass anyway.
 	retryInitialInterval = 50 * time.Millisecond
 	retryMaxInterval     = 500 * time.Millisecond
-	// maxIdleConns keeps one idle connection per node for 10,000 nodes:
-	// an idle connection is its socket alone (transport.go), a few hundred
-	// bytes beside the kernel's.
-	maxIdleConns = 16384
+	// maxIdleConns keeps one idle connection per node for 4,000 nodes
+	// (an idle connection is its socket alone: transport.go); beyond, a
+	// pass dials the nodes it finds no idle connection for. It bounds the
+	// descriptors the controller holds, and those of its agents.
+	maxIdleConns = 4096
 	// IdleConnTimeout is shorter than the agents' idle timeout (60 s), so
 	// the client rarely reuses a connection an agent is closing.
 	IdleConnTimeout = 45 * time.Second
@@ -62,7 +63,7 @@ type ClientOptions struct {
 	MaxRetries int
 	// HTTPClient sends the requests. Default: a client with its own
 	// HTTP/1.1 transport (transport.go): no proxy, no goroutine per
-	// kept-alive connection, idle connections kept for 10,000 nodes.
+	// kept-alive connection, idle connections kept for 4,000 nodes.
 	HTTPClient *http.Client
 	// TLS holds, per cluster, how agents reached over https are verified
 	// (see ClientTLSConfig). A cluster without an entry uses Go's defaults:
