@@ -73,7 +73,7 @@ func listOn[T any](ctx context.Context, c *Client, rc *client.RancherClient, p *
 		})
 		switch {
 		case err != nil && n > 1:
-			return classify(what, c.display(coll), fmt.Errorf("page %d: %w", n, err))
+			return classify(fmt.Sprintf("%s (page %d)", what, n), c.display(coll), err)
 		case err != nil:
 			return classify(what, c.display(coll), err)
 		case end.next == "" && end.partial:

@@ -91,16 +91,17 @@ func readPage[T any](ctx context.Context, c *Client, rawURL string, each func(T)
 		return "", false, &client.ApiError{StatusCode: resp.StatusCode, Status: resp.Status, Url: rawURL, Body: string(body),
 			Msg: fmt.Sprintf("rancher answered %s", resp.Status)}
 	}
-	return decodePage(resp.Body, each)
+	return decodePage(resp.Body, maxPageBytes, each)
 }
 
 // decodePage streams a collection page: {"data": [rows], "pagination":
 // {"next", "partial"}, ...}. The answer must be one object with one data
 // member, an array (or null, which Go servers render for no rows); its
 // other members are checked and skipped. An answer without data is no
-// collection (go-rancher's json.Unmarshal took it for an empty one).
-func decodePage[T any](body io.Reader, each func(T)) (string, bool, error) {
-	d := jsonskim.NewDecoder(body, maxPageBytes)
+// collection (go-rancher's json.Unmarshal took it for an empty one). It
+// reads at most limit bytes.
+func decodePage[T any](body io.Reader, limit int64, each func(T)) (string, bool, error) {
+	d := jsonskim.NewDecoder(body, limit)
 	var pg page[T]
 	rows, data := 0, false
 	err := d.Object(

@@ -56,7 +56,7 @@ func BenchmarkDecodePage(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
 			n := 0
-			if _, _, err := decodePage(bytes.NewReader(body), func(container) { n++ }); err != nil || n != rows {
+			if _, _, err := decodePage(bytes.NewReader(body), maxPageBytes, func(container) { n++ }); err != nil || n != rows {
 				b.Fatal(err, n)
 			}
 		}
