@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -37,15 +38,16 @@ type transport struct {
 	bufferBytes      int
 
 	mu    sync.Mutex
-	idle  map[string][]idleConn // by scheme and host:port, oldest first
+	idle  map[string][]*idleConn // by scheme and host:port, oldest first
 	nIdle int
-	sweep *time.Timer // closes expired idle connections; nil when none wait
 }
 
-// idleConn is a kept-alive connection between requests.
+// idleConn is a kept-alive connection between requests, and the timer
+// that closes it after idleTimeout (a timer costs no goroutine until it
+// fires).
 type idleConn struct {
 	conn  net.Conn
-	since time.Time
+	timer *time.Timer
 }
 
 // errReused marks a failure on a connection that came from the pool before
@@ -256,13 +258,20 @@ func (t *transport) takeIdle(key string) (net.Conn, bool) {
 		return nil, false
 	}
 	c := list[len(list)-1]
+	t.drop(key, len(list)-1)
+	c.timer.Stop()
+	return c.conn, true
+}
+
+// drop removes the i-th idle connection of key; the caller holds mu.
+func (t *transport) drop(key string, i int) {
+	list := t.idle[key]
 	if len(list) == 1 {
 		delete(t.idle, key)
 	} else {
-		t.idle[key] = list[:len(list)-1]
+		t.idle[key] = slices.Delete(list, i, i+1)
 	}
 	t.nIdle--
-	return c.conn, true
 }
 
 // putIdle keeps conn for key within the limits, or closes it.
@@ -270,50 +279,27 @@ func (t *transport) putIdle(key string, conn net.Conn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idle == nil {
-		t.idle = map[string][]idleConn{}
+		t.idle = map[string][]*idleConn{}
 	}
 	if len(t.idle[key]) >= t.maxIdlePerHost || t.nIdle >= t.maxIdle {
 		_ = conn.Close()
 		return
 	}
-	t.idle[key] = append(t.idle[key], idleConn{conn: conn, since: time.Now()})
+	c := &idleConn{conn: conn}
+	c.timer = time.AfterFunc(t.idleTimeout, func() { t.expire(key, c) })
+	t.idle[key] = append(t.idle[key], c)
 	t.nIdle++
-	if t.sweep == nil {
-		t.sweep = time.AfterFunc(t.idleTimeout, t.closeExpired)
-	}
 }
 
-// closeExpired closes the connections idle for idleTimeout, and runs
-// again while some remain.
-func (t *transport) closeExpired() {
+// expire closes an idle connection whose idle timeout passed, unless a
+// request took it meanwhile.
+func (t *transport) expire(key string, c *idleConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	limit := time.Now().Add(-t.idleTimeout)
-	oldest := time.Time{}
-	for key, list := range t.idle {
-		kept := list[:0]
-		for _, c := range list {
-			if c.since.After(limit) {
-				kept = append(kept, c)
-				if oldest.IsZero() || c.since.Before(oldest) {
-					oldest = c.since
-				}
-				continue
-			}
-			_ = c.conn.Close()
-			t.nIdle--
-		}
-		if len(kept) == 0 {
-			delete(t.idle, key)
-		} else {
-			t.idle[key] = kept
-		}
+	if i := slices.Index(t.idle[key], c); i >= 0 {
+		t.drop(key, i)
+		_ = c.conn.Close()
 	}
-	if oldest.IsZero() {
-		t.sweep = nil
-		return
-	}
-	t.sweep.Reset(time.Until(oldest.Add(t.idleTimeout)))
 }
 
 // CloseIdleConnections closes every idle connection (http.Client calls
@@ -323,13 +309,10 @@ func (t *transport) CloseIdleConnections() {
 	defer t.mu.Unlock()
 	for key, list := range t.idle {
 		for _, c := range list {
+			c.timer.Stop()
 			_ = c.conn.Close()
 		}
 		delete(t.idle, key)
 	}
 	t.nIdle = 0
-	if t.sweep != nil {
-		t.sweep.Stop()
-		t.sweep = nil
-	}
 }
