@@ -94,54 +94,31 @@ func TestDecodePageRefusesAPageOverItsLimit(t *testing.T) {
 // corpus's real collections and wants exactly what go-rancher's
 // json.Unmarshal of the whole page gave.
 func TestDecodePageAgreesWithJSONUnmarshalOnCattleCollections(t *testing.T) {
-	check := func(t *testing.T, file string, decode func(raw []byte) (any, any)) {
-		raw, err := os.ReadFile(filepath.Join(corpusDir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, got := decode(raw)
-		if !reflect.DeepEqual(want, got) {
-			t.Errorf("%s:\njson.Unmarshal: %+v\nstreamed:       %+v", file, want, got)
-		}
+	agree[container](t, "v1-1.1-containers-collection.json")
+	agree[service](t, "v1-1.1-services-collection.json")
+	agree[service](t, "v2beta-1.6-services-collection.json")
+	agree[service](t, "v2beta-1.6-services-activating-error.json")
+	agree[stack](t, "v1-1.1-environments-collection.json")
+}
+
+// agree decodes a corpus collection of T both ways and compares the rows.
+func agree[T any](t *testing.T, file string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(corpusDir, file))
+	if err != nil {
+		t.Fatal(err)
 	}
-	containers := func(raw []byte) (any, any) {
-		var pg page[container]
-		if err := json.Unmarshal(raw, &pg); err != nil {
-			t.Fatal(err)
-		}
-		rows, _, _, err := decodeAll[container](string(raw), maxPageBytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pg.Data, rows
+	var pg page[T]
+	if err := json.Unmarshal(raw, &pg); err != nil {
+		t.Fatal(err)
 	}
-	services := func(raw []byte) (any, any) {
-		var pg page[service]
-		if err := json.Unmarshal(raw, &pg); err != nil {
-			t.Fatal(err)
-		}
-		rows, _, _, err := decodeAll[service](string(raw), maxPageBytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pg.Data, rows
+	rows, _, _, err := decodeAll[T](string(raw), maxPageBytes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	stacks := func(raw []byte) (any, any) {
-		var pg page[stack]
-		if err := json.Unmarshal(raw, &pg); err != nil {
-			t.Fatal(err)
-		}
-		rows, _, _, err := decodeAll[stack](string(raw), maxPageBytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pg.Data, rows
+	if !reflect.DeepEqual(pg.Data, rows) {
+		t.Errorf("%s:\njson.Unmarshal: %+v\nstreamed:       %+v", file, pg.Data, rows)
 	}
-	check(t, "v1-1.1-containers-collection.json", containers)
-	check(t, "v1-1.1-services-collection.json", services)
-	check(t, "v2beta-1.6-services-collection.json", services)
-	check(t, "v2beta-1.6-services-activating-error.json", services)
-	check(t, "v1-1.1-environments-collection.json", stacks)
 }
 
 func TestListNamesThePageThatFailed(t *testing.T) {
