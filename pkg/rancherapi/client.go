@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +35,8 @@ type Client struct {
 	access    string
 	secret    string
 	rc        *client.RancherClient
-	subscribe string // websocket URL of the event stream
+	http      *http.Client // list pages (pages.go); go-rancher makes its own
+	subscribe string       // websocket URL of the event stream
 
 	flights flightQueue
 	cache   *cache
@@ -66,7 +68,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, terminal(fmt.Errorf("CATTLE_URL (or RANCHER_URL): %w", err))
 	}
 	c := &Client{opts: opts, url: u, access: opts.AccessKey, secret: opts.SecretKey, cache: newCache(),
-		refs: refSet{list: slices.Clone(opts.Clusters)}}
+		http: &http.Client{Timeout: opts.Timeout}, refs: refSet{list: slices.Clone(opts.Clusters)}}
 	c.scope.stackNames = stackNames(c.refs.list)
 	if c.access == "" && c.secret == "" {
 		c.access, c.secret = u.User, u.Password
@@ -133,15 +135,14 @@ func (c *Client) findProject(ctx context.Context, p *pass) (string, error) {
 	if _, ok := rc.GetTypes()[schemaProject]; !ok {
 		return "", terminal(fmt.Errorf("finding the environment: schemas at %s have no project type: put /v2-beta/projects/<id> in CATTLE_URL (or RANCHER_URL)", c.url.SchemasURL()))
 	}
-	projects, err := listOn[project](ctx, c, rc, p, "listing environments", schemaProject, c.listFilters(nil))
-	if err != nil {
-		return "", err
-	}
 	var ids []string
-	for _, pr := range projects {
+	err = listOn(ctx, c, rc, p, "listing environments", schemaProject, c.listFilters(nil), func(pr project) {
 		if !isGone(pr.State, pr.Removed) {
 			ids = append(ids, pr.ID+" ("+pr.Name+")")
 		}
+	})
+	if err != nil {
+		return "", err
 	}
 	switch len(ids) {
 	case 1:

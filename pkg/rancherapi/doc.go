@@ -98,12 +98,14 @@
 // # TLS
 //
 // Options.TLS is the event stream's TLS configuration. go-rancher's own
-// requests use http.DefaultTransport (its ClientOpts has no transport), so
-// the caller installs the same configuration there. A certificate that does
+// requests use http.DefaultTransport (its ClientOpts has no transport), and
+// so do the list pages this package streams itself (go-rancher reads a
+// page whole), so the caller installs the same configuration there. A certificate that does
 // not verify, or a server that does not speak TLS, is a terminal error
 // that names --rancher-ca-file, RANCHER_CA_FILE and SSL_CERT_FILE.
 //
 // go-rancher's calls take no context: each one is bounded by
 // Options.Timeout, and a caller whose context ends gets its error at once
-// while the request finishes in the background.
+// while the request finishes in the background. A list page is bounded by
+// the caller's context and Options.Timeout, and by its size (64 MiB).
 package rancherapi

@@ -44,6 +44,7 @@ type fakeRancher struct {
 	events     chan string
 	wsConns    []*websocket.Conn
 	wsAccepted int
+	noNext     bool // pages say partial but give no next link
 }
 
 const fakeProject = "1a5"
@@ -131,6 +132,13 @@ func (f *fakeRancher) resetLog() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log = nil
+}
+
+// dropNextLinks makes every page say it is partial without a next link.
+func (f *fakeRancher) dropNextLinks() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noNext = true
 }
 
 func (f *fakeRancher) setFail(fn func(r *http.Request) int) {
@@ -244,7 +252,10 @@ func (f *fakeRancher) serveCollection(w http.ResponseWriter, r *http.Request, pa
 	offset = min(offset, len(rows))
 	end := min(offset+limit, len(rows))
 	pg := map[string]any{"limit": limit, "partial": end < len(rows)}
-	if end < len(rows) {
+	f.mu.Lock()
+	noNext := f.noNext
+	f.mu.Unlock()
+	if end < len(rows) && !noNext {
 		q.Set("marker", "m"+strconv.Itoa(end))
 		u := *r.URL
 		u.RawQuery = q.Encode()

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	client "github.com/rancher/go-rancher/v2"
-
 	"github.com/drover-mesh/drover/pkg/mesh"
 )
 
@@ -88,7 +86,7 @@ func (c *Client) containersByIP(ctx context.Context, p *pass, ips []string) (map
 		}
 	}
 	if len(pl.byID) > maxByID {
-		if err := relistTable(ctx, c, p, &c.cache.containers, c.listContainers); err != nil {
+		if err := relistTable(ctx, c, p, &c.cache.containers); err != nil {
 			return nil, err
 		}
 		return pl.answer(ips, c.cache.liveContainers()), nil
@@ -164,28 +162,24 @@ func (c *Client) lookUpNewest(ctx context.Context, p *pass, unplaced int) ([]con
 	filters := c.listFilters(map[string]string{"sort": "id", "order": "desc"})
 	filters["limit"] = fmt.Sprint(limit)
 	from := c.cache.beginRead()
-	pg, err := call(ctx, c, p, "GET", c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION], func() (*page[container], error) {
-		out := &page[container]{}
-		return out, c.rc.List(schemaContainer, &client.ListOpts{Filters: filters}, out)
-	})
+	rows, next, err := firstPage[container](ctx, c, p, "listing the newest containers", schemaContainer, filters)
 	c.cache.mu.Lock()
 	defer c.cache.mu.Unlock()
 	c.cache.endReadLocked(from)
 	if err != nil {
-		return nil, false, classify("listing the newest containers", c.display(c.rc.GetTypes()[schemaContainer].Links[client.COLLECTION]), err)
+		return nil, false, err
 	}
 	sorted, reachedKnown := true, false
-	for i, ct := range pg.Data {
-		if i > 0 && dbID(ct.ID) >= dbID(pg.Data[i-1].ID) {
+	for i, ct := range rows {
+		if i > 0 && dbID(ct.ID) >= dbID(rows[i-1].ID) {
 			sorted = false
 		}
 		if _, ok := c.cache.containers.get(ct.ID); ok {
 			reachedKnown = true
 		}
 	}
-	offerRows(c.cache, &c.cache.containers, pg.Data, readVersion(from, c.cache.position()))
-	next, _ := pg.next()
-	return pg.Data, sorted && (reachedKnown || (next == "" && len(pg.Data) < limit)), nil
+	offerRows(c.cache, &c.cache.containers, rows, readVersion(from, c.cache.position()))
+	return rows, sorted && (reachedKnown || (next == "" && len(rows) < limit)), nil
 }
 
 // dbID is the number in a Cattle id ("1i123" -> 123); -1 when there is none.

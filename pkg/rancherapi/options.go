@@ -85,10 +85,11 @@ type Options struct {
 	EventQueue int
 	// TLS, if set, is the TLS configuration of the event stream's
 	// websocket (wss://): typically the system pool plus a private CA.
-	// go-rancher's own HTTP requests (schemas, lists, by-id reads) cannot
-	// be given one: its ClientOpts has no transport and its clients use
-	// http.DefaultTransport, so the caller must install the same
-	// configuration there before New (cmd/controller does, once at start).
+	// go-rancher's own HTTP requests (schemas, by-id reads) cannot be
+	// given one: its ClientOpts has no transport and its clients use
+	// http.DefaultTransport, as the list pages this package reads itself
+	// do (pages.go), so the caller must install the same configuration
+	// there before New (cmd/controller does, once at start).
 	// Nil: Go's defaults, which honour SSL_CERT_FILE and SSL_CERT_DIR.
 	TLS *tls.Config
 	// Logger receives the event stream's and the cache's state changes.

@@ -116,13 +116,13 @@ func (c *Client) relist(ctx context.Context, p *pass) error {
 	c.cache.mu.Lock()
 	epoch := c.cache.epoch
 	c.cache.mu.Unlock()
-	if err := relistTable(ctx, c, p, &c.cache.stacks, c.listStacks); err != nil {
+	if err := relistTable(ctx, c, p, &c.cache.stacks); err != nil {
 		return err
 	}
 	if err := c.relistServices(ctx, p); err != nil {
 		return err
 	}
-	if err := relistTable(ctx, c, p, &c.cache.containers, c.listContainers); err != nil {
+	if err := relistTable(ctx, c, p, &c.cache.containers); err != nil {
 		return err
 	}
 	c.cache.mu.Lock()
@@ -136,22 +136,22 @@ func (c *Client) relist(ctx context.Context, p *pass) error {
 }
 
 func (c *Client) relistServices(ctx context.Context, p *pass) error {
-	return relistTable(ctx, c, p, &c.cache.services, c.listServices)
+	return relistTable(ctx, c, p, &c.cache.services)
 }
 
-// relistTable lists one collection and installs it as a full list.
-func relistTable[T listed[T]](ctx context.Context, c *Client, p *pass, t *table[T], fetch func(context.Context, *pass, map[string]string) ([]T, error)) error {
+// relistTable lists one collection and installs it as a full list. The
+// rows go straight from the pages into the map the cache installs.
+func relistTable[T listed[T]](ctx context.Context, c *Client, p *pass, t *table[T]) error {
+	c.cache.mu.Lock()
+	byID := make(map[string]T, len(t.objs))
+	c.cache.mu.Unlock()
 	from := c.cache.beginRead()
-	rows, err := fetch(ctx, p, nil)
+	err := listOn(ctx, c, c.rc, p, "listing "+t.kind.String()+"s", t.kind.String(), c.listFilters(nil), func(r T) { byID[r.key()] = r })
 	c.cache.mu.Lock()
 	defer c.cache.mu.Unlock()
 	c.cache.endReadLocked(from)
 	if err != nil {
 		return err
-	}
-	byID := make(map[string]T, len(rows))
-	for _, r := range rows {
-		byID[r.key()] = r
 	}
 	install(c.cache, t, byID, readVersion(from, c.cache.position()))
 	return nil

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // The slim wire types: only the fields drover reads of Cattle's objects,
-// decoded straight from Cattle's JSON (lists, by-id reads and events) with
-// go-rancher's untyped List and ById. A Cattle container renders more than
-// a hundred fields (about 3 KB); decoding them all into go-rancher's
-// client.Container was most of a snapshot's cost. Unknown fields are
+// decoded straight from Cattle's JSON: list pages streamed (pages.go),
+// by-id reads through go-rancher's untyped ById, events. A Cattle
+// container renders more than a hundred fields (3-8 KB); decoding them all
+// into go-rancher's client.Container was most of a snapshot's cost. Unknown fields are
 // skipped, a null field is its zero value, and the member-source evidence
 // judge.go needs is kept: a service's instanceIds (nil when not rendered,
 // empty when rendered empty), a container's serviceIds, serviceId, stackId
@@ -88,6 +89,10 @@ type labelValue string
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (v *labelValue) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b[1:len(b)-1]) {
+		*v = labelValue(b[1 : len(b)-1]) // what json.Unmarshal makes of a string without escapes
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {

@@ -112,6 +112,9 @@ func (p *pass) read(ctx context.Context, targets []statusTarget) error {
 	now := p.c.opts.Now()
 	var errs []error
 	for i, r := range results {
+		if r.ok {
+			p.reads++
+		}
 		f := p.mem.nodes.get(targets[i].ep)
 		switch {
 		case f == nil:

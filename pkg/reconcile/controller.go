@@ -124,7 +124,8 @@ func (c *Controller) publish(log logr.Logger, r passResult) {
 	st := buildStatus(prev, r, now)
 	c.status = st
 	c.mu.Unlock()
-	for _, ch := range conditionChanges(prev, st) {
+	changed := conditionChanges(prev, st)
+	for _, ch := range changed {
 		log.Info("condition changed", "cluster", ch.cluster, "type", ch.c.Type, "status", ch.c.Status,
 			"reason", ch.c.Reason, "message", ch.c.Message, "was", ch.was)
 	}
@@ -142,7 +143,8 @@ func (c *Controller) publish(log logr.Logger, r passResult) {
 	c.opts.Recorder.Leader(st.Leadership.Role == RoleLeader)
 	c.opts.Recorder.Pass(st.LastPass.Result, st.LastPass.Duration)
 	log.V(1).Info("pass finished", "kind", r.job.Kind, "relist", r.job.Relist, "full", r.job.Full,
-		"result", st.LastPass.Result, "changes", r.changes, "duration", st.LastPass.Duration)
+		"result", st.LastPass.Result, "changes", r.changes, "reads", r.reads, "conditions", len(changed),
+		"duration", st.LastPass.Duration)
 }
 
 // useClusters asks the source for the clusters to manage and keeps them

@@ -76,6 +76,7 @@ type pass struct {
 	standby  bool                     // the elector says another controller leads
 	reconfig bool                     // the source's clusters changed during the pass
 	changes  Changes
+	reads    int // node statuses read (attempted)
 }
 
 // clusterWork is one cluster's part of a pass.
@@ -277,7 +278,7 @@ func (p *pass) plan() {
 // builder, with the pass's outcome for the scheduler.
 func (p *pass) result(err error) (passResult, outcome) {
 	now := p.c.opts.Now()
-	r := passResult{number: p.number, job: p.job, start: p.start, err: err, changes: p.changes.Len(),
+	r := passResult{number: p.number, job: p.job, start: p.start, err: err, changes: p.changes.Len(), reads: p.reads,
 		clusters: make([]clusterResult, len(p.clusters)), set: p.set, role: p.mem.role}
 	var o outcome
 	o.StaleReads = p.stale

@@ -23,6 +23,7 @@ type passResult struct {
 	err     error
 	aborted bool // Rancher could not be observed: nothing was done
 	changes int
+	reads   int // node statuses read
 	// clusters are in config order; empty when aborted.
 	clusters []clusterResult
 	// set is the clusters the pass managed; role its leadership.

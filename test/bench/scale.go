@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -52,13 +54,17 @@ func scaleServiceName(i int) string { return fmt.Sprintf("s%03d", i) }
 
 // runScale measures the controller at o.scaleClusters x o.scaleSize Go
 // agents, then at o.scaleLarge x o.scaleSize (figures prefixed with the
-// number of nodes, e.g. n10000_).
+// number of nodes, e.g. n10000_, except at 2,000 nodes).
 // Then it runs the join-and-leave cycles of cycle.go, and prints the
 // figures beside issue 15's.
 func runScale(ctx context.Context, o options, res *results) error {
 	defer compareIssue15(res)
 	if o.scaleClusters > 0 {
-		if err := runScaleOnce(ctx, &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}, res); err != nil {
+		env := &scaleEnv{o: o, clusters: o.scaleClusters, size: o.scaleSize}
+		if n := o.scaleClusters * o.scaleSize; n != 2000 {
+			env.prefix = fmt.Sprintf("n%d_", n) // the figures issue 15 names by size
+		}
+		if err := runScaleOnce(ctx, env, res); err != nil {
 			return err
 		}
 	}
@@ -166,12 +172,11 @@ func runScaleOnce(ctx context.Context, s *scaleEnv, res *results) error {
 	if ctl, err = s.controller(ctx, time.Second, time.Hour); err != nil {
 		return err
 	}
-	before := s.apiRequests()
-	passes, err := s.passCPU(ctx, res, ctl, "cpu_per_pass_ms", isKind("resync"))
+	passes, requests, err := s.steadyPassCPU(ctx, res, ctl, "cpu_per_pass_ms", "resync")
 	if err != nil {
 		return err
 	}
-	perResync := float64(s.apiRequests()-before) / float64(max(passes, 1))
+	perResync := float64(requests) / float64(max(passes, 1))
 	s.set(res, "requests_per_resync", fmt.Sprintf("%.1f", perResync))
 	s.set(res, "requests_per_hour_default_resync", fmt.Sprintf("%.0f", perResync*float64(time.Hour/config.DefaultResyncInterval)))
 	s.stop(ctl)
@@ -451,6 +456,162 @@ func (s *scaleEnv) passCPU(ctx context.Context, res *results, c *harness.Control
 	progress("scale: %s%s = %s over %d passes (median wall %s)", s.prefix, key, per.Round(100*time.Microsecond), passes,
 		median(durs).Round(100*time.Microsecond))
 	return passes, nil
+}
+
+// Bounds of the steady window of steadyPassCPU.
+const (
+	steadyWait   = 5 * time.Minute       // for the first steady pass
+	minSteady    = 3                     // passes in the window, at least
+	logPollEvery = 20 * time.Millisecond // how often the log is read
+)
+
+// steadyPassCPU measures the controller's CPU per pass of kind in steady
+// state. A new controller's first passes catch up: they read the statuses
+// of nodes its start pass could not read in time, and change their
+// conditions. The window therefore opens at the end of the first pass of
+// kind that read no node status and changed no condition, and closes at
+// the end of the first pass of kind after the pass window (at least
+// minSteady passes): the CPU between the two pass ends, divided by the
+// passes of kind that ended in between. What the window holds is noted.
+// It returns those passes and the API requests served in the window.
+func (s *scaleEnv) steadyPassCPU(ctx context.Context, res *results, c *harness.Controller, key, kind string) (int, int, error) {
+	pid := c.Process().PID()
+	f := &logFollower{path: strings.TrimSuffix(c.ConfigPath, ".yaml") + ".log"}
+	deadline := time.Now().Add(steadyWait)
+	var catchUp []passLine
+	for {
+		steady := false
+		for _, p := range f.passes(kind) {
+			if steady = p.steady(); !steady {
+				catchUp = append(catchUp, p)
+			}
+		}
+		if steady {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, fmt.Errorf("no %s pass read no node status and changed no condition within %s (%d passes did)", kind, steadyWait, len(catchUp))
+		}
+		if err := sleepCtx(ctx, logPollEvery); err != nil {
+			return 0, 0, err
+		}
+	}
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	start, requests := time.Now(), s.apiRequests()
+	var window []passLine
+	for len(window) < minSteady || time.Since(start) < s.o.passWindow {
+		window = append(window, f.passes(kind)...)
+		if time.Now().After(start.Add(s.o.passWindow + steadyWait)) {
+			return 0, 0, fmt.Errorf("only %d %s passes in %s", len(window), kind, time.Since(start).Round(time.Second))
+		}
+		if err := sleepCtx(ctx, logPollEvery); err != nil {
+			return 0, 0, err
+		}
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	wall, requests := time.Since(start), s.apiRequests()-requests
+	per := (cpu1 - cpu0) / time.Duration(len(window))
+	var durs []time.Duration
+	unsteady := 0
+	for _, p := range window {
+		durs = append(durs, p.duration)
+		if !p.steady() {
+			unsteady++
+		}
+	}
+	s.set(res, key, formatIn(per, time.Millisecond))
+	s.set(res, strings.Replace(key, "cpu_", "wall_", 1), formatIn(median(durs), time.Millisecond))
+	res.note("%s%s: %d steady %s passes (#%d to #%d, %d of them read a node status or changed a condition) in %s, "+
+		"controller CPU %s (%.0f%% of one core); left out before the window: %d catch-up passes (%d node status reads, %d condition changes)",
+		s.prefix, key, len(window), kind, window[0].number, window[len(window)-1].number, unsteady, wall.Round(time.Millisecond),
+		cpu1-cpu0, 100*float64(cpu1-cpu0)/float64(wall), len(catchUp), sumOf(catchUp, func(p passLine) int { return p.reads }),
+		sumOf(catchUp, func(p passLine) int { return p.conditions }))
+	progress("scale: %s%s = %s over %d steady %s passes after %d catch-up passes (median wall %s)", s.prefix, key,
+		per.Round(100*time.Microsecond), len(window), kind, len(catchUp), median(durs).Round(100*time.Microsecond))
+	return len(window), requests, nil
+}
+
+// passLine is a "pass finished" line of the controller's log.
+type passLine struct {
+	number            int
+	kind, result      string
+	reads, conditions int
+	duration          time.Duration
+}
+
+// steady reports whether the pass did what a converged controller's does:
+// it succeeded without reading a node status or changing a condition.
+func (p passLine) steady() bool { return p.result == "ok" && p.reads == 0 && p.conditions == 0 }
+
+func sumOf(ps []passLine, f func(passLine) int) int {
+	n := 0
+	for _, p := range ps {
+		n += f(p)
+	}
+	return n
+}
+
+// logFollower reads the JSON lines a controller appends to its log.
+type logFollower struct {
+	path    string
+	off     int64
+	partial []byte
+}
+
+// passes returns the passes of kind that finished since the last call.
+func (f *logFollower) passes(kind string) []passLine {
+	var out []passLine
+	for _, m := range f.lines() {
+		if m["msg"] != "pass finished" || m["kind"] != kind {
+			continue
+		}
+		num := func(k string) int { v, _ := m[k].(float64); return int(v) }
+		p := passLine{number: num("pass"), kind: kind, reads: num("reads"), conditions: num("conditions")}
+		p.result, _ = m["result"].(string)
+		if d, ok := m["duration"].(float64); ok {
+			p.duration = time.Duration(d)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// lines returns the complete lines appended since the last call, decoded.
+func (f *logFollower) lines() []map[string]any {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil
+	}
+	defer file.Close()
+	if _, err := file.Seek(f.off, 0); err != nil {
+		return nil
+	}
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return nil
+	}
+	f.off += int64(len(data))
+	data = append(f.partial, data...)
+	var out []map[string]any
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		var m map[string]any
+		if json.Unmarshal(data[:i], &m) == nil {
+			out = append(out, m)
+		}
+		data = data[i+1:]
+	}
+	f.partial = append([]byte(nil), data...)
+	return out
 }
 
 // burst scales every service up by one at once (one container event per
