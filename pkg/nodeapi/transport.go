@@ -80,9 +80,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.GetBody == nil {
 				return nil, err
 			}
-			if req.Body, err = req.GetBody(); err != nil {
+			body, err := req.GetBody()
+			if err != nil {
 				return nil, err
 			}
+			again := *req // a RoundTripper does not change the caller's request
+			again.Body = body
+			req = &again
 		}
 	}
 }
