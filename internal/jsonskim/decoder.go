@@ -194,14 +194,8 @@ func (d *Decoder) handle(what string, f func() error) error {
 // one, as encoding/json matches fields) and skipping, after checking
 // them, the members no field names.
 func (d *Decoder) Object(fields ...Field) error {
-	if err := d.open('{', "an object"); err != nil {
+	if empty, err := d.begin('{', '}', "an object"); err != nil || empty {
 		return err
-	}
-	if c, err := d.peek(); err != nil {
-		return err
-	} else if c == '}' {
-		d.close()
-		return nil
 	}
 	for more := true; more; {
 		c, err := d.peek()
@@ -267,18 +261,29 @@ func match(fields []Field, key string) *Field {
 	return nil
 }
 
+// begin opens an object or an array and reports whether it is empty,
+// in which case it is closed already.
+func (d *Decoder) begin(open, end byte, what string) (bool, error) {
+	if err := d.open(open, what); err != nil {
+		return false, err
+	}
+	c, err := d.peek()
+	if err != nil {
+		return false, err
+	}
+	if c == end {
+		d.close()
+		return true, nil
+	}
+	return false, nil
+}
+
 // Array consumes an array, calling each with the decoder at every
 // element, which each must consume with exactly one call of Decode,
 // Skip, Object or Array.
 func (d *Decoder) Array(each func() error) error {
-	if err := d.open('[', "an array"); err != nil {
+	if empty, err := d.begin('[', ']', "an array"); err != nil || empty {
 		return err
-	}
-	if c, err := d.peek(); err != nil {
-		return err
-	} else if c == ']' {
-		d.close()
-		return nil
 	}
 	for more := true; more; {
 		if err := d.handle("an array element", each); err != nil {
